@@ -1,0 +1,1 @@
+"""Adapters: implementations of the ``tenant_core`` ports, one sub-package per technology."""

@@ -1,0 +1,164 @@
+"""In-memory storage: the reference implementation of the storage ports.
+
+Public and supported: other services use it in their tests, and it behaves like the Postgres adapter
+(same uniqueness rules, same ordering, transactions that commit whole or not at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import msgspec
+
+from tenant_core.entities import UNIQUE_FIELDS, Provisioned, Tenant, TenantQuery, TenantStatus, wire_name
+from tenant_core.errors import ConflictError
+
+_LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
+
+
+class _State(msgspec.Struct):
+    tenants: dict[str, Tenant] = msgspec.field(default_factory=dict)
+    idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = msgspec.field(default_factory=dict)
+
+    def copy(self) -> _State:
+        return _State(dict(self.tenants), dict(self.idempotency))
+
+
+class InMemoryTenantRepository:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return self._state.tenants.get(tenant_id)
+
+    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
+        return self._live_by("phone_number_id", phone_number_id)
+
+    async def get_by_integration(self, integration_id: str) -> Tenant | None:
+        return self._live_by("genesys_integration_id", integration_id)
+
+    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
+        return self._live_by("genesys_org_id", genesys_org_id)
+
+    def _live_by(self, field: str, value: str) -> Tenant | None:
+        wanted = value.lower()
+        for tenant in self._state.tenants.values():
+            if tenant.status in _LIVE and (getattr(tenant, field) or "").lower() == wanted:
+                return tenant
+        return None
+
+    async def list(self, query: TenantQuery) -> tuple[list[Tenant], int]:
+        needle = query.q.lower() if query.q else None
+        matching = [
+            t
+            for t in self._state.tenants.values()
+            if (t.status is query.status if query.status else t.status is not TenantStatus.DELETED)
+            and (needle is None or any(needle in (v or "").lower() for v in (t.name, t.email, t.domain)))
+        ]
+        matching.sort(key=lambda t: (t.created_at, t.id), reverse=True)
+        return matching[query.offset : query.offset + query.limit], len(matching)
+
+    async def add(self, tenant: Tenant) -> Tenant:
+        if tenant.id in self._state.tenants:
+            raise ConflictError("id is already taken", "id")
+        self._check_unique(tenant)
+        self._state.tenants[tenant.id] = tenant
+        return tenant
+
+    async def replace(self, tenant: Tenant, expected_version: int) -> Tenant | None:
+        stored = self._state.tenants.get(tenant.id)
+        if stored is None or stored.version != expected_version:
+            return None
+        self._check_unique(tenant)
+        self._state.tenants[tenant.id] = tenant
+        return tenant
+
+    async def remove(self, tenant_id: str) -> Tenant | None:
+        return self._state.tenants.pop(tenant_id, None)
+
+    async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
+        assert tenant.genesys_org_id is not None
+        if (existing := self._live_by("genesys_org_id", tenant.genesys_org_id)) is not None:
+            return Provisioned(tenant=existing, is_new=False)
+        return Provisioned(tenant=await self.add(tenant), is_new=True)
+
+    def _check_unique(self, tenant: Tenant) -> None:
+        if tenant.status is TenantStatus.DELETED:
+            return
+        for field in UNIQUE_FIELDS:
+            value = getattr(tenant, field)
+            if value is None:
+                continue
+            for other in self._state.tenants.values():
+                if (
+                    other.id != tenant.id
+                    and other.status is not TenantStatus.DELETED
+                    and (getattr(other, field) or "").lower() == value.lower()
+                ):
+                    raise ConflictError(f"{wire_name(field)} is already taken", wire_name(field))
+
+
+class InMemoryIdempotencyKeys:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
+        entry = self._state.idempotency.get((scope, key))
+        if entry is None or entry[2] < since:
+            return None
+        return entry[0], entry[1]
+
+    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
+        if (scope, key) in self._state.idempotency:
+            raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
+        self._state.idempotency[(scope, key)] = (fingerprint, tenant_id, at)
+
+
+class InMemoryUnitOfWork:
+    """Works on a private copy of the state and publishes it on commit; one transaction at a time."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage
+
+    async def __aenter__(self) -> Self:
+        await self._storage._lock.acquire()
+        self._work = self._storage._state.copy()
+        self.tenants = InMemoryTenantRepository(self._work)
+        self.idempotency = InMemoryIdempotencyKeys(self._work)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._storage._publish(self._work)
+        finally:
+            self._storage._lock.release()
+
+
+class InMemoryStorage:
+    """All storage ports in one process's memory. ``seed`` preloads tenants (for tests)."""
+
+    def __init__(self, seed: Iterable[Tenant] = ()) -> None:
+        self._state = _State(tenants={t.id: t for t in seed})
+        self._lock = asyncio.Lock()
+        self._publish(self._state)
+
+    def _publish(self, state: _State) -> None:
+        self._state = state
+        self.tenants = InMemoryTenantRepository(state)
+        self.idempotency = InMemoryIdempotencyKeys(state)
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    async def ping(self) -> None:
+        return None
+
+    async def missing_migrations(self) -> set[str]:
+        return set()  # nothing to migrate in memory

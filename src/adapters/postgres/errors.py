@@ -1,0 +1,37 @@
+"""Translate asyncpg failures into core errors, in one place."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import asyncpg
+
+from tenant_core.entities import UNIQUE_FIELDS, wire_name
+from tenant_core.errors import ConflictError, UnavailableError
+
+# Failures that mean "the database cannot be reached right now", as opposed to a bad statement.
+UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # 57: admin shutdown, cannot connect now
+    asyncpg.InsufficientResourcesError,  # 53: too many connections, disk full
+    asyncpg.InterfaceError,  # connection closed under us, pool closing
+)
+
+_CONSTRAINT_FIELDS = {f"tenants_{field}_unique": wire_name(field) for field in UNIQUE_FIELDS}
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Unique violations become ConflictError naming the field; connectivity failures UnavailableError."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        field = _CONSTRAINT_FIELDS.get(exc.constraint_name or "")
+        if field is None:
+            raise ConflictError("The request conflicts with existing data") from None
+        raise ConflictError(f"{field} is already taken", field) from None
+    except UNAVAILABLE as exc:
+        raise UnavailableError("The database is unavailable") from exc

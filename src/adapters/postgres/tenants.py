@@ -1,0 +1,138 @@
+"""Tenants and idempotency keys in Postgres. Every uniqueness race is settled by a unique index."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from adapters.postgres.errors import translated
+from tenant_core.entities import Provisioned, Tenant, TenantQuery
+from tenant_core.errors import ConflictError
+
+# Column i is Tenant field i; the SELECT list aliases each column to its wire name so that a row converts
+# straight into a Tenant with msgspec, with no hand-written mapper.
+_FIELDS = msgspec.structs.fields(Tenant)
+_COLUMNS = [f.name for f in _FIELDS]
+_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in _FIELDS)
+_INSERT_COLUMNS = ", ".join(_COLUMNS)
+_INSERT_VALUES = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+_UPDATE_SET = ", ".join(f"{c} = ${i}" for i, c in enumerate(_COLUMNS, 1) if c not in ("id", "created_at"))
+_LIVE = "status <> 'deleted'"
+
+Executor = asyncpg.Pool | asyncpg.Connection
+
+
+def _to_tenant(record: asyncpg.Record | None) -> Tenant | None:
+    return None if record is None else msgspec.convert(dict(record), Tenant)
+
+
+def _params(tenant: Tenant) -> list[Any]:
+    # Enums go in as their text; Settings and metadata go through the msgspec JSON codec of the pool.
+    return [v.value if isinstance(v, enum.Enum) else v for v in (getattr(tenant, c) for c in _COLUMNS)]
+
+
+class PostgresTenantRepository:
+    """:class:`~tenant_core.ports.TenantRepository` on a pool (autocommit reads) or a transaction's connection."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        with translated():
+            return _to_tenant(await self._db.fetchrow(f"SELECT {_SELECT} FROM tenants WHERE id = $1", tenant_id))
+
+    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
+        return await self._live_by("phone_number_id", phone_number_id)
+
+    async def get_by_integration(self, integration_id: str) -> Tenant | None:
+        return await self._live_by("genesys_integration_id", integration_id)
+
+    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
+        return await self._live_by("genesys_org_id", genesys_org_id)
+
+    async def _live_by(self, column: str, value: str) -> Tenant | None:
+        # Same expression and predicate as the partial unique index, so this is one index scan.
+        sql = f"SELECT {_SELECT} FROM tenants WHERE lower({column}) = lower($1) AND {_LIVE}"
+        with translated():
+            return _to_tenant(await self._db.fetchrow(sql, value))
+
+    async def list(self, query: TenantQuery) -> tuple[list[Tenant], int]:
+        where, args = ["status = $1" if query.status else f"{_LIVE}"], [query.status.value] if query.status else []
+        if query.q:
+            args.append("%" + _escape_like(query.q.lower()) + "%")
+            n = len(args)
+            where.append(f"(lower(name) LIKE ${n} OR lower(email) LIKE ${n} OR lower(domain) LIKE ${n})")
+        condition = " AND ".join(where)
+        page_sql = (
+            f"SELECT {_SELECT} FROM tenants WHERE {condition} "
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
+        )
+        with translated():
+            rows = await self._db.fetch(page_sql, *args, query.limit, query.offset)
+            total = await self._db.fetchval(f"SELECT count(*) FROM tenants WHERE {condition}", *args)
+        return [msgspec.convert(dict(r), Tenant) for r in rows], total
+
+    async def add(self, tenant: Tenant) -> Tenant:
+        sql = f"INSERT INTO tenants ({_INSERT_COLUMNS}) VALUES ({_INSERT_VALUES}) RETURNING {_SELECT}"
+        with translated():
+            return _to_tenant(await self._db.fetchrow(sql, *_params(tenant)))  # type: ignore[return-value]
+
+    async def replace(self, tenant: Tenant, expected_version: int) -> Tenant | None:
+        sql = (
+            f"UPDATE tenants SET {_UPDATE_SET} WHERE id = $1 AND version = ${len(_COLUMNS) + 1} "
+            f"RETURNING {_SELECT}"
+        )
+        with translated():
+            return _to_tenant(await self._db.fetchrow(sql, *_params(tenant), expected_version))
+
+    async def remove(self, tenant_id: str) -> Tenant | None:
+        with translated():
+            return _to_tenant(await self._db.fetchrow(f"DELETE FROM tenants WHERE id = $1 RETURNING {_SELECT}", tenant_id))
+
+    async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
+        # ON CONFLICT waits for a concurrent inserter and then does nothing; the SELECT (a new snapshot
+        # under READ COMMITTED) then sees the winner's row. Exactly one tenant per org, no check-then-insert.
+        insert = (
+            f"INSERT INTO tenants ({_INSERT_COLUMNS}) VALUES ({_INSERT_VALUES}) "
+            f"ON CONFLICT (lower(genesys_org_id)) WHERE {_LIVE} DO NOTHING RETURNING {_SELECT}"
+        )
+        with translated():
+            created = _to_tenant(await self._db.fetchrow(insert, *_params(tenant)))
+        if created is not None:
+            return Provisioned(tenant=created, is_new=True)
+        existing = await self.get_by_genesys_org(tenant.genesys_org_id or "")
+        if existing is None:  # the winner was deleted in between; let the caller retry
+            raise ConflictError("The Genesys organisation changed during provisioning; retry", "genesysOrgId")
+        return Provisioned(tenant=existing, is_new=False)
+
+
+class PostgresIdempotencyKeys:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
+        sql = "SELECT fingerprint, tenant_id FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3"
+        with translated():
+            row = await self._db.fetchrow(sql, scope, key, since)
+        return None if row is None else (row["fingerprint"], row["tenant_id"])
+
+    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
+        # An expired key may be reused; a live one belongs to whoever stored it first.
+        sql = (
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+            "tenant_id = EXCLUDED.tenant_id, created_at = EXCLUDED.created_at "
+            "WHERE idempotency_keys.created_at < EXCLUDED.created_at - interval '24 hours' RETURNING 1"
+        )
+        with translated():
+            stored = await self._db.fetchval(sql, scope, key, fingerprint, tenant_id, at)
+        if stored is None:
+            raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

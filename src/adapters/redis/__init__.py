@@ -1,0 +1,5 @@
+"""Redis adapters."""
+
+from adapters.redis.cache import RedisCache
+
+__all__ = ["RedisCache"]

@@ -1,0 +1,89 @@
+"""``tenant-service``: run the service and operate it.
+
+    tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
+    tenant-service migrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from loguru import logger
+
+from entrypoints.config import Config, ConfigError
+from entrypoints.log import configure_logging
+
+
+def _database_url(config: Config) -> tuple[str, Any]:
+    """The configured database, or the embedded one started in the data directory."""
+    if config.database_url:
+        return config.database_url, None
+    from adapters.postgres import start_embedded_postgres
+
+    dsn, handle = start_embedded_postgres(config.data_dir)
+    logger.info("Embedded Postgres running", data_dir=str(config.data_dir / "postgres"))
+    return dsn, handle
+
+
+def _migrate(dsn: str) -> None:
+    from adapters.postgres import apply_migrations
+
+    applied = apply_migrations(dsn)
+    logger.info("Migrations applied" if applied else "Schema is up to date", applied=applied)
+
+
+def serve(config: Config, host: str, port: int, workers: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    dsn, _embedded = _database_url(config)
+    _migrate(dsn)
+    os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
+    if not config.redis_url:
+        logger.info("No REDIS_URL: using an in-process cache per worker")
+    logger.info("Tenant Service listening", url=f"http://{host}:{port}", workers=workers)
+    Granian(
+        "entrypoints.http.app:create_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_access=False,
+    ).serve()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tenant-service", description="Tenant Service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="run the HTTP service under granian")
+    serve_cmd.add_argument("--host", default=None, help="address to bind (default HOST or 127.0.0.1)")
+    serve_cmd.add_argument("--port", type=int, default=None, help="port (default PORT or 3007)")
+    serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+    args = parser.parse_args(argv)
+
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(f"tenant-service: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_level)
+
+    if args.command == "migrate":
+        dsn, _embedded = _database_url(config)
+        _migrate(dsn)
+        return 0
+    port = args.port if args.port is not None else config.port
+    if not 1 <= port <= 65535 or args.workers < 1:
+        print("tenant-service: --port must be 1-65535 and --workers at least 1", file=sys.stderr)
+        return 2
+    serve(config, args.host or config.host, port, args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Configuration from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import msgspec
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting is malformed; the message says which and how to fix it."""
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None  # None: start the embedded Postgres in data_dir
+    redis_url: str | None = None  # None: in-process cache
+    host: str = "127.0.0.1"
+    port: int = 3007
+    log_level: str = "INFO"
+    data_dir: Path = Path(".tenant-service")
+    db_pool_max: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        config = cls(
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            host=env.get("HOST", "127.0.0.1"),
+            port=_port(env.get("PORT", "3007")),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            data_dir=Path(env.get("TENANT_SERVICE_DATA_DIR", ".tenant-service")).resolve(),
+            db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
+        )
+        config.check()
+        return config
+
+    def check(self) -> None:
+        if self.database_url is not None:
+            parts = urlsplit(self.database_url)
+            if parts.scheme not in ("postgres", "postgresql"):
+                raise ConfigError("DATABASE_URL must look like postgresql://user:password@host:5432/dbname")
+        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError("REDIS_URL must look like redis://host:6379/0")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+
+    def as_dict(self) -> dict[str, object]:
+        return msgspec.structs.asdict(self)
+
+
+def _port(text: str) -> int:
+    port = _positive_int("PORT", text)
+    if port > 65535:
+        raise ConfigError(f"PORT must be between 1 and 65535, not {text!r}")
+    return port
+
+
+def _positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, not {text!r}")
+    return value

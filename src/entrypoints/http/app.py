@@ -1,0 +1,131 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import Message, Receive, Scope, Send
+from loguru import logger
+
+from entrypoints.config import Config, ConfigError
+from entrypoints.container import Container
+from entrypoints.http.dependencies import DEPENDENCIES, Services
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.routes.health import health, live, ready
+from entrypoints.http.routes.resolution import ResolutionController
+from entrypoints.http.routes.tenants import TenantController
+from entrypoints.log import configure_logging
+
+MAX_BODY_BYTES = 64 * 1024
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class TenantServiceApp(Litestar):
+    """Litestar plus what must wrap *every* request, routed or not: the request id and the access log."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        status = 500
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        with logger.contextualize(request_id=request_id):
+            try:
+                await super().__call__(scope, receive, send_with_id)
+            finally:
+                logger.info(
+                    "request",
+                    method=scope["method"],
+                    route=scope.get("path_template") or "unmatched",
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _VALID_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+def _lifespan(container: Container):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if not container.config.database_url():
+            raise ConfigError("DATABASE_URL is not set (run `tenant-service serve` to use the embedded database)")
+        if (started := container.init_resources()) is not None:
+            await started
+        try:
+            app.state.services = Services(
+                storage=await _resolved(container.storage()),
+                cache=await _resolved(container.cache()),
+                tenants=await _resolved(container.tenants()),
+                resolver=await _resolved(container.resolver()),
+                provisioning=await _resolved(container.provisioning()),
+            )
+            yield
+        finally:
+            if (stopped := container.shutdown_resources()) is not None:
+                await stopped
+
+    return lifespan
+
+
+async def _resolved(value: Any) -> Any:
+    """Providers that depend on async resources hand out awaitables; others hand out the object."""
+    return await value if hasattr(value, "__await__") else value
+
+
+def _api_routers() -> list[Router]:
+    # Existing clients use both prefixes; every tenant route is served under each, identically.
+    return [
+        Router(path=prefix, route_handlers=[ResolutionController, TenantController])
+        for prefix in ("/tenants", "/api/tenants")
+    ]
+
+
+def create_app(container: Container | None = None, config: Config | None = None) -> Litestar:
+    """Build the app. Without arguments, configuration comes from the environment (as under granian)."""
+    config = config or Config.from_env()
+    if container is None:
+        container = Container()
+        container.config.from_dict(config.as_dict())
+    configure_logging(config.log_level)
+    return TenantServiceApp(
+        route_handlers=[*_api_routers(), health, live, ready],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[_lifespan(container)],
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="Tenant Service",
+            version="1.0.0",
+            description="Central configuration store of the WhatsApp Business ↔ Genesys Cloud platform.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
+    )

@@ -1,0 +1,62 @@
+"""Litestar dependencies: the use cases built by the container (resolved once in the lifespan) and the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from tenant_core import SYSTEM, GenesysProvisioning, Principal, TenantResolver, TenantService
+from tenant_core.ports import Cache, Storage
+
+
+class OperatedStorage(Storage, Protocol):
+    async def missing_migrations(self) -> set[str]:
+        """Migration ids not yet applied (empty when the schema is current)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the routes use, resolved from the container once per process."""
+
+    storage: OperatedStorage
+    cache: Cache
+    tenants: TenantService
+    resolver: TenantResolver
+    provisioning: GenesysProvisioning
+
+
+def _services(state: State) -> Services:
+    return state.services  # type: ignore[no-any-return]
+
+
+def provide_tenants(state: State) -> TenantService:
+    return _services(state).tenants
+
+
+def provide_resolver(state: State) -> TenantResolver:
+    return _services(state).resolver
+
+
+def provide_provisioning(state: State) -> GenesysProvisioning:
+    return _services(state).provisioning
+
+
+def provide_services(state: State) -> Services:
+    return _services(state)
+
+
+def provide_principal() -> Principal:
+    return SYSTEM
+
+
+DEPENDENCIES = {
+    "tenants": Provide(provide_tenants, sync_to_thread=False),
+    "resolver": Provide(provide_resolver, sync_to_thread=False),
+    "provisioning": Provide(provide_provisioning, sync_to_thread=False),
+    "services": Provide(provide_services, sync_to_thread=False),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+}

@@ -1,0 +1,125 @@
+"""Every non-2xx response is the contract's error envelope; this module is the one place that decides it.
+
+Core errors map by class in :data:`CORE_ERRORS`; framework errors (unknown route, wrong method, bad JSON,
+oversized body) map by status in :data:`STATUS_CODES`; anything else is a 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from loguru import logger
+from msgspec import UNSET, UnsetType
+
+from tenant_core.errors import (
+    ConflictError,
+    FieldProblem,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    TenantServiceError,
+    UnavailableError,
+    ValidationFailedError,
+)
+from tenant_core.validation import problem_from_msgspec
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """The error envelope. ``details`` appears only for validation errors."""
+
+    error: str
+    code: str
+    details: list[FieldProblem] | UnsetType = UNSET
+
+
+CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
+    ValidationFailedError: (400, "VALIDATION_ERROR"),
+    ForbiddenError: (403, "FORBIDDEN"),
+    NotFoundError: (404, "NOT_FOUND"),
+    ConflictError: (409, "CONFLICT"),
+    PreconditionFailedError: (412, "PRECONDITION_FAILED"),
+    UnavailableError: (503, "SERVICE_UNAVAILABLE"),
+}
+
+STATUS_CODES: dict[int, str] = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+_FRAMEWORK_MESSAGES = {
+    404: "Route not found",
+    405: "Method not allowed for this route",
+    413: "Request body is larger than 64 KiB",
+}
+
+
+def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    return Response(content=body, status_code=status, headers=headers)
+
+
+def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[ErrorBody]:
+    status, code = next(v for cls, v in CORE_ERRORS.items() if isinstance(exc, cls))
+    body = ErrorBody(error=exc.message, code=code)
+    if isinstance(exc, ValidationFailedError):
+        body.details = exc.details
+    if isinstance(exc, UnavailableError):
+        logger.warning("Dependency unavailable: {}", exc.message)
+    return error_response(status, body)
+
+
+def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field."""
+    details = [
+        FieldProblem(field=str(item.get("key") or "body"), message=str(item.get("message", "is invalid")))
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    if not details:  # body decoding failed: msgspec's message carries the JSON path
+        details = [_problem_from_detail(exc.detail)]
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details)
+    return error_response(400, ErrorBody(error=f"Invalid request: {summary}", code="VALIDATION_ERROR", details=details))
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    status = exc.status_code
+    if status >= 500:
+        return internal_error(_, exc)
+    code = STATUS_CODES.get(status, "VALIDATION_ERROR" if status == 400 else "ERROR")
+    if status == 400:
+        problem = _problem_from_detail(exc.detail)
+        return error_response(
+            400, ErrorBody(error=f"Invalid request: {problem.message}", code=code, details=[problem])
+        )
+    message = _FRAMEWORK_MESSAGES.get(status, exc.detail)
+    return error_response(status, ErrorBody(error=message, code=code), headers=exc.headers)
+
+
+def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    # diagnose=False in the log configuration keeps variable values (possibly secrets) out of the trace.
+    logger.opt(exception=exc).error("Unhandled error")
+    return error_response(500, ErrorBody(error="Internal server error", code="INTERNAL_ERROR"))
+
+
+def _problem_from_detail(detail: str) -> FieldProblem:
+    # Litestar prefixes decoding failures ("Invalid JSON: ..."); what follows is msgspec's message.
+    message = detail.split(": ", 1)[1] if detail.startswith(("Invalid", "Malformed")) and ": " in detail else detail
+    return problem_from_msgspec(message)
+
+
+EXCEPTION_HANDLERS = {
+    TenantServiceError: core_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

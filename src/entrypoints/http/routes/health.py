@@ -1,0 +1,39 @@
+"""Contract section "Operations": health, liveness, readiness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+
+from entrypoints.http.dependencies import Services
+from entrypoints.http.schemas import Health, Liveness
+from tenant_core.errors import UnavailableError
+
+
+@get("/health", summary="Overall health", tags=["Operations"])
+async def health(services: NamedDependency[Services]) -> Response[Health]:
+    redis = await services.cache.status()
+    try:
+        await services.storage.ping()
+    except UnavailableError:
+        return Response(Health("unhealthy", "disconnected", redis, datetime.now(UTC)), status_code=503)
+    status = "degraded" if redis == "disconnected" else "healthy"
+    return Response(Health(status, "connected", redis, datetime.now(UTC)))
+
+
+@get("/health/live", summary="The process is running", tags=["Operations"])
+async def live() -> Liveness:
+    return Liveness("alive")
+
+
+@get("/health/ready", summary="Database answers and migrations are applied", tags=["Operations"])
+async def ready(services: NamedDependency[Services]) -> Response[Liveness]:
+    try:
+        missing = await services.storage.missing_migrations()
+    except UnavailableError:
+        return Response(Liveness("database unavailable"), status_code=503)
+    if missing:
+        return Response(Liveness(f"migrations pending: {', '.join(sorted(missing))}"), status_code=503)
+    return Response(Liveness("ready"))

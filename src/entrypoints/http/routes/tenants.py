@@ -1,0 +1,136 @@
+"""Contract section "Tenants"."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from entrypoints.http.schemas import Message, ProvisionResult, TenantChanged, TenantCreated
+from tenant_core import (
+    CompleteOnboarding,
+    CreateTenant,
+    GenesysProvisioning,
+    Principal,
+    ProvisionGenesys,
+    Tenant,
+    TenantPage,
+    TenantQuery,
+    TenantService,
+    TenantStatus,
+    UpdateTenant,
+)
+from tenant_core.errors import PreconditionFailedError
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        header="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Repeat a create safely: the same key and body within 24 h return the first response",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(header="If-Match", required=False, description='Expected version, as sent in ETag: "3"'),
+]
+
+
+def etag(tenant: Tenant) -> dict[str, str]:
+    return {"ETag": f'"{tenant.version}"'}
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """``"3"``, ``W/"3"`` or ``3`` → 3; ``*`` or absent → no condition; anything else can never match."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise PreconditionFailedError(f"If-Match {if_match!r} does not name a version")
+    return int(text)
+
+
+class TenantController(Controller):
+    tags = ["Tenants"]
+
+    @post("/", status_code=201, summary="Create a tenant")
+    async def create(
+        self,
+        data: JSONBody[CreateTenant],
+        tenants: NamedDependency[TenantService],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[TenantCreated]:
+        tenant = await tenants.create(principal, data, idempotency_key)
+        return Response(TenantCreated(tenant=tenant), status_code=201, headers={"Location": f"/tenants/{tenant.id}"})
+
+    @get("/", summary="List tenants, newest first")
+    async def list_tenants(
+        self,
+        tenants: NamedDependency[TenantService],
+        principal: NamedDependency[Principal],
+        limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 20,
+        offset: Annotated[int, QueryParameter(description="Rows to skip")] = 0,
+        status: Annotated[TenantStatus | None, QueryParameter(description="Only this status")] = None,
+        q: Annotated[
+            str | None, QueryParameter(max_length=255, description="Case-insensitive substring of name, email or domain")
+        ] = None,
+    ) -> TenantPage:
+        return await tenants.list(principal, TenantQuery(limit=limit, offset=offset, status=status, q=q))
+
+    @get("/{tenant_id:str}", summary="Read a tenant", response_headers=None)
+    async def read(
+        self, tenant_id: FromPath[str], tenants: NamedDependency[TenantService], principal: NamedDependency[Principal]
+    ) -> Response[Tenant]:
+        tenant = await tenants.get(principal, tenant_id)
+        return Response(tenant, headers=etag(tenant))
+
+    @patch("/{tenant_id:str}", summary="Change some fields of a tenant")
+    async def update(
+        self,
+        tenant_id: FromPath[str],
+        data: JSONBody[UpdateTenant],
+        tenants: NamedDependency[TenantService],
+        principal: NamedDependency[Principal],
+        if_match: IfMatch = None,
+    ) -> Response[TenantChanged]:
+        tenant = await tenants.update(principal, tenant_id, data, expected_version(if_match))
+        return Response(TenantChanged(tenant=tenant, message="Tenant updated successfully"), headers=etag(tenant))
+
+    @delete("/{tenant_id:str}", status_code=200, summary="Delete a tenant and everything it owns")
+    async def remove(
+        self, tenant_id: FromPath[str], tenants: NamedDependency[TenantService], principal: NamedDependency[Principal]
+    ) -> Message:
+        await tenants.delete(principal, tenant_id)
+        return Message("Tenant deleted successfully")
+
+    @post("/{tenant_id:str}/complete-onboarding", status_code=200, summary="Mark onboarding as completed")
+    async def complete_onboarding(
+        self,
+        tenant_id: FromPath[str],
+        tenants: NamedDependency[TenantService],
+        principal: NamedDependency[Principal],
+        data: JSONBody[CompleteOnboarding | None] = None,
+    ) -> TenantChanged:
+        tenant = await tenants.complete_onboarding(principal, tenant_id, data or CompleteOnboarding())
+        return TenantChanged(tenant=tenant, message="Onboarding completed successfully")
+
+    @post("/provision/genesys", status_code=201, summary="Get or create the tenant of a Genesys organisation")
+    async def provision_genesys(
+        self,
+        data: JSONBody[ProvisionGenesys],
+        provisioning: NamedDependency[GenesysProvisioning],
+        principal: NamedDependency[Principal],
+    ) -> Response[ProvisionResult]:
+        result = await provisioning.provision(principal, data)
+        body = ProvisionResult(
+            message="Tenant provisioned successfully" if result.is_new else "Tenant already exists",
+            tenant_id=result.tenant.id,
+            tenant_name=result.tenant.name,
+            is_new=result.is_new,
+            onboarding_completed=result.tenant.onboarding_completed,
+        )
+        return Response(body, status_code=201 if result.is_new else 200)

@@ -1,0 +1,130 @@
+"""Entities: immutable msgspec Structs whose encoded names are the wire names (camelCase).
+
+The same Struct is the domain object, the cache payload and the HTTP body, so there is no mapper per layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class TenantStatus(str, enum.Enum):
+    """Lifecycle of a tenant; ``deleted`` is terminal."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+class Plan(str, enum.Enum):
+    STANDARD = "standard"
+    PREMIUM = "premium"
+    ENTERPRISE = "enterprise"
+
+
+class Settings(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Per-tenant preferences; both optional. Validated by :mod:`tenant_core.validation`."""
+
+    timezone: str | None = None
+    language: str | None = None
+
+
+class Tenant(msgspec.Struct, frozen=True, rename="camel"):
+    """One organisation served by the platform."""
+
+    id: str
+    name: str
+    email: str | None
+    domain: str | None
+    subdomain: str | None
+    status: TenantStatus
+    plan: Plan
+    rate_limit: int
+    phone_number_id: str | None
+    genesys_integration_id: str | None
+    genesys_org_id: str | None
+    genesys_org_name: str | None
+    genesys_region: str | None
+    settings: Settings
+    metadata: dict[str, Any]
+    whatsapp_configured: bool
+    onboarding_completed: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+#: Fields that identify a tenant and must be unique (case-insensitively) among tenants not deleted.
+UNIQUE_FIELDS: tuple[str, ...] = (
+    "email",
+    "domain",
+    "subdomain",
+    "phone_number_id",
+    "genesys_integration_id",
+    "genesys_org_id",
+)
+
+#: Fields other services resolve a tenant by, with the lookup name used in cache keys.
+LOOKUP_FIELDS: dict[str, str] = {
+    "phone": "phone_number_id",
+    "integration": "genesys_integration_id",
+    "genesys-org": "genesys_org_id",
+}
+
+
+class TenantPage(msgspec.Struct, frozen=True):
+    """One page of a tenant listing and the total count matching the filters."""
+
+    tenants: list[Tenant]
+    total: int
+    limit: int
+    offset: int
+
+
+class TenantQuery(msgspec.Struct, frozen=True):
+    """Filters and window of a listing; ``status=None`` means every status but ``deleted``."""
+
+    limit: int = 20
+    offset: int = 0
+    status: TenantStatus | None = None
+    q: str | None = None
+
+
+class Provisioned(msgspec.Struct, frozen=True):
+    """Result of get-or-create by Genesys org id."""
+
+    tenant: Tenant
+    is_new: bool
+
+
+def wire_name(field: str) -> str:
+    """The camelCase name a Tenant field has on the wire (``phone_number_id`` → ``phoneNumberId``)."""
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def new_tenant(*, id: str, name: str, now: datetime, **fields: Any) -> Tenant:
+    """A fresh tenant at version 1: active, standard plan, 100 requests/minute unless ``fields`` say otherwise."""
+    values: dict[str, Any] = {
+        "email": None,
+        "domain": None,
+        "subdomain": None,
+        "status": TenantStatus.ACTIVE,
+        "plan": Plan.STANDARD,
+        "rate_limit": 100,
+        "phone_number_id": None,
+        "genesys_integration_id": None,
+        "genesys_org_id": None,
+        "genesys_org_name": None,
+        "genesys_region": None,
+        "settings": Settings(),
+        "metadata": {},
+        "whatsapp_configured": False,
+        "onboarding_completed": False,
+    }
+    values.update(fields)
+    return Tenant(id=id, name=name, version=1, created_at=now, updated_at=now, **values)

@@ -1,0 +1,68 @@
+"""The core's one error hierarchy.
+
+Every failure a use case reports is one of these; the HTTP layer maps each class to a status and a code
+in a single table, and in-process callers catch them directly::
+
+    TenantServiceError
+    ├── ValidationFailedError      bad input; ``details`` names each bad field
+    ├── ForbiddenError             the principal may not do this (or not to this tenant)
+    ├── NotFoundError              the tenant (or a thing it owns) does not exist
+    ├── ConflictError              a unique field is taken, or a status transition is not allowed
+    ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
+    └── UnavailableError           a backing store cannot be reached
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class FieldProblem(msgspec.Struct, frozen=True):
+    """One bad field: its wire name (camelCase, dotted for nested fields) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class TenantServiceError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailedError(TenantServiceError):
+    """The input breaks a rule; ``details`` lists the fields at fault."""
+
+    def __init__(self, message: str, details: list[FieldProblem] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+    @classmethod
+    def for_field(cls, field: str, message: str) -> ValidationFailedError:
+        return cls(f"Invalid {field}: {message}", [FieldProblem(field, message)])
+
+
+class ForbiddenError(TenantServiceError):
+    """The principal is known but not allowed; says nothing about whether the target exists."""
+
+
+class NotFoundError(TenantServiceError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+
+class ConflictError(TenantServiceError):
+    """The change collides with current state: a taken unique field or a forbidden transition."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PreconditionFailedError(TenantServiceError):
+    """The caller's ``If-Match`` version is not the tenant's current version."""
+
+
+class UnavailableError(TenantServiceError):
+    """A store the use case needs cannot be reached right now; retrying later may succeed."""

@@ -1,0 +1,66 @@
+"""Read-through caching of tenants by id and by lookup key, and the invalidation that keeps it honest.
+
+Keys are ``tenant:id:<id>`` and ``tenant:<lookup>:<value lowercased>``. Unknown keys are cached too (a short
+negative entry), so a flood of lookups for a number nobody owns does not reach the database. Every write
+invalidates the keys of the tenant *before and after* the change, so a moved phone number stops resolving
+to its old owner and starts resolving to its new one on the very next request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+import msgspec
+
+from tenant_core.entities import LOOKUP_FIELDS, Tenant
+from tenant_core.ports import Cache
+
+_NEGATIVE = b"\x00"  # never valid JSON, so it cannot collide with an encoded tenant
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Tenant).decode
+
+
+def id_key(tenant_id: str) -> str:
+    return f"tenant:id:{tenant_id}"
+
+
+def lookup_key(lookup: str, value: str) -> str:
+    return f"tenant:{lookup}:{value.lower()}"
+
+
+def keys_of(tenants: Iterable[Tenant | None]) -> set[str]:
+    """Every cache key under which any of these tenants (old or new versions) may be stored."""
+    keys: set[str] = set()
+    for tenant in tenants:
+        if tenant is None:
+            continue
+        keys.add(id_key(tenant.id))
+        for lookup, field in LOOKUP_FIELDS.items():
+            if (value := getattr(tenant, field)) is not None:
+                keys.add(lookup_key(lookup, value))
+    return keys
+
+
+class TenantCache:
+    """Cache-aside over the :class:`~tenant_core.ports.Cache` port for tenant reads."""
+
+    def __init__(self, cache: Cache, ttl_seconds: float = 300.0, negative_ttl_seconds: float = 5.0) -> None:
+        self._cache = cache
+        self._ttl = ttl_seconds
+        self._negative_ttl = negative_ttl_seconds
+
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[Tenant | None]]) -> Tenant | None:
+        cached, stamp = await self._cache.read(key)
+        if cached is not None:
+            return None if cached == _NEGATIVE else _decode(cached)
+        tenant = await load()
+        if tenant is None:
+            await self._cache.write(key, _NEGATIVE, stamp, self._negative_ttl)
+        else:
+            await self._cache.write(key, _encode(tenant), stamp, self._ttl)
+        return tenant
+
+    async def forget(self, *tenants: Tenant | None) -> None:
+        """Invalidate every key of these tenant versions (call after the change committed)."""
+        if keys := keys_of(tenants):
+            await self._cache.invalidate(sorted(keys))

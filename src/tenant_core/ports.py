@@ -1,0 +1,128 @@
+"""Ports: what the use cases need from the outside world, in domain terms.
+
+Adapters implement these structurally (``typing.Protocol``); the in-memory adapters in ``adapters.memory``
+are the reference behaviour and both kinds pass the same contract suite in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from tenant_core.entities import Provisioned, Tenant, TenantQuery
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class TenantRepository(Protocol):
+    """Tenants by id and by their lookup keys. Uniqueness is enforced here, atomically.
+
+    Writes raise :class:`~tenant_core.errors.ConflictError` naming the field when a unique value is taken
+    by another tenant that is not deleted (case-insensitive); deleted tenants hold no unique values.
+    """
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        """Any tenant by id, deleted ones included."""
+        ...
+
+    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
+        """The active or suspended tenant owning this WhatsApp phone number id."""
+        ...
+
+    async def get_by_integration(self, integration_id: str) -> Tenant | None:
+        """The active or suspended tenant owning this Genesys integration id."""
+        ...
+
+    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
+        """The active or suspended tenant owning this Genesys org id."""
+        ...
+
+    async def list(self, query: TenantQuery) -> tuple[list[Tenant], int]:
+        """A page newest first, and the total matching the filters."""
+        ...
+
+    async def add(self, tenant: Tenant) -> Tenant:
+        """Insert a new tenant; returns it as stored."""
+        ...
+
+    async def replace(self, tenant: Tenant, expected_version: int) -> Tenant | None:
+        """Compare-and-set: store ``tenant`` if the stored version is still ``expected_version``.
+
+        Returns the stored tenant, or ``None`` when the tenant is gone or its version moved on.
+        """
+        ...
+
+    async def remove(self, tenant_id: str) -> Tenant | None:
+        """Delete the tenant and everything it owns; returns what was removed."""
+        ...
+
+    async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
+        """Insert ``tenant`` unless a live tenant already owns its Genesys org id; race-safe."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    """Remembers which tenant a create request with an ``Idempotency-Key`` produced."""
+
+    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
+        """``(fingerprint, tenant_id)`` stored for this key after ``since``, if any."""
+        ...
+
+    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
+        """Store the key; raises ConflictError if another request stored it first."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything done through it commits together on clean exit, or not at all."""
+
+    tenants: TenantRepository
+    idempotency: IdempotencyKeys
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class Storage(Protocol):
+    """The system of record: reads outside a transaction, writes through :meth:`unit_of_work`."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    async def ping(self) -> None:
+        """Raise :class:`~tenant_core.errors.UnavailableError` when the store cannot answer."""
+        ...
+
+
+class Cache(Protocol):
+    """A shared cache with race-free invalidation.
+
+    ``read`` returns the value (or ``None``) and a *stamp*; ``write`` stores a value under the stamp the
+    reader saw, and the value is served only while no ``invalidate`` of that key happened in between. So a
+    reader that loaded old data just before a write committed can never re-plant it after the write's
+    invalidation. A cache that cannot reach its backend answers misses and drops writes; it never raises.
+    """
+
+    async def read(self, key: str) -> tuple[bytes | None, bytes]: ...
+
+    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None: ...
+
+    async def invalidate(self, keys: Iterable[str]) -> None: ...
+
+    async def status(self) -> str:
+        """``connected``, ``disconnected`` or ``disabled``, for health reports."""
+        ...

@@ -1,0 +1,89 @@
+"""Who is asking, and what each role may do. The HTTP layer only turns headers into a :class:`Principal`."""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+from tenant_core.errors import ForbiddenError
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    SERVICE = "service"  # other platform services
+    TENANT = "tenant"  # a tenant acting on itself (JWT with tenant_id, or one of its API keys)
+
+
+class Permission(str, enum.Enum):
+    TENANTS_CREATE = "tenants:create"
+    TENANTS_LIST = "tenants:list"
+    TENANTS_READ = "tenants:read"
+    TENANTS_UPDATE = "tenants:update"
+    TENANTS_DELETE = "tenants:delete"
+    TENANTS_ONBOARD = "tenants:onboard"
+    TENANTS_RESOLVE = "tenants:resolve"
+    TENANTS_PROVISION = "tenants:provision"
+    CREDENTIALS_READ = "credentials:read"
+    CREDENTIALS_WRITE = "credentials:write"
+    CREDENTIALS_REVEAL = "credentials:reveal"
+    SIGNUP_START = "whatsapp:signup"
+    API_KEYS_MANAGE = "api_keys:manage"
+    AUDIT_READ = "audit:read"
+
+
+_ALL = frozenset(Permission)
+
+#: The contract's role table. A ``tenant`` principal holds its permissions for its own tenant only.
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: _ALL,
+    Role.SERVICE: frozenset(
+        {
+            Permission.TENANTS_LIST,
+            Permission.TENANTS_READ,
+            Permission.TENANTS_RESOLVE,
+            Permission.TENANTS_PROVISION,
+            Permission.CREDENTIALS_READ,
+            Permission.CREDENTIALS_REVEAL,
+        }
+    ),
+    Role.TENANT: frozenset(
+        {
+            Permission.TENANTS_READ,
+            Permission.TENANTS_UPDATE,
+            Permission.CREDENTIALS_READ,
+            Permission.CREDENTIALS_WRITE,
+            Permission.SIGNUP_START,
+            Permission.API_KEYS_MANAGE,
+            Permission.AUDIT_READ,
+        }
+    ),
+}
+
+#: What a tenant may change about itself with PATCH (wire names).
+TENANT_SELF_EDITABLE: frozenset[str] = frozenset({"name", "email", "domain", "settings"})
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """An authenticated caller. ``subject`` is the JWT ``sub`` or the API key id; it is what the audit log shows."""
+
+    subject: str
+    role: Role
+    tenant_id: str | None = None
+
+    def can(self, permission: Permission, tenant_id: str | None = None) -> bool:
+        if permission not in ROLE_PERMISSIONS[self.role]:
+            return False
+        if self.role is Role.TENANT:
+            # Tenant principals act only on their own tenant, and never on tenant-less operations.
+            return tenant_id is not None and tenant_id == self.tenant_id
+        return True
+
+    def require(self, permission: Permission, tenant_id: str | None = None) -> None:
+        """Raise :class:`ForbiddenError` unless allowed. Checked before any lookup, so a refusal leaks nothing."""
+        if not self.can(permission, tenant_id):
+            raise ForbiddenError("You are not allowed to perform this action")
+
+
+#: The principal for trusted in-process callers and CLI tools.
+SYSTEM = Principal(subject="system", role=Role.ADMIN)

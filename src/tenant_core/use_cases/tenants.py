@@ -1,0 +1,180 @@
+"""Tenant lifecycle: create, read, list, update, delete, complete onboarding."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
+from tenant_core.entities import Tenant, TenantPage, TenantQuery, TenantStatus, new_tenant, wire_name
+from tenant_core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PreconditionFailedError,
+    ValidationFailedError,
+)
+from tenant_core.lookup_cache import TenantCache, id_key
+from tenant_core.ports import Clock, Storage
+from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
+from tenant_core.validation import validated
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MAX_PAGE_SIZE = 100
+_CAS_ATTEMPTS = 8
+
+
+def new_tenant_id() -> str:
+    """``t_`` + 16 lowercase hex characters from a CSPRNG."""
+    return "t_" + secrets.token_hex(8)
+
+
+def fingerprint(command: msgspec.Struct) -> str:
+    return hashlib.sha256(msgspec.json.encode(command)).hexdigest()
+
+
+class TenantService:
+    """The rules of a tenant's life. Every method takes the calling :class:`Principal` first."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        cache: TenantCache,
+        clock: Clock,
+        new_id: Callable[[], str] = new_tenant_id,
+    ) -> None:
+        self._storage = storage
+        self._cache = cache
+        self._clock = clock
+        self._new_id = new_id
+
+    async def create(
+        self, principal: Principal, command: CreateTenant, idempotency_key: str | None = None
+    ) -> Tenant:
+        """Create a tenant; a repeated ``idempotency_key`` with the same body returns the first tenant."""
+        principal.require(Permission.TENANTS_CREATE)
+        validated(command)
+        print_ = fingerprint(command) if idempotency_key else ""
+        if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
+            return earlier
+        now = self._clock.now()
+        fields = msgspec.structs.asdict(command)
+        del fields["id"], fields["tenant_id"]  # client-sent ids are ignored
+        tenant = new_tenant(id=self._new_id(), now=now, **fields)
+        try:
+            async with self._storage.unit_of_work() as uow:
+                tenant = await uow.tenants.add(tenant)
+                if idempotency_key:
+                    await uow.idempotency.remember(principal.subject, idempotency_key, print_, tenant.id, now)
+        except ConflictError:
+            # A concurrent request with the same key may have won the race: answer as it did.
+            if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
+                return earlier
+            raise
+        await self._cache.forget(tenant)  # clears negative entries for its lookup keys
+        return tenant
+
+    async def _replay(self, principal: Principal, key: str, print_: str) -> Tenant | None:
+        since = self._clock.now() - IDEMPOTENCY_WINDOW
+        remembered = await self._storage.idempotency.recall(principal.subject, key, since)
+        if remembered is None:
+            return None
+        earlier_print, tenant_id = remembered
+        if earlier_print != print_:
+            raise ConflictError("Idempotency-Key was already used with a different request body", "Idempotency-Key")
+        return await self._storage.tenants.get(tenant_id)
+
+    async def get(self, principal: Principal, tenant_id: str) -> Tenant:
+        principal.require(Permission.TENANTS_READ, tenant_id)
+        tenant = await self._cache.get_or_load(id_key(tenant_id), lambda: self._storage.tenants.get(tenant_id))
+        if tenant is None:
+            raise NotFoundError(f"Tenant {tenant_id} not found")
+        return tenant
+
+    async def list(self, principal: Principal, query: TenantQuery) -> TenantPage:
+        principal.require(Permission.TENANTS_LIST)
+        if query.limit < 1:
+            raise ValidationFailedError.for_field("limit", "must be at least 1")
+        if query.offset < 0:
+            raise ValidationFailedError.for_field("offset", "must be 0 or more")
+        query = msgspec.structs.replace(query, limit=min(query.limit, MAX_PAGE_SIZE), q=(query.q or None))
+        tenants, total = await self._storage.tenants.list(query)
+        return TenantPage(tenants=tenants, total=total, limit=query.limit, offset=query.offset)
+
+    async def update(
+        self,
+        principal: Principal,
+        tenant_id: str,
+        command: UpdateTenant,
+        expected_version: int | None = None,
+    ) -> Tenant:
+        """Apply a partial change. ``expected_version`` (from ``If-Match``) must match or nothing changes."""
+        principal.require(Permission.TENANTS_UPDATE, tenant_id)
+        changes = validated(command).changes()
+        if not changes:
+            raise ValidationFailedError("Request body must change at least one field", [])
+        if principal.role is Role.TENANT and (denied := set(map(wire_name, changes)) - TENANT_SELF_EDITABLE):
+            raise ForbiddenError(f"A tenant may not change {', '.join(sorted(denied))}")
+        # ``settings`` and ``metadata`` are replaced whole, like every other field.
+        return await self._change(tenant_id, expected_version, lambda current: changes)
+
+    async def complete_onboarding(self, principal: Principal, tenant_id: str, command: CompleteOnboarding) -> Tenant:
+        """Mark onboarding done. Never clears a ``whatsappConfigured`` already set by signup."""
+        principal.require(Permission.TENANTS_ONBOARD, tenant_id)
+        validated(command)
+
+        def finish(current: Tenant) -> dict[str, Any]:
+            return {
+                "onboarding_completed": True,
+                "whatsapp_configured": current.whatsapp_configured or bool(command.whatsapp_configured),
+            }
+
+        return await self._change(tenant_id, None, finish)
+
+    async def delete(self, principal: Principal, tenant_id: str) -> Tenant:
+        """Remove the tenant and everything it owns; its lookups stop resolving at once."""
+        principal.require(Permission.TENANTS_DELETE, tenant_id)
+        async with self._storage.unit_of_work() as uow:
+            removed = await uow.tenants.remove(tenant_id)
+        if removed is None:
+            raise NotFoundError(f"Tenant {tenant_id} not found")
+        await self._cache.forget(removed)
+        return removed
+
+    async def _change(
+        self,
+        tenant_id: str,
+        expected_version: int | None,
+        compute: Callable[[Tenant], dict[str, Any]],
+    ) -> Tenant:
+        """Optimistic read-modify-write: retried when another writer got in first, unless the caller pinned a version."""
+        for _ in range(_CAS_ATTEMPTS):
+            async with self._storage.unit_of_work() as uow:
+                current = await uow.tenants.get(tenant_id)
+                if current is None:
+                    raise NotFoundError(f"Tenant {tenant_id} not found")
+                if expected_version is not None and expected_version != current.version:
+                    raise PreconditionFailedError(
+                        f"Tenant {tenant_id} is at version {current.version}, not {expected_version}"
+                    )
+                if current.status is TenantStatus.DELETED:
+                    raise ConflictError("A deleted tenant cannot be changed", "status")
+                fields = {k: v for k, v in compute(current).items() if getattr(current, k) != v}
+                if not fields:
+                    return current
+                changed = msgspec.structs.replace(
+                    current, **fields, version=current.version + 1, updated_at=self._clock.now()
+                )
+                stored = await uow.tenants.replace(changed, expected_version=current.version)
+            if stored is not None:
+                await self._cache.forget(current, stored)
+                return stored
+            if expected_version is not None:
+                raise PreconditionFailedError(f"Tenant {tenant_id} was changed by another request")
+        raise ConflictError(f"Tenant {tenant_id} is being changed by other requests; retry", None)
+
