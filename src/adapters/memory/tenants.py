@@ -7,7 +7,7 @@ Public and supported: other services use it in their tests, and it behaves like 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -29,8 +29,14 @@ class _State(msgspec.Struct):
 
 
 class InMemoryTenantRepository:
-    def __init__(self, state: _State) -> None:
-        self._state = state
+    """Reads and writes whichever state ``state_of`` returns: the committed one, or a transaction's copy."""
+
+    def __init__(self, state_of: Callable[[], _State]) -> None:
+        self._state_of = state_of
+
+    @property
+    def _state(self) -> _State:
+        return self._state_of()
 
     async def get(self, tenant_id: str) -> Tenant | None:
         return self._state.tenants.get(tenant_id)
@@ -103,8 +109,12 @@ class InMemoryTenantRepository:
 
 
 class InMemoryIdempotencyKeys:
-    def __init__(self, state: _State) -> None:
-        self._state = state
+    def __init__(self, state_of: Callable[[], _State]) -> None:
+        self._state_of = state_of
+
+    @property
+    def _state(self) -> _State:
+        return self._state_of()
 
     async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
         entry = self._state.idempotency.get((scope, key))
@@ -126,9 +136,9 @@ class InMemoryUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._storage._lock.acquire()
-        self._work = self._storage._state.copy()
-        self.tenants = InMemoryTenantRepository(self._work)
-        self.idempotency = InMemoryIdempotencyKeys(self._work)
+        work = self._work = self._storage._state.copy()
+        self.tenants = InMemoryTenantRepository(lambda: work)
+        self.idempotency = InMemoryIdempotencyKeys(lambda: work)
         return self
 
     async def __aexit__(
@@ -147,12 +157,11 @@ class InMemoryStorage:
     def __init__(self, seed: Iterable[Tenant] = ()) -> None:
         self._state = _State(tenants={t.id: t for t in seed})
         self._lock = asyncio.Lock()
-        self._publish(self._state)
+        self.tenants = InMemoryTenantRepository(lambda: self._state)
+        self.idempotency = InMemoryIdempotencyKeys(lambda: self._state)
 
     def _publish(self, state: _State) -> None:
         self._state = state
-        self.tenants = InMemoryTenantRepository(state)
-        self.idempotency = InMemoryIdempotencyKeys(state)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)

@@ -20,7 +20,8 @@ _COLUMNS = [f.name for f in _FIELDS]
 _SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in _FIELDS)
 _INSERT_COLUMNS = ", ".join(_COLUMNS)
 _INSERT_VALUES = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
-_UPDATE_SET = ", ".join(f"{c} = ${i}" for i, c in enumerate(_COLUMNS, 1) if c not in ("id", "created_at"))
+_UPDATE_COLUMNS = [c for c in _COLUMNS if c not in ("id", "created_at")]
+_UPDATE_SET = ", ".join(f"{c} = ${i}" for i, c in enumerate(_UPDATE_COLUMNS, 2))
 _LIVE = "status <> 'deleted'"
 
 Executor = asyncpg.Pool | asyncpg.Connection
@@ -30,9 +31,9 @@ def _to_tenant(record: asyncpg.Record | None) -> Tenant | None:
     return None if record is None else msgspec.convert(dict(record), Tenant)
 
 
-def _params(tenant: Tenant) -> list[Any]:
+def _params(tenant: Tenant, columns: list[str] = _COLUMNS) -> list[Any]:
     # Enums go in as their text; Settings and metadata go through the msgspec JSON codec of the pool.
-    return [v.value if isinstance(v, enum.Enum) else v for v in (getattr(tenant, c) for c in _COLUMNS)]
+    return [v.value if isinstance(v, enum.Enum) else v for v in (getattr(tenant, c) for c in columns)]
 
 
 class PostgresTenantRepository:
@@ -83,11 +84,12 @@ class PostgresTenantRepository:
 
     async def replace(self, tenant: Tenant, expected_version: int) -> Tenant | None:
         sql = (
-            f"UPDATE tenants SET {_UPDATE_SET} WHERE id = $1 AND version = ${len(_COLUMNS) + 1} "
+            f"UPDATE tenants SET {_UPDATE_SET} WHERE id = $1 AND version = ${len(_UPDATE_COLUMNS) + 2} "
             f"RETURNING {_SELECT}"
         )
         with translated():
-            return _to_tenant(await self._db.fetchrow(sql, *_params(tenant), expected_version))
+            row = await self._db.fetchrow(sql, tenant.id, *_params(tenant, _UPDATE_COLUMNS), expected_version)
+        return _to_tenant(row)
 
     async def remove(self, tenant_id: str) -> Tenant | None:
         with translated():

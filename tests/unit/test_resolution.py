@@ -1,0 +1,66 @@
+"""Resolution by phone number, integration and org: correct, and never hidden by a stale cache."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenant_core import SYSTEM, NotFoundError, ProvisionGenesys, TenantStatus, UpdateTenant
+from tests.support.builders import create_command
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_resolves_by_each_key_case_insensitively(tenants, resolver):
+    created = await tenants.create(
+        SYSTEM, create_command(phone_number_id="1555", genesys_integration_id="Intg-1", genesys_org_id="Org-1")
+    )
+    assert (await resolver.by_phone(SYSTEM, "1555")).id == created.id
+    assert (await resolver.by_integration(SYSTEM, "intg-1")).id == created.id
+    assert (await resolver.by_genesys_org(SYSTEM, "ORG-1")).id == created.id
+
+
+async def test_moved_phone_number_resolves_to_new_value_at_once(tenants, resolver):
+    """After a change of phone number the old one stops resolving and the new one starts, cache included."""
+    created = await tenants.create(SYSTEM, create_command(phone_number_id="1000"))
+    await resolver.by_phone(SYSTEM, "1000")  # cached
+    with pytest.raises(NotFoundError):
+        await resolver.by_phone(SYSTEM, "2000")  # negatively cached
+    await tenants.update(SYSTEM, created.id, UpdateTenant(phone_number_id="2000"))
+    with pytest.raises(NotFoundError):
+        await resolver.by_phone(SYSTEM, "1000")
+    assert (await resolver.by_phone(SYSTEM, "2000")).id == created.id
+
+
+async def test_status_changes_are_visible_to_the_next_lookup(tenants, resolver):
+    created = await tenants.create(SYSTEM, create_command(phone_number_id="1000"))
+    assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.ACTIVE
+    await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))
+    assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.SUSPENDED
+    await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.DELETED))
+    with pytest.raises(NotFoundError):
+        await resolver.by_phone(SYSTEM, "1000")
+
+
+async def test_delete_stops_resolution_at_once(tenants, resolver):
+    created = await tenants.create(SYSTEM, create_command(genesys_integration_id="intg-9"))
+    await resolver.by_integration(SYSTEM, "intg-9")
+    await tenants.delete(SYSTEM, created.id)
+    with pytest.raises(NotFoundError):
+        await resolver.by_integration(SYSTEM, "intg-9")
+
+
+async def test_negative_entry_is_cleared_by_a_create(tenants, resolver):
+    with pytest.raises(NotFoundError):
+        await resolver.by_genesys_org(SYSTEM, "org-new")
+    created = await tenants.create(SYSTEM, create_command(genesys_org_id="org-new"))
+    assert (await resolver.by_genesys_org(SYSTEM, "org-new")).id == created.id
+
+
+async def test_provisioning_gets_or_creates(provisioning, resolver):
+    command = ProvisionGenesys(genesys_org_id="org-7", genesys_org_name="Org Seven", genesys_region="mypurecloud.ie")
+    first = await provisioning.provision(SYSTEM, command)
+    second = await provisioning.provision(SYSTEM, command)
+    assert first.is_new and not second.is_new
+    assert first.tenant.id == second.tenant.id
+    assert first.tenant.name == "Org Seven" and first.tenant.genesys_region == "mypurecloud.ie"
+    assert (await resolver.by_genesys_org(SYSTEM, "org-7")).id == first.tenant.id
