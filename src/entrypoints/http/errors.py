@@ -80,11 +80,7 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field."""
-    details = [
-        FieldProblem(field=str(item.get("key") or "body"), message=str(item.get("message", "is invalid")))
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    ]
+    details = [_problem_from_item(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
     if not details:  # body decoding failed: msgspec's message carries the JSON path
         details = [_problem_from_detail(exc.detail)]
     summary = "; ".join(f"{d.field}: {d.message}" for d in details)
@@ -109,6 +105,14 @@ def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorB
     # diagnose=False in the log configuration keeps variable values (possibly secrets) out of the trace.
     logger.opt(exception=exc).error("Unhandled error")
     return error_response(500, ErrorBody(error="Internal server error", code="INTERNAL_ERROR"))
+
+
+def _problem_from_item(item: Any) -> FieldProblem:
+    """One Litestar error item (``key`` is ``data`` for the body root) → the field in wire terms."""
+    key = str(item.get("key") or "") if isinstance(item, dict) else ""
+    message = str(item.get("message", "is invalid")) if isinstance(item, dict) else "is invalid"
+    path = "" if key in ("", "data") else key
+    return problem_from_msgspec(f"{message} - at `$.{path}`" if path else message)
 
 
 def _problem_from_detail(detail: str) -> FieldProblem:

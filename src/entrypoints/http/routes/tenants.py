@@ -27,7 +27,7 @@ from tenant_core.errors import PreconditionFailedError
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
-        header="Idempotency-Key",
+        name="Idempotency-Key",
         required=False,
         max_length=255,
         description="Repeat a create safely: the same key and body within 24 h return the first response",
@@ -35,7 +35,7 @@ IdempotencyKey = Annotated[
 ]
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(header="If-Match", required=False, description='Expected version, as sent in ETag: "3"'),
+    HeaderParameter(name="If-Match", required=False, description='Expected version, as sent in ETag: "3"'),
 ]
 
 
