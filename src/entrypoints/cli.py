@@ -2,6 +2,7 @@
 
     tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
     tenant-service migrate
+    tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from loguru import logger
 
 from entrypoints.config import Config, ConfigError
 from entrypoints.log import configure_logging
+from tenant_core.security import Principal, Role
 
 
 def _database_url(config: Config) -> tuple[str, Any]:
@@ -42,9 +44,15 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     dsn, _embedded = _database_url(config)
     _migrate(dsn)
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
+    os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
+    config.signing_secret()  # create the shared secret once, before workers race for it
     if not config.redis_url:
-        logger.info("No REDIS_URL: using an in-process cache per worker")
+        logger.info("No REDIS_URL: using an in-process cache")
     logger.info("Tenant Service listening", url=f"http://{host}:{port}", workers=workers)
+    if config.auth_disabled:
+        logger.warning("AUTH_DISABLED=true: authentication is OFF")
+    else:
+        logger.info("Get an admin token with: tenant-service token --role admin")
     Granian(
         "entrypoints.http.app:create_app",
         factory=True,
@@ -56,6 +64,20 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     ).serve()
 
 
+def _print_token(config: Config, role: Role, tenant: str | None, subject: str | None, ttl: int) -> int:
+    from adapters.jwt import JwtTokens
+
+    if (role is Role.TENANT) != (tenant is not None):
+        print("tenant-service: --tenant is required with --role tenant, and only with it", file=sys.stderr)
+        return 2
+    if ttl < 1:
+        print("tenant-service: --ttl must be at least 1 second", file=sys.stderr)
+        return 2
+    principal = Principal(subject=subject or f"cli-{role.value}", role=role, tenant_id=tenant)
+    print(JwtTokens(config.signing_secret()).issue(principal, ttl))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tenant-service", description="Tenant Service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=None, help="port (default PORT or 3007)")
     serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    token_cmd = commands.add_parser("token", help="print a signed JWT for calling the API")
+    token_cmd.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token_cmd.add_argument("--tenant", default=None, help="tenant id (required for --role tenant)")
+    token_cmd.add_argument("--subject", default=None, help="the token's sub claim (default: cli-<role>)")
+    token_cmd.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     args = parser.parse_args(argv)
 
     try:
@@ -73,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(config.log_level)
 
+    if args.command == "token":
+        return _print_token(config, Role(args.role), args.tenant, args.subject, args.ttl)
     if args.command == "migrate":
         dsn, _embedded = _database_url(config)
         _migrate(dsn)

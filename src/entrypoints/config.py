@@ -24,6 +24,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     data_dir: Path = Path(".tenant-service")
     db_pool_max: int = 10
+    workers: int = 1
+    jwt_secret: str | None = None  # None: generated once into data_dir/jwt-secret
+    auth_disabled: bool = False
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -36,6 +40,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             data_dir=Path(env.get("TENANT_SERVICE_DATA_DIR", ".tenant-service")).resolve(),
             db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
+            workers=_positive_int("TENANT_SERVICE_WORKERS", env.get("TENANT_SERVICE_WORKERS", "1")),
+            jwt_secret=env.get("JWT_SECRET") or None,
+            auth_disabled=_flag("AUTH_DISABLED", env.get("AUTH_DISABLED", "false")),
+            allowed_origins=tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
         )
         config.check()
         return config
@@ -47,11 +55,27 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("DATABASE_URL must look like postgresql://user:password@host:5432/dbname")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError("REDIS_URL must look like redis://host:6379/0")
+        if self.jwt_secret is not None and len(self.jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 characters")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
     def as_dict(self) -> dict[str, object]:
         return msgspec.structs.asdict(self)
+
+    def signing_secret(self) -> str:
+        """``JWT_SECRET``, or the secret generated once into the data directory (shared by serve and token)."""
+        from entrypoints.local_secrets import read_or_create
+
+        return self.jwt_secret or read_or_create(self.data_dir / "jwt-secret")
+
+
+def _flag(name: str, text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {text!r}")
 
 
 def _port(text: str) -> int:

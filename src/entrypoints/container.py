@@ -8,13 +8,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import redis.asyncio as redis
 from dependency_injector import containers, providers
+from loguru import logger
 
-from adapters.memory import InMemoryCache
+from adapters.jwt import JwtTokens
+from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
 from adapters.postgres import PostgresStorage, create_pool
-from adapters.redis import RedisCache
-from tenant_core import GenesysProvisioning, SystemClock, TenantCache, TenantResolver, TenantService
-from tenant_core.ports import Cache
+from adapters.redis import RedisCache, RedisRateLimiter
+from adapters.redis.cache import connect
+from tenant_core import (
+    ApiKeyService,
+    AuditTrail,
+    Authenticator,
+    GenesysProvisioning,
+    RateLimitPolicy,
+    SystemClock,
+    TenantCache,
+    TenantResolver,
+    TenantService,
+)
+from tenant_core.entities import ApiKey
+from tenant_core.lookup_cache import ReadThrough
+from tenant_core.ports import Cache, RateLimiter
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:
@@ -25,25 +41,50 @@ async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage
         await pool.close()
 
 
-async def open_cache(url: str | None) -> AsyncIterator[Cache]:
+async def open_redis(url: str | None) -> AsyncIterator[redis.Redis | None]:
     if not url:
-        yield InMemoryCache()
+        yield None
         return
-    cache = RedisCache.from_url(url)
+    client = connect(url)
     try:
-        yield cache
+        yield client
     finally:
-        await cache.close()
+        await client.aclose()
+
+
+def choose_cache(client: redis.Redis | None, workers: int) -> Cache:
+    if client is not None:
+        return RedisCache(client)
+    if workers > 1:
+        # Per-process caches cannot see each other's invalidations; without Redis, do not cache at all.
+        logger.warning("Caching disabled: {} workers and no REDIS_URL", workers)
+        return NoCache()
+    return InMemoryCache()
+
+
+def choose_rate_limiter(client: redis.Redis | None) -> RateLimiter:
+    return RedisRateLimiter(client) if client is not None else InMemoryRateLimiter()
 
 
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration()
 
     storage = providers.Resource(open_storage, dsn=config.database_url, pool_max=config.db_pool_max)
-    cache = providers.Resource(open_cache, url=config.redis_url)
+    redis_client = providers.Resource(open_redis, url=config.redis_url)
+    cache = providers.Singleton(choose_cache, client=redis_client, workers=config.workers)
+    rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client)
     clock = providers.Singleton(SystemClock)
+    tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
 
     tenant_cache = providers.Singleton(TenantCache, cache=cache)
+    key_cache = providers.Singleton(ReadThrough, cache=cache, type_=ApiKey)
+
     tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock)
     resolver = providers.Singleton(TenantResolver, tenants=storage.provided.tenants, cache=tenant_cache)
     provisioning = providers.Singleton(GenesysProvisioning, storage=storage, cache=tenant_cache, clock=clock)
+    api_keys = providers.Singleton(ApiKeyService, storage=storage, key_cache=key_cache, clock=clock)
+    audit_trail = providers.Singleton(AuditTrail, storage=storage)
+    authenticator = providers.Singleton(
+        Authenticator, storage=storage, key_cache=key_cache, tenant_cache=tenant_cache, tokens=tokens, clock=clock
+    )
+    rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, storage=storage, tenant_cache=tenant_cache)

@@ -128,3 +128,56 @@ def new_tenant(*, id: str, name: str, now: datetime, **fields: Any) -> Tenant:
     }
     values.update(fields)
     return Tenant(id=id, name=name, version=1, created_at=now, updated_at=now, **values)
+
+
+class ApiKey(msgspec.Struct, frozen=True, rename="camel"):
+    """A tenant API key as stored: only a hash of the secret, and a short prefix to recognise it by."""
+
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class IssuedApiKey(msgspec.Struct, frozen=True):
+    """A key just issued: the only moment its secret exists outside the caller's hands."""
+
+    key: ApiKey
+    secret: str
+
+
+class CreatedTenant(msgspec.Struct, frozen=True):
+    """Result of a create: the tenant and its first API key (``None`` on an idempotent replay)."""
+
+    tenant: Tenant
+    api_key: str | None
+
+
+class AuditEvent(msgspec.Struct, frozen=True, rename="camel"):
+    """One recorded change or credential reveal. ``changes`` lists field names, never values."""
+
+    at: datetime
+    actor: str
+    action: str
+    tenant_id: str
+    changes: list[str]
+    request_id: str | None
+
+
+class AuditPage(msgspec.Struct, frozen=True):
+    events: list[AuditEvent]
+    total: int
+    limit: int
+    offset: int
+
+
+class Admission(msgspec.Struct, frozen=True):
+    """A rate-limit decision for one request."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_seconds: int

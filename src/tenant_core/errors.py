@@ -5,6 +5,8 @@ in a single table, and in-process callers catch them directly::
 
     TenantServiceError
     ├── ValidationFailedError      bad input; ``details`` names each bad field
+    ├── AuthenticationFailedError  missing, malformed, expired or revoked credentials
+    ├── RateLimitedError           the tenant's requests per minute are used up
     ├── ForbiddenError             the principal may not do this (or not to this tenant)
     ├── NotFoundError              the tenant (or a thing it owns) does not exist
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
@@ -42,6 +44,19 @@ class ValidationFailedError(TenantServiceError):
     @classmethod
     def for_field(cls, field: str, message: str) -> ValidationFailedError:
         return cls(f"Invalid {field}: {message}", [FieldProblem(field, message)])
+
+
+class AuthenticationFailedError(TenantServiceError):
+    """The caller could not be identified. The message never says which part of a credential was wrong."""
+
+
+class RateLimitedError(TenantServiceError):
+    """The tenant used up its requests for the current window."""
+
+    def __init__(self, message: str, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after_seconds = retry_after_seconds
 
 
 class ForbiddenError(TenantServiceError):

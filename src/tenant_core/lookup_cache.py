@@ -9,15 +9,16 @@ to its old owner and starts resolving to its new one on the very next request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Generic, TypeVar
 
 import msgspec
 
 from tenant_core.entities import LOOKUP_FIELDS, Tenant
 from tenant_core.ports import Cache
 
-_NEGATIVE = b"\x00"  # never valid JSON, so it cannot collide with an encoded tenant
+T = TypeVar("T", bound=msgspec.Struct)
+_NEGATIVE = b"\x00"  # never valid JSON, so it cannot collide with an encoded value
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder(Tenant).decode
 
 
 def id_key(tenant_id: str) -> str:
@@ -41,26 +42,40 @@ def keys_of(tenants: Iterable[Tenant | None]) -> set[str]:
     return keys
 
 
-class TenantCache:
-    """Cache-aside over the :class:`~tenant_core.ports.Cache` port for tenant reads."""
+class ReadThrough(Generic[T]):
+    """Cache-aside for one Struct type over the :class:`~tenant_core.ports.Cache` port, misses included."""
 
-    def __init__(self, cache: Cache, ttl_seconds: float = 300.0, negative_ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self, cache: Cache, type_: type[T], ttl_seconds: float = 300.0, negative_ttl_seconds: float = 5.0
+    ) -> None:
         self._cache = cache
+        self._decode = msgspec.json.Decoder(type_).decode
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
 
-    async def get_or_load(self, key: str, load: Callable[[], Awaitable[Tenant | None]]) -> Tenant | None:
+    async def get_or_load(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
         cached, stamp = await self._cache.read(key)
         if cached is not None:
-            return None if cached == _NEGATIVE else _decode(cached)
-        tenant = await load()
-        if tenant is None:
+            return None if cached == _NEGATIVE else self._decode(cached)
+        value = await load()
+        if value is None:
             await self._cache.write(key, _NEGATIVE, stamp, self._negative_ttl)
         else:
-            await self._cache.write(key, _encode(tenant), stamp, self._ttl)
-        return tenant
+            await self._cache.write(key, _encode(value), stamp, self._ttl)
+        return value
+
+    async def forget_keys(self, keys: Iterable[str]) -> None:
+        """Invalidate these keys (call after the change committed)."""
+        if keys := sorted(set(keys)):
+            await self._cache.invalidate(keys)
+
+
+class TenantCache(ReadThrough[Tenant]):
+    """Tenant reads by id and by lookup key."""
+
+    def __init__(self, cache: Cache, ttl_seconds: float = 300.0, negative_ttl_seconds: float = 5.0) -> None:
+        super().__init__(cache, Tenant, ttl_seconds, negative_ttl_seconds)
 
     async def forget(self, *tenants: Tenant | None) -> None:
-        """Invalidate every key of these tenant versions (call after the change committed)."""
-        if keys := keys_of(tenants):
-            await self._cache.invalidate(sorted(keys))
+        """Invalidate every key of these tenant versions: before and after a change."""
+        await self.forget_keys(keys_of(tenants))

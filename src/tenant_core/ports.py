@@ -11,7 +11,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from tenant_core.entities import Provisioned, Tenant, TenantQuery
+from tenant_core.entities import ApiKey, AuditEvent, Provisioned, Tenant, TenantQuery
+from tenant_core.security import Principal
 
 
 class Clock(Protocol):
@@ -79,11 +80,41 @@ class IdempotencyKeys(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    """API keys by tenant and by the hash of their secret."""
+
+    async def add(self, key: ApiKey) -> ApiKey: ...
+
+    async def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
+        """The tenant's keys, newest first."""
+        ...
+
+    async def find_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        """Revoke: delete the key if it belongs to this tenant; returns what was removed."""
+        ...
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        """Record when the key was last used."""
+        ...
+
+
+class AuditLog(Protocol):
+    async def record(self, event: AuditEvent) -> None: ...
+
+    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
+        """Events newest first, and how many there are."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
     tenants: TenantRepository
     idempotency: IdempotencyKeys
+    api_keys: ApiKeyRepository
+    audit: AuditLog
 
     async def __aenter__(self) -> Self: ...
 
@@ -100,6 +131,12 @@ class Storage(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def unit_of_work(self) -> UnitOfWork: ...
 
@@ -125,4 +162,20 @@ class Cache(Protocol):
 
     async def status(self) -> str:
         """``connected``, ``disconnected`` or ``disabled``, for health reports."""
+        ...
+
+
+class TokenVerifier(Protocol):
+    """Turns a bearer token (a JWT) into a Principal."""
+
+    def verify(self, token: str) -> Principal:
+        """Raise :class:`~tenant_core.errors.AuthenticationFailedError` for any bad, expired or foreign token."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """Counts requests per key in fixed windows, shared by every worker that uses the same backend."""
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> tuple[int, int]:
+        """Count one request; returns ``(count in this window, seconds until the window ends)``."""
         ...

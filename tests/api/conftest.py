@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+import sys
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from adapters.jwt import JwtTokens
 from entrypoints.config import Config
 from entrypoints.http.app import create_app
+from tenant_core import Principal, Role
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 32
+tokens = JwtTokens(TEST_JWT_SECRET)
 
 
-def app_for(postgres_url: str, redis_url: str | None):
-    return create_app(config=Config(database_url=postgres_url, redis_url=redis_url))
+def bearer(role: Role, tenant_id: str | None = None, subject: str | None = None, ttl: int = 600) -> dict[str, str]:
+    token = tokens.issue(Principal(subject=subject or f"test-{role.value}", role=role, tenant_id=tenant_id), ttl)
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(Role.ADMIN, ttl=24 * 3600)
+
+
+def app_for(postgres_url: str, redis_url: str | None, **settings):
+    return create_app(config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET,
+                                    **settings))
 
 
 @pytest.fixture(scope="session")
 async def session_client(postgres_url: str, redis_server) -> AsyncIterator[AsyncTestClient]:
-    async with AsyncTestClient(app_for(postgres_url, redis_server.url), raise_server_exceptions=False) as client:
+    app = app_for(postgres_url, redis_server.url)
+    async with AsyncTestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(ADMIN)  # tests act as admin unless they send other credentials
         yield client
 
 
@@ -30,3 +48,28 @@ async def client(session_client: AsyncTestClient, clean_postgres, clean_redis) -
 def prefix(request: pytest.FixtureRequest) -> str:
     """Every tenant route is served under both prefixes with identical behaviour."""
     return request.param
+
+
+# Anything that looks like a tenant API key or a JWT. Secrets of stored credentials are added by the tests
+# that store them (see ``secrets_in_play``).
+_LEAK_PATTERNS = (re.compile(r"sk_[0-9a-f]{64}"), re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+"))
+
+
+@pytest.fixture
+def secrets_in_play() -> list[str]:
+    """Tests append secret values here; none may appear in any log line."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(capfd: pytest.CaptureFixture[str], secrets_in_play: list[str]) -> Iterator[None]:
+    """Every API test doubles as a log-leak test: its log output must hold no key, token or secret."""
+    yield
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+    for pattern in _LEAK_PATTERNS:
+        leak = pattern.search(output)
+        assert leak is None, f"secret-looking value in logs: {leak.group(0)[:12]}…"
+    for secret in secrets_in_play:
+        assert secret not in output, "a stored secret appeared in the logs"
+    sys.stderr.write(captured.err)  # keep the output visible in failure reports

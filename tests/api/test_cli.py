@@ -15,7 +15,8 @@ from tests.support.servers import free_port
 def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": postgres_url, "TENANT_SERVICE_DATA_DIR": str(tmp_path)}
-    env.pop("REDIS_URL", None)
+    for name in ("REDIS_URL", "JWT_SECRET", "AUTH_DISABLED"):
+        env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -31,7 +32,14 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
                 time.sleep(0.2)
         else:
             raise AssertionError("service did not become ready")
-        created = httpx.post(f"http://127.0.0.1:{port}/api/tenants", json={"name": "CLI", "email": "cli@x.com"})
+        token = subprocess.run(
+            [sys.executable, "-m", "entrypoints.cli", "token", "--role", "admin"],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        url = f"http://127.0.0.1:{port}/api/tenants"
+        assert httpx.post(url, json={"name": "CLI", "email": "cli@x.com"}).status_code == 401
+        created = httpx.post(url, json={"name": "CLI", "email": "cli@x.com"},
+                             headers={"Authorization": f"Bearer {token}"})
         assert created.status_code == 201
         assert "x-request-id" in created.headers
     finally:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import app_for
+from tests.api.conftest import ADMIN, app_for
 from tests.support.builders import create_body
 from tests.support.servers import RedisServer
 
@@ -18,6 +18,7 @@ async def test_redis_down_and_back(postgres_url, clean_postgres):
     redis = RedisServer().start()
     try:
         async with AsyncTestClient(app_for(postgres_url, redis.url), raise_server_exceptions=False) as client:
+            client.headers.update(ADMIN)
             tenant = (await client.post("/tenants", json=create_body(phoneNumberId="777"))).json()["tenant"]
             assert (await client.get("/tenants/by-phone/777")).status_code == 200
 

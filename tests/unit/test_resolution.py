@@ -11,9 +11,9 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_resolves_by_each_key_case_insensitively(tenants, resolver):
-    created = await tenants.create(
+    created = (await tenants.create(
         SYSTEM, create_command(phone_number_id="1555", genesys_integration_id="Intg-1", genesys_org_id="Org-1")
-    )
+    )).tenant
     assert (await resolver.by_phone(SYSTEM, "1555")).id == created.id
     assert (await resolver.by_integration(SYSTEM, "intg-1")).id == created.id
     assert (await resolver.by_genesys_org(SYSTEM, "ORG-1")).id == created.id
@@ -21,7 +21,7 @@ async def test_resolves_by_each_key_case_insensitively(tenants, resolver):
 
 async def test_moved_phone_number_resolves_to_new_value_at_once(tenants, resolver):
     """After a change of phone number the old one stops resolving and the new one starts, cache included."""
-    created = await tenants.create(SYSTEM, create_command(phone_number_id="1000"))
+    created = (await tenants.create(SYSTEM, create_command(phone_number_id="1000"))).tenant
     await resolver.by_phone(SYSTEM, "1000")  # cached
     with pytest.raises(NotFoundError):
         await resolver.by_phone(SYSTEM, "2000")  # negatively cached
@@ -32,7 +32,7 @@ async def test_moved_phone_number_resolves_to_new_value_at_once(tenants, resolve
 
 
 async def test_status_changes_are_visible_to_the_next_lookup(tenants, resolver):
-    created = await tenants.create(SYSTEM, create_command(phone_number_id="1000"))
+    created = (await tenants.create(SYSTEM, create_command(phone_number_id="1000"))).tenant
     assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.ACTIVE
     await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))
     assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.SUSPENDED
@@ -42,7 +42,7 @@ async def test_status_changes_are_visible_to_the_next_lookup(tenants, resolver):
 
 
 async def test_delete_stops_resolution_at_once(tenants, resolver):
-    created = await tenants.create(SYSTEM, create_command(genesys_integration_id="intg-9"))
+    created = (await tenants.create(SYSTEM, create_command(genesys_integration_id="intg-9"))).tenant
     await resolver.by_integration(SYSTEM, "intg-9")
     await tenants.delete(SYSTEM, created.id)
     with pytest.raises(NotFoundError):
@@ -52,7 +52,7 @@ async def test_delete_stops_resolution_at_once(tenants, resolver):
 async def test_negative_entry_is_cleared_by_a_create(tenants, resolver):
     with pytest.raises(NotFoundError):
         await resolver.by_genesys_org(SYSTEM, "org-new")
-    created = await tenants.create(SYSTEM, create_command(genesys_org_id="org-new"))
+    created = (await tenants.create(SYSTEM, create_command(genesys_org_id="org-new"))).tenant
     assert (await resolver.by_genesys_org(SYSTEM, "org-new")).id == created.id
 
 

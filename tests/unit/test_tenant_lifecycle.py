@@ -25,7 +25,7 @@ pytestmark = pytest.mark.asyncio
 
 async def test_create_generates_id_and_defaults(tenants):
     """The server picks a t_ + 16 hex id (ignoring any sent) and fills the documented defaults."""
-    created = await tenants.create(SYSTEM, create_command(id="t_mine", tenant_id="x"))
+    created = (await tenants.create(SYSTEM, create_command(id="t_mine", tenant_id="x"))).tenant
     assert re.fullmatch(r"t_[0-9a-f]{16}", created.id)
     assert created.status is TenantStatus.ACTIVE and created.plan.value == "standard"
     assert created.rate_limit == 100 and created.version == 1
@@ -59,7 +59,7 @@ async def test_create_refuses_bad_input_naming_the_field(tenants, storage, field
 
 
 async def test_valid_settings_are_kept(tenants):
-    created = await tenants.create(SYSTEM, create_command(settings=Settings(timezone="Europe/Lisbon", language="pt-BR")))
+    created = (await tenants.create(SYSTEM, create_command(settings=Settings(timezone="Europe/Lisbon", language="pt-BR")))).tenant
     assert created.settings.timezone == "Europe/Lisbon" and created.settings.language == "pt-BR"
 
 
@@ -73,8 +73,8 @@ async def test_duplicate_email_conflicts(tenants):
 async def test_idempotency_key_replays_the_first_tenant(tenants, storage):
     """Same key and body → the same tenant, created once; same key, other body → conflict."""
     command = create_command()
-    first = await tenants.create(SYSTEM, command, idempotency_key="key-1")
-    again = await tenants.create(SYSTEM, command, idempotency_key="key-1")
+    first = (await tenants.create(SYSTEM, command, idempotency_key="key-1")).tenant
+    again = (await tenants.create(SYSTEM, command, idempotency_key="key-1")).tenant
     assert again.id == first.id
     assert (await storage.tenants.list(TenantQuery()))[1] == 1
     with pytest.raises(ConflictError):
@@ -82,14 +82,14 @@ async def test_idempotency_key_replays_the_first_tenant(tenants, storage):
 
 
 async def test_update_changes_only_sent_fields_and_bumps_version(tenants):
-    created = await tenants.create(SYSTEM, create_command(domain="acme.com"))
+    created = (await tenants.create(SYSTEM, create_command(domain="acme.com"))).tenant
     updated = await tenants.update(SYSTEM, created.id, UpdateTenant(name="Renamed", domain=None))
     assert updated.name == "Renamed" and updated.domain is None
     assert updated.email == created.email and updated.version == created.version + 1
 
 
 async def test_update_with_stale_version_fails_and_changes_nothing(tenants):
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     await tenants.update(SYSTEM, created.id, UpdateTenant(name="First"), expected_version=1)
     with pytest.raises(PreconditionFailedError):
         await tenants.update(SYSTEM, created.id, UpdateTenant(name="Second"), expected_version=1)
@@ -97,7 +97,7 @@ async def test_update_with_stale_version_fails_and_changes_nothing(tenants):
 
 
 async def test_update_needs_at_least_one_field(tenants):
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     with pytest.raises(ValidationFailedError):
         await tenants.update(SYSTEM, created.id, UpdateTenant())
 
@@ -109,14 +109,14 @@ async def test_update_of_unknown_tenant_is_not_found(tenants):
 
 async def test_deleted_status_is_terminal(tenants):
     """PATCH status=deleted soft-deletes; after it every change is a conflict."""
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.DELETED))
     with pytest.raises(ConflictError):
         await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.ACTIVE))
 
 
 async def test_suspend_and_reactivate(tenants):
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     suspended = await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))
     assert suspended.status is TenantStatus.SUSPENDED
     active = await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.ACTIVE))
@@ -135,13 +135,13 @@ async def test_list_validates_window_and_clamps_limit(tenants):
 
 
 async def test_list_is_newest_first(tenants):
-    ids = [(await tenants.create(SYSTEM, create_command())).id for _ in range(3)]
+    ids = [(await tenants.create(SYSTEM, create_command())).tenant.id for _ in range(3)]
     page = await tenants.list(SYSTEM, TenantQuery())
     assert [t.id for t in page.tenants] == ids[::-1]
 
 
 async def test_delete_removes_and_second_delete_is_not_found(tenants):
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     await tenants.delete(SYSTEM, created.id)
     with pytest.raises(NotFoundError):
         await tenants.get(SYSTEM, created.id)
@@ -150,7 +150,7 @@ async def test_delete_removes_and_second_delete_is_not_found(tenants):
 
 
 async def test_complete_onboarding_never_clears_whatsapp_configured(tenants):
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     done = await tenants.complete_onboarding(SYSTEM, created.id, CompleteOnboarding(whatsapp_configured=True))
     assert done.onboarding_completed and done.whatsapp_configured
     again = await tenants.complete_onboarding(SYSTEM, created.id, CompleteOnboarding(whatsapp_configured=False))
@@ -159,7 +159,7 @@ async def test_complete_onboarding_never_clears_whatsapp_configured(tenants):
 
 async def test_get_reflects_update_immediately_despite_cache(tenants):
     """The cached read by id is invalidated by every write."""
-    created = await tenants.create(SYSTEM, create_command())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
     await tenants.get(SYSTEM, created.id)  # now cached
     await tenants.update(SYSTEM, created.id, UpdateTenant(name="Fresh"))
     assert (await tenants.get(SYSTEM, created.id)).name == "Fresh"

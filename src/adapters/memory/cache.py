@@ -48,3 +48,20 @@ class InMemoryCache:
 
     async def status(self) -> str:
         return "disabled"
+
+
+class NoCache:
+    """Caches nothing. For several worker processes without Redis: per-process caches could not be
+    invalidated across workers, so correctness wins over speed there."""
+
+    async def read(self, key: str) -> tuple[bytes | None, bytes]:
+        return None, b""
+
+    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
+        return None
+
+    async def invalidate(self, keys: Iterable[str]) -> None:
+        return None
+
+    async def status(self) -> str:
+        return "disabled"

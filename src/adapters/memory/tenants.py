@@ -14,7 +14,7 @@ from typing import Self
 
 import msgspec
 
-from tenant_core.entities import UNIQUE_FIELDS, Provisioned, Tenant, TenantQuery, TenantStatus, wire_name
+from tenant_core.entities import UNIQUE_FIELDS, ApiKey, AuditEvent, Provisioned, Tenant, TenantQuery, TenantStatus, wire_name
 from tenant_core.errors import ConflictError
 
 _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
@@ -23,12 +23,19 @@ _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 class _State(msgspec.Struct):
     tenants: dict[str, Tenant] = msgspec.field(default_factory=dict)
     idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = msgspec.field(default_factory=dict)
+    api_keys: dict[str, ApiKey] = msgspec.field(default_factory=dict)
+    audit: list[AuditEvent] = msgspec.field(default_factory=list)
 
     def copy(self) -> _State:
-        return _State(dict(self.tenants), dict(self.idempotency))
+        return _State(dict(self.tenants), dict(self.idempotency), dict(self.api_keys), list(self.audit))
+
+    def drop_owned_by(self, tenant_id: str) -> None:
+        """What a tenant owns goes with it (the database does this with ON DELETE CASCADE)."""
+        self.api_keys = {k: v for k, v in self.api_keys.items() if v.tenant_id != tenant_id}
+        self.idempotency = {k: v for k, v in self.idempotency.items() if v[1] != tenant_id}
 
 
-class InMemoryTenantRepository:
+class _StateView:
     """Reads and writes whichever state ``state_of`` returns: the committed one, or a transaction's copy."""
 
     def __init__(self, state_of: Callable[[], _State]) -> None:
@@ -38,6 +45,8 @@ class InMemoryTenantRepository:
     def _state(self) -> _State:
         return self._state_of()
 
+
+class InMemoryTenantRepository(_StateView):
     async def get(self, tenant_id: str) -> Tenant | None:
         return self._state.tenants.get(tenant_id)
 
@@ -84,7 +93,10 @@ class InMemoryTenantRepository:
         return tenant
 
     async def remove(self, tenant_id: str) -> Tenant | None:
-        return self._state.tenants.pop(tenant_id, None)
+        removed = self._state.tenants.pop(tenant_id, None)
+        if removed is not None:
+            self._state.drop_owned_by(tenant_id)
+        return removed
 
     async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
         assert tenant.genesys_org_id is not None
@@ -108,14 +120,7 @@ class InMemoryTenantRepository:
                     raise ConflictError(f"{wire_name(field)} is already taken", wire_name(field))
 
 
-class InMemoryIdempotencyKeys:
-    def __init__(self, state_of: Callable[[], _State]) -> None:
-        self._state_of = state_of
-
-    @property
-    def _state(self) -> _State:
-        return self._state_of()
-
+class InMemoryIdempotencyKeys(_StateView):
     async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
         entry = self._state.idempotency.get((scope, key))
         if entry is None or entry[2] < since:
@@ -126,6 +131,38 @@ class InMemoryIdempotencyKeys:
         if (scope, key) in self._state.idempotency:
             raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
         self._state.idempotency[(scope, key)] = (fingerprint, tenant_id, at)
+
+
+class InMemoryApiKeyRepository(_StateView):
+    async def add(self, key: ApiKey) -> ApiKey:
+        self._state.api_keys[key.id] = key
+        return key
+
+    async def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
+        keys = [k for k in self._state.api_keys.values() if k.tenant_id == tenant_id]
+        return sorted(keys, key=lambda k: (k.created_at, k.id), reverse=True)
+
+    async def find_by_hash(self, key_hash: str) -> ApiKey | None:
+        return next((k for k in self._state.api_keys.values() if k.key_hash == key_hash), None)
+
+    async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        key = self._state.api_keys.get(key_id)
+        if key is None or key.tenant_id != tenant_id:
+            return None
+        return self._state.api_keys.pop(key_id)
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        if (key := self._state.api_keys.get(key_id)) is not None:
+            self._state.api_keys[key_id] = msgspec.structs.replace(key, last_used_at=at)
+
+
+class InMemoryAuditLog(_StateView):
+    async def record(self, event: AuditEvent) -> None:
+        self._state.audit.append(event)
+
+    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
+        events = [e for e in reversed(self._state.audit) if e.tenant_id == tenant_id]
+        return events[offset : offset + limit], len(events)
 
 
 class InMemoryUnitOfWork:
@@ -139,6 +176,8 @@ class InMemoryUnitOfWork:
         work = self._work = self._storage._state.copy()
         self.tenants = InMemoryTenantRepository(lambda: work)
         self.idempotency = InMemoryIdempotencyKeys(lambda: work)
+        self.api_keys = InMemoryApiKeyRepository(lambda: work)
+        self.audit = InMemoryAuditLog(lambda: work)
         return self
 
     async def __aexit__(
@@ -159,6 +198,8 @@ class InMemoryStorage:
         self._lock = asyncio.Lock()
         self.tenants = InMemoryTenantRepository(lambda: self._state)
         self.idempotency = InMemoryIdempotencyKeys(lambda: self._state)
+        self.api_keys = InMemoryApiKeyRepository(lambda: self._state)
+        self.audit = InMemoryAuditLog(lambda: self._state)
 
     def _publish(self, state: _State) -> None:
         self._state = state

@@ -9,6 +9,7 @@ import asyncpg
 
 from adapters.postgres.errors import translated
 from adapters.postgres.migrations import expected_migration_ids
+from adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
 
 
@@ -29,6 +30,8 @@ class PostgresUnitOfWork:
                 raise
         self.tenants = PostgresTenantRepository(self._connection)
         self.idempotency = PostgresIdempotencyKeys(self._connection)
+        self.api_keys = PostgresApiKeyRepository(self._connection)
+        self.audit = PostgresAuditLog(self._connection)
         return self
 
     async def __aexit__(
@@ -49,6 +52,8 @@ class PostgresStorage:
         self._pool = pool
         self.tenants = PostgresTenantRepository(pool)
         self.idempotency = PostgresIdempotencyKeys(pool)
+        self.api_keys = PostgresApiKeyRepository(pool)
+        self.audit = PostgresAuditLog(pool)
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool)

@@ -1,5 +1,6 @@
-"""Redis adapters."""
+"""Redis adapters: the shared cache and the shared rate limiter."""
 
 from adapters.redis.cache import RedisCache
+from adapters.redis.rate_limiter import RedisRateLimiter
 
-__all__ = ["RedisCache"]
+__all__ = ["RedisCache", "RedisRateLimiter"]

@@ -18,6 +18,11 @@ import redis.asyncio as redis
 from loguru import logger
 from redis.exceptions import RedisError
 
+def connect(url: str) -> redis.Redis:
+    """A client with short timeouts: a slow Redis must cost a request milliseconds, not seconds."""
+    return redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+
+
 _GENERATION_TTL_MS = 24 * 3600 * 1000  # outlives any value, so a generation never resets under a live value
 
 
@@ -36,9 +41,7 @@ class RedisCache:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: object) -> RedisCache:
-        # Short timeouts: a slow Redis must cost a request milliseconds, not seconds.
-        client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
-        return cls(client, **kwargs)  # type: ignore[arg-type]
+        return cls(connect(url), **kwargs)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
@@ -20,10 +22,13 @@ from entrypoints.config import Config, ConfigError
 from entrypoints.container import Container
 from entrypoints.http.dependencies import DEPENDENCIES, Services
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.auth import AuthMiddleware
+from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.health import health, live, ready
 from entrypoints.http.routes.resolution import ResolutionController
 from entrypoints.http.routes.tenants import TenantController
 from entrypoints.log import configure_logging
+from tenant_core import context
 
 MAX_BODY_BYTES = 64 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -48,10 +53,12 @@ class TenantServiceApp(Litestar):
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        token = context.request_id.set(request_id)
         with logger.contextualize(request_id=request_id):
             try:
                 await super().__call__(scope, receive, send_with_id)
             finally:
+                context.request_id.reset(token)
                 logger.info(
                     "request",
                     method=scope["method"],
@@ -85,7 +92,14 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
                 tenants=await _resolved(container.tenants()),
                 resolver=await _resolved(container.resolver()),
                 provisioning=await _resolved(container.provisioning()),
+                api_keys=await _resolved(container.api_keys()),
+                audit_trail=await _resolved(container.audit_trail()),
+                authenticator=await _resolved(container.authenticator()),
+                rate_limits=await _resolved(container.rate_limits()),
+                auth_disabled=bool(container.config.auth_disabled()),
             )
+            if app.state.services.auth_disabled:
+                logger.warning("AUTH_DISABLED=true: authentication is OFF; every caller acts as admin")
             yield
         finally:
             if (stopped := container.shutdown_resources()) is not None:
@@ -102,7 +116,7 @@ async def _resolved(value: Any) -> Any:
 def _api_routers() -> list[Router]:
     # Existing clients use both prefixes; every tenant route is served under each, identically.
     return [
-        Router(path=prefix, route_handlers=[ResolutionController, TenantController])
+        Router(path=prefix, route_handlers=[ResolutionController, TenantController, ApiKeyController, AuditController])
         for prefix in ("/tenants", "/api/tenants")
     ]
 
@@ -112,11 +126,13 @@ def create_app(container: Container | None = None, config: Config | None = None)
     config = config or Config.from_env()
     if container is None:
         container = Container()
-        container.config.from_dict(config.as_dict())
+        container.config.from_dict({**config.as_dict(), "jwt_secret": config.signing_secret()})
     configure_logging(config.log_level)
     return TenantServiceApp(
         route_handlers=[*_api_routers(), health, live, ready],
         dependencies=DEPENDENCIES,
+        middleware=[AuthMiddleware()],
+        cors_config=CORSConfig(allow_origins=list(config.allowed_origins)) if config.allowed_origins else None,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[_lifespan(container)],
         request_max_body_size=MAX_BODY_BYTES,
@@ -126,6 +142,19 @@ def create_app(container: Container | None = None, config: Config | None = None)
             description="Central configuration store of the WhatsApp Business ↔ Genesys Cloud platform.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT or sk_ API key",
+                        description="A JWT (HS256) or a tenant API key",
+                    ),
+                    "ApiKeyAuth": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+                }
+            ),
+            security=[{"BearerAuth": []}, {"ApiKeyAuth": []}],
         ),
+        logging_config=None,  # loguru does the logging (entrypoints.log)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )

@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from tenant_core import SYSTEM, GenesysProvisioning, Principal, TenantResolver, TenantService
+from tenant_core import (
+    ApiKeyService,
+    AuditTrail,
+    Authenticator,
+    GenesysProvisioning,
+    Principal,
+    RateLimitPolicy,
+    TenantResolver,
+    TenantService,
+)
 from tenant_core.ports import Cache, Storage
 
 
@@ -27,6 +37,11 @@ class Services:
     tenants: TenantService
     resolver: TenantResolver
     provisioning: GenesysProvisioning
+    api_keys: ApiKeyService
+    audit_trail: AuditTrail
+    authenticator: Authenticator
+    rate_limits: RateLimitPolicy
+    auth_disabled: bool
 
 
 def _services(state: State) -> Services:
@@ -45,18 +60,29 @@ def provide_provisioning(state: State) -> GenesysProvisioning:
     return _services(state).provisioning
 
 
+def provide_api_keys(state: State) -> ApiKeyService:
+    return _services(state).api_keys
+
+
+def provide_audit_trail(state: State) -> AuditTrail:
+    return _services(state).audit_trail
+
+
 def provide_services(state: State) -> Services:
     return _services(state)
 
 
-def provide_principal() -> Principal:
-    return SYSTEM
+def provide_principal(request: Request) -> Principal:
+    """Set by :class:`~entrypoints.http.auth.AuthMiddleware`; public routes do not ask for it."""
+    return request.scope["state"]["principal"]  # type: ignore[no-any-return]
 
 
 DEPENDENCIES = {
     "tenants": Provide(provide_tenants, sync_to_thread=False),
     "resolver": Provide(provide_resolver, sync_to_thread=False),
     "provisioning": Provide(provide_provisioning, sync_to_thread=False),
+    "api_keys": Provide(provide_api_keys, sync_to_thread=False),
+    "audit_trail": Provide(provide_audit_trail, sync_to_thread=False),
     "services": Provide(provide_services, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
 }

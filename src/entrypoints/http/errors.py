@@ -15,11 +15,13 @@ from loguru import logger
 from msgspec import UNSET, UnsetType
 
 from tenant_core.errors import (
+    AuthenticationFailedError,
     ConflictError,
     FieldProblem,
     ForbiddenError,
     NotFoundError,
     PreconditionFailedError,
+    RateLimitedError,
     TenantServiceError,
     UnavailableError,
     ValidationFailedError,
@@ -37,6 +39,8 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
 
 CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     ValidationFailedError: (400, "VALIDATION_ERROR"),
+    AuthenticationFailedError: (401, "UNAUTHORIZED"),
+    RateLimitedError: (429, "RATE_LIMITED"),
     ForbiddenError: (403, "FORBIDDEN"),
     NotFoundError: (404, "NOT_FOUND"),
     ConflictError: (409, "CONFLICT"),
@@ -75,7 +79,19 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
         body.details = exc.details
     if isinstance(exc, UnavailableError):
         logger.warning("Dependency unavailable: {}", exc.message)
-    return error_response(status, body)
+    return error_response(status, body, _headers_for(exc))
+
+
+def _headers_for(exc: TenantServiceError) -> dict[str, str] | None:
+    if isinstance(exc, AuthenticationFailedError):
+        return {"WWW-Authenticate": 'Bearer realm="tenant-service"'}
+    if isinstance(exc, RateLimitedError):
+        return {
+            "Retry-After": str(exc.retry_after_seconds),
+            "X-RateLimit-Limit": str(exc.limit),
+            "X-RateLimit-Remaining": "0",
+        }
+    return None
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:

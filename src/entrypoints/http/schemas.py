@@ -14,7 +14,10 @@ class Message(msgspec.Struct):
 
 
 class TenantCreated(msgspec.Struct, rename="camel"):
+    """``apiKey`` is the tenant's first key, shown only here (``null`` when an Idempotency-Key replays)."""
+
     tenant: Tenant
+    api_key: str | None
     message: str = "Tenant created successfully"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tenant_core.commands import ProvisionGenesys
+from tenant_core.audit import AuditAction, record
 from tenant_core.entities import Provisioned, new_tenant
 from tenant_core.lookup_cache import TenantCache
 from tenant_core.ports import Clock, Storage
@@ -39,6 +40,9 @@ class GenesysProvisioning:
         )
         async with self._storage.unit_of_work() as uow:
             result = await uow.tenants.add_or_get_by_genesys_org(candidate)
+            if result.is_new:
+                fields = ["genesysOrgId", "genesysOrgName", "genesysRegion", "name"]
+                await record(uow, self._clock, principal, AuditAction.TENANT_PROVISIONED, result.tenant.id, fields)
         if result.is_new:
             await self._cache.forget(result.tenant)
         return result

@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 
 from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
-from tenant_core.entities import Tenant, TenantPage, TenantQuery, TenantStatus, new_tenant, wire_name
+from tenant_core.audit import AuditAction, record
+from tenant_core.entities import CreatedTenant, Settings, Tenant, TenantPage, TenantQuery, TenantStatus, new_tenant, wire_name
 from tenant_core.errors import (
     ConflictError,
     ForbiddenError,
@@ -22,6 +23,7 @@ from tenant_core.errors import (
 from tenant_core.lookup_cache import TenantCache, id_key
 from tenant_core.ports import Clock, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
+from tenant_core.use_cases.api_keys import issue_in
 from tenant_core.validation import validated
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -55,13 +57,16 @@ class TenantService:
 
     async def create(
         self, principal: Principal, command: CreateTenant, idempotency_key: str | None = None
-    ) -> Tenant:
-        """Create a tenant; a repeated ``idempotency_key`` with the same body returns the first tenant."""
+    ) -> CreatedTenant:
+        """Create a tenant with its first API key, in one transaction with its audit event.
+
+        A repeated ``idempotency_key`` with the same body returns the first tenant and creates nothing.
+        """
         principal.require(Permission.TENANTS_CREATE)
         validated(command)
         print_ = fingerprint(command) if idempotency_key else ""
         if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
-            return earlier
+            return CreatedTenant(tenant=earlier, api_key=None)
         now = self._clock.now()
         fields = msgspec.structs.asdict(command)
         del fields["id"], fields["tenant_id"]  # client-sent ids are ignored
@@ -69,15 +74,18 @@ class TenantService:
         try:
             async with self._storage.unit_of_work() as uow:
                 tenant = await uow.tenants.add(tenant)
+                sent = [wire_name(k) for k, v in fields.items() if v not in (None, {}, Settings())]
+                await record(uow, self._clock, principal, AuditAction.TENANT_CREATED, tenant.id, sent)
+                issued = await issue_in(uow, self._clock, principal, tenant.id, "default")
                 if idempotency_key:
                     await uow.idempotency.remember(principal.subject, idempotency_key, print_, tenant.id, now)
         except ConflictError:
             # A concurrent request with the same key may have won the race: answer as it did.
             if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
-                return earlier
+                return CreatedTenant(tenant=earlier, api_key=None)
             raise
         await self._cache.forget(tenant)  # clears negative entries for its lookup keys
-        return tenant
+        return CreatedTenant(tenant=tenant, api_key=issued.secret)
 
     async def _replay(self, principal: Principal, key: str, print_: str) -> Tenant | None:
         since = self._clock.now() - IDEMPOTENCY_WINDOW
@@ -121,7 +129,9 @@ class TenantService:
         if principal.role is Role.TENANT and (denied := set(map(wire_name, changes)) - TENANT_SELF_EDITABLE):
             raise ForbiddenError(f"A tenant may not change {', '.join(sorted(denied))}")
         # ``settings`` and ``metadata`` are replaced whole, like every other field.
-        return await self._change(tenant_id, expected_version, lambda current: changes)
+        return await self._change(
+            principal, AuditAction.TENANT_UPDATED, tenant_id, expected_version, lambda current: changes
+        )
 
     async def complete_onboarding(self, principal: Principal, tenant_id: str, command: CompleteOnboarding) -> Tenant:
         """Mark onboarding done. Never clears a ``whatsappConfigured`` already set by signup."""
@@ -134,20 +144,23 @@ class TenantService:
                 "whatsapp_configured": current.whatsapp_configured or bool(command.whatsapp_configured),
             }
 
-        return await self._change(tenant_id, None, finish)
+        return await self._change(principal, AuditAction.TENANT_ONBOARDING_COMPLETED, tenant_id, None, finish)
 
     async def delete(self, principal: Principal, tenant_id: str) -> Tenant:
         """Remove the tenant and everything it owns; its lookups stop resolving at once."""
         principal.require(Permission.TENANTS_DELETE, tenant_id)
         async with self._storage.unit_of_work() as uow:
             removed = await uow.tenants.remove(tenant_id)
-        if removed is None:
-            raise NotFoundError(f"Tenant {tenant_id} not found")
+            if removed is None:
+                raise NotFoundError(f"Tenant {tenant_id} not found")
+            await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id)
         await self._cache.forget(removed)
         return removed
 
     async def _change(
         self,
+        principal: Principal,
+        action: AuditAction,
         tenant_id: str,
         expected_version: int | None,
         compute: Callable[[Tenant], dict[str, Any]],
@@ -171,6 +184,8 @@ class TenantService:
                     current, **fields, version=current.version + 1, updated_at=self._clock.now()
                 )
                 stored = await uow.tenants.replace(changed, expected_version=current.version)
+                if stored is not None:
+                    await record(uow, self._clock, principal, action, tenant_id, map(wire_name, fields))
             if stored is not None:
                 await self._cache.forget(current, stored)
                 return stored

@@ -12,7 +12,7 @@ from entrypoints.http.schemas import Health, Liveness
 from tenant_core.errors import UnavailableError
 
 
-@get("/health", summary="Overall health", tags=["Operations"])
+@get("/health", summary="Overall health", tags=["Operations"], opt={"public": True})
 async def health(services: NamedDependency[Services]) -> Response[Health]:
     redis = await services.cache.status()
     try:
@@ -23,12 +23,17 @@ async def health(services: NamedDependency[Services]) -> Response[Health]:
     return Response(Health(status, "connected", redis, datetime.now(UTC)))
 
 
-@get("/health/live", summary="The process is running", tags=["Operations"])
+@get("/health/live", summary="The process is running", tags=["Operations"], opt={"public": True})
 async def live() -> Liveness:
     return Liveness("alive")
 
 
-@get("/health/ready", summary="Database answers and migrations are applied", tags=["Operations"])
+@get(
+    "/health/ready",
+    summary="Database answers and migrations are applied",
+    tags=["Operations"],
+    opt={"public": True},
+)
 async def ready(services: NamedDependency[Services]) -> Response[Liveness]:
     try:
         missing = await services.storage.missing_migrations()

@@ -64,8 +64,13 @@ class TenantController(Controller):
         principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[TenantCreated]:
-        tenant = await tenants.create(principal, data, idempotency_key)
-        return Response(TenantCreated(tenant=tenant), status_code=201, headers={"Location": f"/tenants/{tenant.id}"})
+        created = await tenants.create(principal, data, idempotency_key)
+        tenant = created.tenant
+        return Response(
+            TenantCreated(tenant=tenant, api_key=created.api_key),
+            status_code=201,
+            headers={"Location": f"/tenants/{tenant.id}"},
+        )
 
     @get("/", summary="List tenants, newest first")
     async def list_tenants(

@@ -1,0 +1,46 @@
+"""The :class:`~tenant_core.ports.TokenVerifier` port on PyJWT: HS256 only, ``exp`` and ``sub`` required."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from tenant_core.errors import AuthenticationFailedError
+from tenant_core.security import Principal, Role
+
+ALGORITHM = "HS256"
+
+
+class JwtTokens:
+    def __init__(self, secret: str | bytes, leeway_seconds: int = 30) -> None:
+        self._secret = secret
+        self._leeway = leeway_seconds  # small clock skew between services is normal
+
+    def issue(self, principal: Principal, ttl_seconds: int = 3600) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {"sub": principal.subject, "role": principal.role.value, "iat": now,
+                                     "exp": now + ttl_seconds}
+        if principal.tenant_id is not None:
+            claims["tenant_id"] = principal.tenant_id
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
+                options={"require": ["exp", "sub"]},
+                leeway=self._leeway,
+            )
+        except jwt.PyJWTError:
+            raise AuthenticationFailedError("Invalid or expired token") from None
+        try:
+            role = Role(claims.get("role"))
+        except ValueError:
+            raise AuthenticationFailedError("Token has no valid role") from None
+        tenant_id = claims.get("tenant_id")
+        if role is Role.TENANT and not isinstance(tenant_id, str):
+            raise AuthenticationFailedError("Tenant token has no tenant_id")
+        return Principal(subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None)

@@ -1,0 +1,69 @@
+"""API keys and the audit log in Postgres."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from adapters.postgres.errors import translated
+from adapters.postgres.tenants import Executor
+from tenant_core.entities import ApiKey, AuditEvent
+
+_KEY_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(ApiKey))
+_AUDIT_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(AuditEvent))
+
+
+def _key(record) -> ApiKey | None:  # type: ignore[no-untyped-def]
+    return None if record is None else msgspec.convert(dict(record), ApiKey)
+
+
+class PostgresApiKeyRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def add(self, key: ApiKey) -> ApiKey:
+        sql = (
+            "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, created_at) "
+            f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_KEY_SELECT}"
+        )
+        with translated():
+            row = await self._db.fetchrow(sql, key.id, key.tenant_id, key.name, key.prefix, key.key_hash, key.created_at)
+        return _key(row)  # type: ignore[return-value]
+
+    async def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
+        sql = f"SELECT {_KEY_SELECT} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"
+        with translated():
+            return [_key(r) for r in await self._db.fetch(sql, tenant_id)]  # type: ignore[misc]
+
+    async def find_by_hash(self, key_hash: str) -> ApiKey | None:
+        with translated():
+            return _key(await self._db.fetchrow(f"SELECT {_KEY_SELECT} FROM api_keys WHERE key_hash = $1", key_hash))
+
+    async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
+        sql = f"DELETE FROM api_keys WHERE id = $1 AND tenant_id = $2 RETURNING {_KEY_SELECT}"
+        with translated():
+            return _key(await self._db.fetchrow(sql, key_id, tenant_id))
+
+    async def touch(self, key_id: str, at: datetime) -> None:
+        with translated():
+            await self._db.execute("UPDATE api_keys SET last_used_at = $2 WHERE id = $1", key_id, at)
+
+
+class PostgresAuditLog:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def record(self, event: AuditEvent) -> None:
+        sql = "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) VALUES ($1, $2, $3, $4, $5, $6)"
+        with translated():
+            await self._db.execute(
+                sql, event.at, event.actor, event.action, event.tenant_id, event.changes, event.request_id
+            )
+
+    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
+        sql = f"SELECT {_AUDIT_SELECT} FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
+        with translated():
+            rows = await self._db.fetch(sql, tenant_id, limit, offset)
+            total = await self._db.fetchval("SELECT count(*) FROM audit_log WHERE tenant_id = $1", tenant_id)
+        return [msgspec.convert(dict(r), AuditEvent) for r in rows], total

@@ -1,0 +1,74 @@
+"""Authentication and rate limiting for every route that is not marked ``public``.
+
+Only header parsing lives here: who the caller is and what a tenant may spend are decided by the core
+(:class:`~tenant_core.Authenticator`, :class:`~tenant_core.RateLimitPolicy`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from tenant_core import Principal, Role
+from tenant_core.errors import AuthenticationFailedError
+
+if TYPE_CHECKING:
+    from entrypoints.http.dependencies import Services
+
+#: Acting principal when AUTH_DISABLED=true (a gateway in front has authenticated the caller).
+GATEWAY_PRINCIPAL = Principal(subject="gateway", role=Role.ADMIN)
+
+
+def bearer_credential(scope: Scope) -> str | None:
+    """``Authorization: Bearer <credential>`` or ``X-API-Key: <key>``; ``None`` when neither is sent."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not credential.strip():
+                raise AuthenticationFailedError("Authorization header must be 'Bearer <token>'")
+            return credential.strip()
+        if name == b"x-api-key":
+            return value.decode("latin-1").strip() or None
+    return None
+
+
+def _is_schema(scope: Scope) -> bool:
+    return scope["path"].startswith("/schema")
+
+
+class AuthMiddleware(ASGIMiddleware):
+    """Every route needs a principal unless its handler says ``opt={"public": True}`` (or it is /schema)."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = "public"
+    should_bypass_for_scope = staticmethod(_is_schema)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        services: Services = scope["litestar_app"].state.services
+        if services.auth_disabled:
+            scope["state"]["principal"] = GATEWAY_PRINCIPAL
+            await next_app(scope, receive, send)
+            return
+        credential = bearer_credential(scope)
+        if credential is None:
+            raise AuthenticationFailedError("Authentication required: send 'Authorization: Bearer <token>'")
+        principal = await services.authenticator.authenticate(credential)
+        scope["state"]["principal"] = principal
+        admission = await services.rate_limits.admit(principal)
+        if admission is None:
+            await next_app(scope, receive, send)
+            return
+        headers = [
+            (b"x-ratelimit-limit", str(admission.limit).encode()),
+            (b"x-ratelimit-remaining", str(admission.remaining).encode()),
+        ]
+
+        async def send_with_budget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await next_app(scope, receive, send_with_budget)
