@@ -11,7 +11,7 @@ from tenant_core.ports import Clock, UnitOfWork
 from tenant_core.security import Principal
 
 
-class AuditAction(str, enum.Enum):
+class AuditAction(enum.StrEnum):
     TENANT_CREATED = "tenant.created"
     TENANT_UPDATED = "tenant.updated"
     TENANT_PROVISIONED = "tenant.provisioned"

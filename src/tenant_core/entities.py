@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 
-class TenantStatus(str, enum.Enum):
+class TenantStatus(enum.StrEnum):
     """Lifecycle of a tenant; ``deleted`` is terminal."""
 
     ACTIVE = "active"
@@ -20,7 +20,7 @@ class TenantStatus(str, enum.Enum):
     DELETED = "deleted"
 
 
-class Plan(str, enum.Enum):
+class Plan(enum.StrEnum):
     STANDARD = "standard"
     PREMIUM = "premium"
     ENTERPRISE = "enterprise"

@@ -9,13 +9,13 @@ import msgspec
 from tenant_core.errors import ForbiddenError
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ADMIN = "admin"
     SERVICE = "service"  # other platform services
     TENANT = "tenant"  # a tenant acting on itself (JWT with tenant_id, or one of its API keys)
 
 
-class Permission(str, enum.Enum):
+class Permission(enum.StrEnum):
     TENANTS_CREATE = "tenants:create"
     TENANTS_LIST = "tenants:list"
     TENANTS_READ = "tenants:read"

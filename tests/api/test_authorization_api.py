@@ -27,7 +27,9 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
     ("DELETE", "/tenants/{tenant_id}"): ({"admin"}, 200, None),
     ("POST", "/tenants/{tenant_id}/complete-onboarding"): ({"admin"}, 200, {}),
     ("POST", "/tenants/provision/genesys"): (
-        {"admin", "service"}, 201, {"genesysOrgId": "org-new", "genesysOrgName": "New", "genesysRegion": "mypurecloud.com"}
+        {"admin", "service"},
+        201,
+        {"genesysOrgId": "org-new", "genesysOrgName": "New", "genesysRegion": "mypurecloud.com"},
     ),
     ("GET", "/tenants/by-phone/{phone_number_id}"): ({"admin", "service"}, 200, None),
     ("GET", "/tenants/by-integration/{integration_id}"): ({"admin", "service"}, 200, None),

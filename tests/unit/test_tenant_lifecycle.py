@@ -59,7 +59,8 @@ async def test_create_refuses_bad_input_naming_the_field(tenants, storage, field
 
 
 async def test_valid_settings_are_kept(tenants):
-    created = (await tenants.create(SYSTEM, create_command(settings=Settings(timezone="Europe/Lisbon", language="pt-BR")))).tenant
+    settings = Settings(timezone="Europe/Lisbon", language="pt-BR")
+    created = (await tenants.create(SYSTEM, create_command(settings=settings))).tenant
     assert created.settings.timezone == "Europe/Lisbon" and created.settings.language == "pt-BR"
 
 

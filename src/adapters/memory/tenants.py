@@ -14,7 +14,16 @@ from typing import Self
 
 import msgspec
 
-from tenant_core.entities import UNIQUE_FIELDS, ApiKey, AuditEvent, Provisioned, Tenant, TenantQuery, TenantStatus, wire_name
+from tenant_core.entities import (
+    UNIQUE_FIELDS,
+    ApiKey,
+    AuditEvent,
+    Provisioned,
+    Tenant,
+    TenantQuery,
+    TenantStatus,
+    wire_name,
+)
 from tenant_core.errors import ConflictError
 
 _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)

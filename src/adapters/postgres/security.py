@@ -28,7 +28,9 @@ class PostgresApiKeyRepository:
             f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_KEY_SELECT}"
         )
         with translated():
-            row = await self._db.fetchrow(sql, key.id, key.tenant_id, key.name, key.prefix, key.key_hash, key.created_at)
+            row = await self._db.fetchrow(
+                sql, key.id, key.tenant_id, key.name, key.prefix, key.key_hash, key.created_at
+            )
         return _key(row)  # type: ignore[return-value]
 
     async def list_for_tenant(self, tenant_id: str) -> list[ApiKey]:
@@ -55,7 +57,10 @@ class PostgresAuditLog:
         self._db = db
 
     async def record(self, event: AuditEvent) -> None:
-        sql = "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) VALUES ($1, $2, $3, $4, $5, $6)"
+        sql = (
+            "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6)"
+        )
         with translated():
             await self._db.execute(
                 sql, event.at, event.actor, event.action, event.tenant_id, event.changes, event.request_id

@@ -93,7 +93,8 @@ class PostgresTenantRepository:
 
     async def remove(self, tenant_id: str) -> Tenant | None:
         with translated():
-            return _to_tenant(await self._db.fetchrow(f"DELETE FROM tenants WHERE id = $1 RETURNING {_SELECT}", tenant_id))
+            row = await self._db.fetchrow(f"DELETE FROM tenants WHERE id = $1 RETURNING {_SELECT}", tenant_id)
+        return _to_tenant(row)
 
     async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
         # ON CONFLICT waits for a concurrent inserter and then does nothing; the SELECT (a new snapshot

@@ -18,6 +18,7 @@ import redis.asyncio as redis
 from loguru import logger
 from redis.exceptions import RedisError
 
+
 def connect(url: str) -> redis.Redis:
     """A client with short timeouts: a slow Redis must cost a request milliseconds, not seconds."""
     return redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)

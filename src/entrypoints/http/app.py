@@ -13,16 +13,16 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
 
 from entrypoints.config import Config, ConfigError
 from entrypoints.container import Container
+from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.dependencies import DEPENDENCIES, Services
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.health import health, live, ready
 from entrypoints.http.routes.resolution import ResolutionController

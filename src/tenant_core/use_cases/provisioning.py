@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tenant_core.commands import ProvisionGenesys
 from tenant_core.audit import AuditAction, record
+from tenant_core.commands import ProvisionGenesys
 from tenant_core.entities import Provisioned, new_tenant
 from tenant_core.lookup_cache import TenantCache
 from tenant_core.ports import Clock, Storage

@@ -10,25 +10,32 @@ from typing import Any
 
 import msgspec
 
-from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
 from tenant_core.audit import AuditAction, record
-from tenant_core.entities import CreatedTenant, Settings, Tenant, TenantPage, TenantQuery, TenantStatus, new_tenant, wire_name
+from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
+from tenant_core.entities import (
+    CreatedTenant,
+    Settings,
+    Tenant,
+    TenantPage,
+    TenantQuery,
+    new_tenant,
+    wire_name,
+)
 from tenant_core.errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
-    PreconditionFailedError,
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, id_key
 from tenant_core.ports import Clock, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
+from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases.api_keys import issue_in
 from tenant_core.validation import validated
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MAX_PAGE_SIZE = 100
-_CAS_ATTEMPTS = 8
 
 
 def new_tenant_id() -> str:
@@ -54,6 +61,7 @@ class TenantService:
         self._cache = cache
         self._clock = clock
         self._new_id = new_id
+        self._writer = TenantWriter(storage, cache, clock)
 
     async def create(
         self, principal: Principal, command: CreateTenant, idempotency_key: str | None = None
@@ -129,8 +137,8 @@ class TenantService:
         if principal.role is Role.TENANT and (denied := set(map(wire_name, changes)) - TENANT_SELF_EDITABLE):
             raise ForbiddenError(f"A tenant may not change {', '.join(sorted(denied))}")
         # ``settings`` and ``metadata`` are replaced whole, like every other field.
-        return await self._change(
-            principal, AuditAction.TENANT_UPDATED, tenant_id, expected_version, lambda current: changes
+        return await self._writer.change(
+            principal, AuditAction.TENANT_UPDATED, tenant_id, lambda current: changes, expected_version=expected_version
         )
 
     async def complete_onboarding(self, principal: Principal, tenant_id: str, command: CompleteOnboarding) -> Tenant:
@@ -144,7 +152,7 @@ class TenantService:
                 "whatsapp_configured": current.whatsapp_configured or bool(command.whatsapp_configured),
             }
 
-        return await self._change(principal, AuditAction.TENANT_ONBOARDING_COMPLETED, tenant_id, None, finish)
+        return await self._writer.change(principal, AuditAction.TENANT_ONBOARDING_COMPLETED, tenant_id, finish)
 
     async def delete(self, principal: Principal, tenant_id: str) -> Tenant:
         """Remove the tenant and everything it owns; its lookups stop resolving at once."""
@@ -156,40 +164,3 @@ class TenantService:
             await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id)
         await self._cache.forget(removed)
         return removed
-
-    async def _change(
-        self,
-        principal: Principal,
-        action: AuditAction,
-        tenant_id: str,
-        expected_version: int | None,
-        compute: Callable[[Tenant], dict[str, Any]],
-    ) -> Tenant:
-        """Optimistic read-modify-write: retried when another writer got in first, unless the caller pinned a version."""
-        for _ in range(_CAS_ATTEMPTS):
-            async with self._storage.unit_of_work() as uow:
-                current = await uow.tenants.get(tenant_id)
-                if current is None:
-                    raise NotFoundError(f"Tenant {tenant_id} not found")
-                if expected_version is not None and expected_version != current.version:
-                    raise PreconditionFailedError(
-                        f"Tenant {tenant_id} is at version {current.version}, not {expected_version}"
-                    )
-                if current.status is TenantStatus.DELETED:
-                    raise ConflictError("A deleted tenant cannot be changed", "status")
-                fields = {k: v for k, v in compute(current).items() if getattr(current, k) != v}
-                if not fields:
-                    return current
-                changed = msgspec.structs.replace(
-                    current, **fields, version=current.version + 1, updated_at=self._clock.now()
-                )
-                stored = await uow.tenants.replace(changed, expected_version=current.version)
-                if stored is not None:
-                    await record(uow, self._clock, principal, action, tenant_id, map(wire_name, fields))
-            if stored is not None:
-                await self._cache.forget(current, stored)
-                return stored
-            if expected_version is not None:
-                raise PreconditionFailedError(f"Tenant {tenant_id} was changed by another request")
-        raise ConflictError(f"Tenant {tenant_id} is being changed by other requests; retry", None)
-

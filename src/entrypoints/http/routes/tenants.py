@@ -81,7 +81,8 @@ class TenantController(Controller):
         offset: Annotated[int, QueryParameter(description="Rows to skip")] = 0,
         status: Annotated[TenantStatus | None, QueryParameter(description="Only this status")] = None,
         q: Annotated[
-            str | None, QueryParameter(max_length=255, description="Case-insensitive substring of name, email or domain")
+            str | None,
+            QueryParameter(max_length=255, description="Case-insensitive substring of name, email or domain"),
         ] = None,
     ) -> TenantPage:
         return await tenants.list(principal, TenantQuery(limit=limit, offset=offset, status=status, q=q))

@@ -1,0 +1,79 @@
+"""The one way a tenant changes: optimistic compare-and-set in a unit of work, audited, then uncached.
+
+Use cases that change more than the tenant row (credentials, WhatsApp signup) pass ``also``: further
+writes that commit in the same transaction as the tenant's change and its audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from tenant_core.audit import AuditAction, record
+from tenant_core.entities import Tenant, TenantStatus, wire_name
+from tenant_core.errors import ConflictError, NotFoundError, PreconditionFailedError
+from tenant_core.lookup_cache import TenantCache
+from tenant_core.ports import Clock, Storage, UnitOfWork
+from tenant_core.security import Principal
+
+#: Computes the tenant fields to set (Python names) from the current tenant.
+Compute = Callable[[Tenant], dict[str, Any]]
+#: More writes in the same transaction; returns the names of what it changed, for the audit event.
+Also = Callable[[UnitOfWork, Tenant], Awaitable[Iterable[str]]]
+
+_CAS_ATTEMPTS = 8
+
+
+class TenantWriter:
+    def __init__(self, storage: Storage, cache: TenantCache, clock: Clock) -> None:
+        self._storage = storage
+        self._cache = cache
+        self._clock = clock
+
+    async def change(
+        self,
+        principal: Principal,
+        action: AuditAction,
+        tenant_id: str,
+        compute: Compute,
+        *,
+        expected_version: int | None = None,
+        also: Also | None = None,
+    ) -> Tenant:
+        """Apply ``compute`` (and ``also``) atomically; retried when another writer got in first.
+
+        With ``expected_version`` (from ``If-Match``) a concurrent change is reported instead of retried.
+        """
+        for _ in range(_CAS_ATTEMPTS):
+            async with self._storage.unit_of_work() as uow:
+                current = await uow.tenants.get(tenant_id)
+                if current is None:
+                    raise NotFoundError(f"Tenant {tenant_id} not found")
+                if expected_version is not None and expected_version != current.version:
+                    raise PreconditionFailedError(
+                        f"Tenant {tenant_id} is at version {current.version}, not {expected_version}"
+                    )
+                if current.status is TenantStatus.DELETED:
+                    raise ConflictError("A deleted tenant cannot be changed", "status")
+                fields = {k: v for k, v in compute(current).items() if getattr(current, k) != v}
+                stored: Tenant | None = current
+                if fields:
+                    changed = msgspec.structs.replace(
+                        current, **fields, version=current.version + 1, updated_at=self._clock.now()
+                    )
+                    stored = await uow.tenants.replace(changed, expected_version=current.version)
+                if stored is not None:
+                    names = {wire_name(f) for f in fields}
+                    if also is not None:
+                        names.update(await also(uow, stored))
+                    if not names:
+                        return current
+                    await record(uow, self._clock, principal, action, tenant_id, names)
+            if stored is not None:
+                await self._cache.forget(current, stored)
+                return stored
+            if expected_version is not None:
+                raise PreconditionFailedError(f"Tenant {tenant_id} was changed by another request")
+        raise ConflictError(f"Tenant {tenant_id} is being changed by other requests; retry")
