@@ -1,8 +1,8 @@
 """``tenant-service``: run the service and operate it.
 
-    tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
-    tenant-service migrate
-    tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
+tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
+tenant-service migrate
+tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
 """
 
 from __future__ import annotations

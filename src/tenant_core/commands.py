@@ -99,11 +99,7 @@ class UpdateTenant(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_f
 
     def changes(self) -> dict[str, Any]:
         """The fields the caller sent, by Python name."""
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not UNSET
-        }
+        return {name: value for name in self.__struct_fields__ if (value := getattr(self, name)) is not UNSET}
 
 
 class CompleteOnboarding(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):

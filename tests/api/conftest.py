@@ -27,8 +27,9 @@ ADMIN = bearer(Role.ADMIN, ttl=24 * 3600)
 
 
 def app_for(postgres_url: str, redis_url: str | None, **settings):
-    return create_app(config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET,
-                                    **settings))
+    return create_app(
+        config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,19 @@ from tests.support.builders import create_body
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("ignore:The HMAC key is .* bytes long")]
 
-CALLERS = ["none", "bad-token", "expired", "wrong-alg", "alg-none", "admin", "service", "own-jwt", "other-jwt",
-           "own-key", "revoked-key"]
+CALLERS = [
+    "none",
+    "bad-token",
+    "expired",
+    "wrong-alg",
+    "alg-none",
+    "admin",
+    "service",
+    "own-jwt",
+    "other-jwt",
+    "own-key",
+    "revoked-key",
+]
 PUBLIC = "public"
 
 # (method, path under the /tenants prefix or absolute) → (callers allowed, success status, body)
@@ -63,15 +74,23 @@ async def test_every_route_has_a_row(session_client):
 
 async def _world(client) -> dict[str, str]:
     """Tenant A (the target) with a live and a revoked API key, and tenant B (the other tenant)."""
-    a = (await client.post("/tenants", json=create_body(phoneNumberId="1555", genesysIntegrationId="intg-a",
-                                                         genesysOrgId="org-a"))).json()
+    a = (
+        await client.post(
+            "/tenants", json=create_body(phoneNumberId="1555", genesysIntegrationId="intg-a", genesysOrgId="org-a")
+        )
+    ).json()
     b = (await client.post("/tenants", json=create_body())).json()
     a_id = a["tenant"]["id"]
     revoked = (await client.post(f"/tenants/{a_id}/api-keys", json={"name": "old"})).json()
     await client.delete(f"/tenants/{a_id}/api-keys/{revoked['id']}")
     spare = (await client.post(f"/tenants/{a_id}/api-keys", json={"name": "spare"})).json()
-    return {"a": a_id, "b": b["tenant"]["id"], "a_key": a["apiKey"], "revoked_key": revoked["apiKey"],
-            "spare_key_id": spare["id"]}
+    return {
+        "a": a_id,
+        "b": b["tenant"]["id"],
+        "a_key": a["apiKey"],
+        "revoked_key": revoked["apiKey"],
+        "spare_key_id": spare["id"],
+    }
 
 
 def _headers(caller: str, world: dict[str, str]) -> dict[str, str]:
@@ -117,8 +136,13 @@ async def test_route_and_caller(client, route, caller):
     world = await _world(client)
     method, template = route
     allowed, success, body = ROUTES[route]
-    path = template.format(tenant_id=world["a"], phone_number_id="1555", integration_id="intg-a",
-                           genesys_org_id="org-a", key_id=world["spare_key_id"])
+    path = template.format(
+        tenant_id=world["a"],
+        phone_number_id="1555",
+        integration_id="intg-a",
+        genesys_org_id="org-a",
+        key_id=world["spare_key_id"],
+    )
     if body == "new-tenant":
         body = create_body()
     headers = _headers(caller, world)
@@ -147,11 +171,16 @@ async def test_tenant_may_patch_only_its_own_profile_fields(client):
     world = await _world(client)
     own = bearer(Role.TENANT, tenant_id=world["a"])
     url = f"/tenants/{world['a']}"
-    ok = await client.patch(url, json={"name": "Mine", "email": "me@a.com", "domain": "a.com",
-                                       "settings": {"timezone": "UTC"}}, headers=own)
+    ok = await client.patch(
+        url, json={"name": "Mine", "email": "me@a.com", "domain": "a.com", "settings": {"timezone": "UTC"}}, headers=own
+    )
     assert ok.status_code == 200
-    for field, value in (("status", "suspended"), ("rateLimit", 100000), ("plan", "enterprise"),
-                         ("phoneNumberId", "999")):
+    for field, value in (
+        ("status", "suspended"),
+        ("rateLimit", 100000),
+        ("plan", "enterprise"),
+        ("phoneNumberId", "999"),
+    ):
         denied = await client.patch(url, json={field: value}, headers=own)
         assert denied.status_code == 403, field
 
@@ -184,8 +213,9 @@ async def test_api_keys_are_listed_without_secrets(client):
     listed = (await client.get(f"/tenants/{world['a']}/api-keys")).json()["apiKeys"]
     assert {k["name"] for k in listed} == {"default", "spare"}
     assert all(set(k) == {"id", "prefix", "name", "createdAt", "lastUsedAt"} for k in listed)
-    assert world["a_key"].startswith(listed[-1]["prefix"]) or any(world["a_key"].startswith(k["prefix"])
-                                                                  for k in listed)
+    assert world["a_key"].startswith(listed[-1]["prefix"]) or any(
+        world["a_key"].startswith(k["prefix"]) for k in listed
+    )
     assert world["a_key"] not in str(listed)
 
 

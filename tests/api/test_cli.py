@@ -19,7 +19,9 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
         env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -34,12 +36,16 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
             raise AssertionError("service did not become ready")
         token = subprocess.run(
             [sys.executable, "-m", "entrypoints.cli", "token", "--role", "admin"],
-            env=env, capture_output=True, text=True, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         url = f"http://127.0.0.1:{port}/api/tenants"
         assert httpx.post(url, json={"name": "CLI", "email": "cli@x.com"}).status_code == 401
-        created = httpx.post(url, json={"name": "CLI", "email": "cli@x.com"},
-                             headers={"Authorization": f"Bearer {token}"})
+        created = httpx.post(
+            url, json={"name": "CLI", "email": "cli@x.com"}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert created.status_code == 201
         assert "x-request-id" in created.headers
     finally:
@@ -51,7 +57,8 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
 
 def test_bad_configuration_exits_with_one_line(tmp_path):
     env = {**os.environ, "DATABASE_URL": "mysql://nope", "TENANT_SERVICE_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "entrypoints.cli", "serve"], env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "serve"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr and len(result.stderr.strip().splitlines()) == 1

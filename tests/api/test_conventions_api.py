@@ -38,9 +38,15 @@ async def test_openapi_documents_every_route_under_both_prefixes(client):
     assert schema["openapi"].startswith("3.1")
     paths = schema["paths"]
     for prefix in ("/tenants", "/api/tenants"):
-        for path in ("", "/{tenant_id}", "/{tenant_id}/complete-onboarding", "/provision/genesys",
-                     "/by-phone/{phone_number_id}", "/by-integration/{integration_id}",
-                     "/by-genesys-org/{genesys_org_id}"):
+        for path in (
+            "",
+            "/{tenant_id}",
+            "/{tenant_id}/complete-onboarding",
+            "/provision/genesys",
+            "/by-phone/{phone_number_id}",
+            "/by-integration/{integration_id}",
+            "/by-genesys-org/{genesys_org_id}",
+        ):
             assert f"{prefix}{path}" in paths, f"{prefix}{path}"
     assert "/health" in paths and "/health/ready" in paths
     assert (await client.get("/schema")).status_code == 200

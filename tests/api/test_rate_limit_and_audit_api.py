@@ -19,8 +19,9 @@ async def test_rate_limit_is_shared_by_two_instances(postgres_url, clean_postgre
         AsyncTestClient(app_for(postgres_url, clean_redis), raise_server_exceptions=False) as one,
         AsyncTestClient(app_for(postgres_url, clean_redis), raise_server_exceptions=False) as two,
     ):
-        responses = [await (one if i % 2 else two).get(f"/tenants/{tenant_id}", headers={"X-API-Key": key})
-                     for i in range(12)]
+        responses = [
+            await (one if i % 2 else two).get(f"/tenants/{tenant_id}", headers={"X-API-Key": key}) for i in range(12)
+        ]
     ok = [r for r in responses if r.status_code == 200]
     limited = [r for r in responses if r.status_code == 429]
     assert len(ok) == 5 and len(limited) == 7
@@ -39,8 +40,9 @@ async def test_admin_and_service_are_not_rate_limited(client):
 
 
 async def test_audit_log_records_committed_changes_only(client):
-    created = (await client.post("/tenants", json=create_body(domain="acme.com"),
-                                 headers={"X-Request-ID": "req-create"})).json()
+    created = (
+        await client.post("/tenants", json=create_body(domain="acme.com"), headers={"X-Request-ID": "req-create"})
+    ).json()
     tenant_id = created["tenant"]["id"]
     other = (await client.post("/tenants", json=create_body(domain="taken.com"))).json()
     await client.patch(f"/tenants/{tenant_id}", json={"name": "Renamed", "rateLimit": 50})

@@ -10,8 +10,9 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_each_lookup_returns_tenant_with_tenant_id(client, prefix):
-    tenant = await create(client, prefix, phoneNumberId="15550001234", genesysIntegrationId="intg-001",
-                          genesysOrgId="org-001")
+    tenant = await create(
+        client, prefix, phoneNumberId="15550001234", genesysIntegrationId="intg-001", genesysOrgId="org-001"
+    )
     for path in ("by-phone/15550001234", "by-integration/intg-001", "by-genesys-org/org-001"):
         response = await client.get(f"{prefix}/{path}")
         assert response.status_code == 200

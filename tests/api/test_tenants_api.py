@@ -113,8 +113,9 @@ async def test_list_paginates_filters_and_validates(client, prefix):
 async def test_patch_updates_with_version_and_if_match(client, prefix):
     tenant = await create(client, prefix)
     url = f"{prefix}/{tenant['id']}"
-    response = await client.patch(url, json={"name": "Renamed", "settings": {"language": "pt-BR"}},
-                                  headers={"If-Match": '"1"'})
+    response = await client.patch(
+        url, json={"name": "Renamed", "settings": {"language": "pt-BR"}}, headers={"If-Match": '"1"'}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["message"] == "Tenant updated successfully"

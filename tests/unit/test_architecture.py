@@ -8,8 +8,20 @@ import sys
 
 import tenant_core
 
-FORBIDDEN = ("litestar", "asyncpg", "redis", "dependency_injector", "loguru", "granian", "httpx",
-             "cryptography", "psycopg", "yoyo", "adapters", "entrypoints")
+FORBIDDEN = (
+    "litestar",
+    "asyncpg",
+    "redis",
+    "dependency_injector",
+    "loguru",
+    "granian",
+    "httpx",
+    "cryptography",
+    "psycopg",
+    "yoyo",
+    "adapters",
+    "entrypoints",
+)
 
 
 def test_core_imports_only_stdlib_and_msgspec():

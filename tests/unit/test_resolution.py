@@ -11,9 +11,11 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_resolves_by_each_key_case_insensitively(tenants, resolver):
-    created = (await tenants.create(
-        SYSTEM, create_command(phone_number_id="1555", genesys_integration_id="Intg-1", genesys_org_id="Org-1")
-    )).tenant
+    created = (
+        await tenants.create(
+            SYSTEM, create_command(phone_number_id="1555", genesys_integration_id="Intg-1", genesys_org_id="Org-1")
+        )
+    ).tenant
     assert (await resolver.by_phone(SYSTEM, "1555")).id == created.id
     assert (await resolver.by_integration(SYSTEM, "intg-1")).id == created.id
     assert (await resolver.by_genesys_org(SYSTEM, "ORG-1")).id == created.id

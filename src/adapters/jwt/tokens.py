@@ -19,8 +19,12 @@ class JwtTokens:
 
     def issue(self, principal: Principal, ttl_seconds: int = 3600) -> str:
         now = int(time.time())
-        claims: dict[str, object] = {"sub": principal.subject, "role": principal.role.value, "iat": now,
-                                     "exp": now + ttl_seconds}
+        claims: dict[str, object] = {
+            "sub": principal.subject,
+            "role": principal.role.value,
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
         if principal.tenant_id is not None:
             claims["tenant_id"] = principal.tenant_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)

@@ -58,8 +58,7 @@ class PostgresAuditLog:
 
     async def record(self, event: AuditEvent) -> None:
         sql = (
-            "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6)"
+            "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) VALUES ($1, $2, $3, $4, $5, $6)"
         )
         with translated():
             await self._db.execute(

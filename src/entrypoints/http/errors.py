@@ -110,9 +110,7 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorB
     code = STATUS_CODES.get(status, "VALIDATION_ERROR" if status == 400 else "ERROR")
     if status == 400:
         problem = _problem_from_detail(exc.detail)
-        return error_response(
-            400, ErrorBody(error=f"Invalid request: {problem.message}", code=code, details=[problem])
-        )
+        return error_response(400, ErrorBody(error=f"Invalid request: {problem.message}", code=code, details=[problem]))
     message = _FRAMEWORK_MESSAGES.get(status, exc.detail)
     return error_response(status, ErrorBody(error=message, code=code), headers=exc.headers)
 
