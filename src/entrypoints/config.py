@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from adapters.crypto import parse_keys
+
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -28,6 +30,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     jwt_secret: str | None = None  # None: generated once into data_dir/jwt-secret
     auth_disabled: bool = False
     allowed_origins: tuple[str, ...] = ()
+    credentials_keys: str | None = None  # "id=base64key,…"; None: generated once into data_dir
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -44,6 +47,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             jwt_secret=env.get("JWT_SECRET") or None,
             auth_disabled=_flag("AUTH_DISABLED", env.get("AUTH_DISABLED", "false")),
             allowed_origins=tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
+            credentials_keys=env.get("CREDENTIALS_KEYS") or None,
         )
         config.check()
         return config
@@ -57,6 +61,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("REDIS_URL must look like redis://host:6379/0")
         if self.jwt_secret is not None and len(self.jwt_secret) < 32:
             raise ConfigError("JWT_SECRET must be at least 32 characters")
+        if self.credentials_keys is not None:
+            try:
+                parse_keys(self.credentials_keys)
+            except ValueError as exc:
+                raise ConfigError(f"CREDENTIALS_KEYS is invalid: {exc} (expected id=base64-of-32-bytes,…)") from None
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
@@ -68,6 +77,12 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         from entrypoints.local_secrets import read_or_create
 
         return self.jwt_secret or read_or_create(self.data_dir / "jwt-secret")
+
+    def cipher_keys(self) -> dict[str, bytes]:
+        """``CREDENTIALS_KEYS`` (the first key seals), or one local key generated once into the data directory."""
+        from entrypoints.local_secrets import read_or_create
+
+        return parse_keys(self.credentials_keys or f"local={read_or_create(self.data_dir / 'credentials-key')}")
 
 
 def _flag(name: str, text: str) -> bool:

@@ -12,6 +12,7 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 from loguru import logger
 
+from adapters.crypto import AesGcmCipher
 from adapters.jwt import JwtTokens
 from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
 from adapters.postgres import PostgresStorage, create_pool
@@ -31,6 +32,7 @@ from tenant_core import (
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough
 from tenant_core.ports import Cache, RateLimiter
+from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:
@@ -75,6 +77,7 @@ class Container(containers.DeclarativeContainer):
     rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client)
     clock = providers.Singleton(SystemClock)
     tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
+    cipher = providers.Singleton(AesGcmCipher, keys=config.cipher_keys)
 
     tenant_cache = providers.Singleton(TenantCache, cache=cache)
     key_cache = providers.Singleton(ReadThrough, cache=cache, type_=ApiKey)
@@ -88,3 +91,5 @@ class Container(containers.DeclarativeContainer):
         Authenticator, storage=storage, key_cache=key_cache, tenant_cache=tenant_cache, tokens=tokens, clock=clock
     )
     rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, storage=storage, tenant_cache=tenant_cache)
+    vault = providers.Singleton(CredentialVault, storage=storage, cipher=cipher, tenant_cache=tenant_cache, clock=clock)
+    key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)

@@ -11,7 +11,8 @@ in a single table, and in-process callers catch them directly::
     ├── NotFoundError              the tenant (or a thing it owns) does not exist
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
-    └── UnavailableError           a backing store cannot be reached
+    ├── UnavailableError           a backing store cannot be reached
+    └── CredentialsUnreadableError stored ciphertext fails authentication (tampered, moved, or key missing)
 """
 
 from __future__ import annotations
@@ -81,3 +82,7 @@ class PreconditionFailedError(TenantServiceError):
 
 class UnavailableError(TenantServiceError):
     """A store the use case needs cannot be reached right now; retrying later may succeed."""
+
+
+class CredentialsUnreadableError(TenantServiceError):
+    """A stored credential does not decrypt: tampered with, copied from another row, or its key was removed."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from tenant_core.credentials import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
 
@@ -108,6 +109,30 @@ class AuditLog(Protocol):
         ...
 
 
+class CredentialStore(Protocol):
+    """Sealed credentials, one record per tenant and type. Removed with their tenant."""
+
+    async def put(self, sealed: SealedCredentials) -> None:
+        """Insert or replace the tenant's credential of this type."""
+        ...
+
+    async def get(self, tenant_id: str, kind: CredentialType) -> SealedCredentials | None: ...
+
+    async def remove(self, tenant_id: str, kind: CredentialType) -> bool: ...
+
+    async def sealed_with_other_keys(
+        self, key_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[SealedCredentials]:
+        """Records not sealed with ``key_id``, ordered by (tenant id, type), after ``after``."""
+        ...
+
+    async def count_sealed_with_other_keys(self, key_id: str) -> int: ...
+
+    async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
+        """Replace the ciphertext if the record is still ``old`` (a concurrent store wins)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
@@ -115,6 +140,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyKeys
     api_keys: ApiKeyRepository
     audit: AuditLog
+    credentials: CredentialStore
 
     async def __aenter__(self) -> Self: ...
 
@@ -137,6 +163,9 @@ class Storage(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def credentials(self) -> CredentialStore: ...
 
     def unit_of_work(self) -> UnitOfWork: ...
 
@@ -178,4 +207,19 @@ class RateLimiter(Protocol):
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> tuple[int, int]:
         """Count one request; returns ``(count in this window, seconds until the window ends)``."""
+        ...
+
+
+class SecretCipher(Protocol):
+    """Authenticated encryption with key ids, so keys can rotate while old records still open."""
+
+    @property
+    def current_key_id(self) -> str: ...
+
+    def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]:
+        """Encrypt under the current key; returns ``(key_id, ciphertext)``."""
+        ...
+
+    def open(self, key_id: str, ciphertext: bytes, associated_data: bytes) -> bytes:
+        """Decrypt; raise :class:`~tenant_core.errors.CredentialsUnreadableError` if it does not authenticate."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ from entrypoints.http.app import create_app
 from tenant_core import Principal, Role
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
+TEST_CREDENTIALS_KEYS = "test=" + base64.b64encode(b"k" * 32).decode()
 tokens = JwtTokens(TEST_JWT_SECRET)
 
 
@@ -27,6 +29,7 @@ ADMIN = bearer(Role.ADMIN, ttl=24 * 3600)
 
 
 def app_for(postgres_url: str, redis_url: str | None, **settings):
+    settings.setdefault("credentials_keys", TEST_CREDENTIALS_KEYS)
     return create_app(
         config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
     )

@@ -14,6 +14,8 @@ from tests.support.builders import create_body
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("ignore:The HMAC key is .* bytes long")]
 
+GENESYS = {"clientId": "client-a", "clientSecret": "genesys-secret-a", "region": "mypurecloud.ie"}
+
 CALLERS = [
     "none",
     "bad-token",
@@ -49,6 +51,25 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
     ("GET", "/tenants/{tenant_id}/api-keys"): ({"admin", "own-jwt", "own-key"}, 200, None),
     ("DELETE", "/tenants/{tenant_id}/api-keys/{key_id}"): ({"admin", "own-jwt", "own-key"}, 200, None),
     ("GET", "/tenants/{tenant_id}/audit-log"): ({"admin", "own-jwt", "own-key"}, 200, None),
+    ("POST", "/tenants/{tenant_id}/credentials"): (
+        {"admin", "own-jwt", "own-key"},
+        200,
+        {"type": "genesys", "credentials": GENESYS},
+    ),
+    ("GET", "/tenants/{tenant_id}/credentials/{kind}"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
+    ("DELETE", "/tenants/{tenant_id}/credentials/{kind}"): ({"admin", "own-jwt", "own-key"}, 200, None),
+    ("PUT", "/tenants/{tenant_id}/genesys/credentials"): (
+        {"admin", "own-jwt", "own-key"},
+        200,
+        {**GENESYS, "integrationId": "intg-a"},
+    ),
+    ("GET", "/tenants/{tenant_id}/genesys/credentials"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
+    ("POST", "/tenants/{tenant_id}/whatsapp"): (
+        {"admin", "own-jwt", "own-key"},
+        200,
+        {"wabaId": "waba-1", "phoneNumberId": "1555", "accessToken": "EAAG-secret-token"},
+    ),
+    ("GET", "/tenants/{tenant_id}/whatsapp"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
     ("GET", "/health"): (PUBLIC, 200, None),
     ("GET", "/health/live"): (PUBLIC, 200, None),
     ("GET", "/health/ready"): (PUBLIC, 200, None),
@@ -84,6 +105,8 @@ async def _world(client) -> dict[str, str]:
     revoked = (await client.post(f"/tenants/{a_id}/api-keys", json={"name": "old"})).json()
     await client.delete(f"/tenants/{a_id}/api-keys/{revoked['id']}")
     spare = (await client.post(f"/tenants/{a_id}/api-keys", json={"name": "spare"})).json()
+    stored = await client.post(f"/tenants/{a_id}/credentials", json={"type": "genesys", "credentials": GENESYS})
+    assert stored.status_code == 200, stored.text
     return {
         "a": a_id,
         "b": b["tenant"]["id"],
@@ -142,6 +165,7 @@ async def test_route_and_caller(client, route, caller):
         integration_id="intg-a",
         genesys_org_id="org-a",
         key_id=world["spare_key_id"],
+        kind="genesys",
     )
     if body == "new-tenant":
         body = create_body()

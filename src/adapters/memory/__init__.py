@@ -2,7 +2,8 @@
 
 from adapters.memory.cache import InMemoryCache, NoCache
 from adapters.memory.rate_limiter import InMemoryRateLimiter
-from adapters.memory.tenants import InMemoryStorage, InMemoryTenantRepository, InMemoryUnitOfWork
+from adapters.memory.storage import InMemoryStorage, InMemoryUnitOfWork
+from adapters.memory.tenants import InMemoryTenantRepository
 
 __all__ = [
     "InMemoryCache",

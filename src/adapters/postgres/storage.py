@@ -7,6 +7,7 @@ from typing import Self
 
 import asyncpg
 
+from adapters.postgres.credentials import PostgresCredentialStore
 from adapters.postgres.errors import translated
 from adapters.postgres.migrations import expected_migration_ids
 from adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
@@ -32,6 +33,7 @@ class PostgresUnitOfWork:
         self.idempotency = PostgresIdempotencyKeys(self._connection)
         self.api_keys = PostgresApiKeyRepository(self._connection)
         self.audit = PostgresAuditLog(self._connection)
+        self.credentials = PostgresCredentialStore(self._connection)
         return self
 
     async def __aexit__(
@@ -54,6 +56,7 @@ class PostgresStorage:
         self.idempotency = PostgresIdempotencyKeys(pool)
         self.api_keys = PostgresApiKeyRepository(pool)
         self.audit = PostgresAuditLog(pool)
+        self.credentials = PostgresCredentialStore(pool)
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool)

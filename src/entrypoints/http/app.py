@@ -24,6 +24,7 @@ from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.dependencies import DEPENDENCIES, Services
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
+from entrypoints.http.routes.credentials import CredentialController
 from entrypoints.http.routes.health import health, live, ready
 from entrypoints.http.routes.resolution import ResolutionController
 from entrypoints.http.routes.tenants import TenantController
@@ -96,6 +97,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
                 audit_trail=await _resolved(container.audit_trail()),
                 authenticator=await _resolved(container.authenticator()),
                 rate_limits=await _resolved(container.rate_limits()),
+                vault=await _resolved(container.vault()),
                 auth_disabled=bool(container.config.auth_disabled()),
             )
             if app.state.services.auth_disabled:
@@ -116,7 +118,16 @@ async def _resolved(value: Any) -> Any:
 def _api_routers() -> list[Router]:
     # Existing clients use both prefixes; every tenant route is served under each, identically.
     return [
-        Router(path=prefix, route_handlers=[ResolutionController, TenantController, ApiKeyController, AuditController])
+        Router(
+            path=prefix,
+            route_handlers=[
+                ResolutionController,
+                TenantController,
+                ApiKeyController,
+                AuditController,
+                CredentialController,
+            ],
+        )
         for prefix in ("/tenants", "/api/tenants")
     ]
 
@@ -126,7 +137,9 @@ def create_app(container: Container | None = None, config: Config | None = None)
     config = config or Config.from_env()
     if container is None:
         container = Container()
-        container.config.from_dict({**config.as_dict(), "jwt_secret": config.signing_secret()})
+        container.config.from_dict(
+            {**config.as_dict(), "jwt_secret": config.signing_secret(), "cipher_keys": config.cipher_keys()}
+        )
     configure_logging(config.log_level)
     return TenantServiceApp(
         route_handlers=[*_api_routers(), health, live, ready],

@@ -20,6 +20,7 @@ from tenant_core import (
     TenantService,
 )
 from tenant_core.ports import Cache, Storage
+from tenant_core.use_cases.credentials import CredentialVault
 
 
 class OperatedStorage(Storage, Protocol):
@@ -41,6 +42,7 @@ class Services:
     audit_trail: AuditTrail
     authenticator: Authenticator
     rate_limits: RateLimitPolicy
+    vault: CredentialVault
     auth_disabled: bool
 
 
@@ -68,6 +70,10 @@ def provide_audit_trail(state: State) -> AuditTrail:
     return _services(state).audit_trail
 
 
+def provide_vault(state: State) -> CredentialVault:
+    return _services(state).vault
+
+
 def provide_services(state: State) -> Services:
     return _services(state)
 
@@ -83,6 +89,7 @@ DEPENDENCIES = {
     "provisioning": Provide(provide_provisioning, sync_to_thread=False),
     "api_keys": Provide(provide_api_keys, sync_to_thread=False),
     "audit_trail": Provide(provide_audit_trail, sync_to_thread=False),
+    "vault": Provide(provide_vault, sync_to_thread=False),
     "services": Provide(provide_services, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
 }

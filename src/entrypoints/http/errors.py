@@ -17,6 +17,7 @@ from msgspec import UNSET, UnsetType
 from tenant_core.errors import (
     AuthenticationFailedError,
     ConflictError,
+    CredentialsUnreadableError,
     FieldProblem,
     ForbiddenError,
     NotFoundError,
@@ -46,6 +47,7 @@ CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     ConflictError: (409, "CONFLICT"),
     PreconditionFailedError: (412, "PRECONDITION_FAILED"),
     UnavailableError: (503, "SERVICE_UNAVAILABLE"),
+    CredentialsUnreadableError: (500, "INTERNAL_ERROR"),
 }
 
 STATUS_CODES: dict[int, str] = {
@@ -79,6 +81,10 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
         body.details = exc.details
     if isinstance(exc, UnavailableError):
         logger.warning("Dependency unavailable: {}", exc.message)
+    if isinstance(exc, CredentialsUnreadableError):
+        # The operator needs the reason; the caller only needs to know it is not their fault.
+        logger.error("Credentials unreadable: {}", exc.message)
+        body = ErrorBody(error="Stored credentials could not be decrypted", code=code)
     return error_response(status, body, _headers_for(exc))
 
 

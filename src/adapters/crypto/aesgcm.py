@@ -1,0 +1,81 @@
+"""The :class:`~tenant_core.ports.SecretCipher` port with AES-256-GCM (the ``cryptography`` package).
+
+Ciphertext layout: 12-byte random nonce, then GCM ciphertext and tag. The key id is stored beside it, so
+several keys can be configured at once: the first seals, all open (that is how keys rotate).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from tenant_core.errors import CredentialsUnreadableError
+
+_NONCE_BYTES = 12
+_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    """``id=base64key,id2=base64key`` → ``{id: key}`` in order; each key must decode to 32 bytes."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, sep, encoded = item.partition("=")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID.match(key_id):
+            raise ValueError("each entry must be id=base64key with an id of letters, digits, '.', '_' or '-'")
+        try:
+            key = base64.b64decode(
+                encoded.strip() + "=" * (-len(encoded.strip()) % 4),
+                altchars=b"-_" if "-" in encoded or "_" in encoded else None,
+                validate=True,
+            )
+        except (binascii.Error, ValueError):
+            raise ValueError(f"key {key_id!r} is not valid base64") from None
+        if len(key) != 32:
+            raise ValueError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(key)}")
+        if key_id in keys:
+            raise ValueError(f"key id {key_id!r} appears twice")
+        keys[key_id] = key
+    if not keys:
+        raise ValueError("no keys given")
+    return keys
+
+
+def _b64decode(text: str) -> bytes:
+    """Standard or URL-safe base64, padding optional, strictly validated."""
+    url_safe = "-" in text or "_" in text
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if url_safe else None, validate=True)
+
+
+class AesGcmCipher:
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key is required")
+        self._aeads = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._current = next(iter(keys))
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current
+
+    def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]:
+        nonce = os.urandom(_NONCE_BYTES)
+        return self._current, nonce + self._aeads[self._current].encrypt(nonce, plaintext, associated_data)
+
+    def open(self, key_id: str, ciphertext: bytes, associated_data: bytes) -> bytes:
+        aead = self._aeads.get(key_id)
+        if aead is None:
+            raise CredentialsUnreadableError(
+                f"Stored credentials were sealed with key {key_id!r}, which is not configured"
+            )
+        try:
+            return aead.decrypt(ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:], associated_data)
+        except (InvalidTag, ValueError):
+            raise CredentialsUnreadableError(
+                "Stored credentials failed authentication (tampered with, or moved from another tenant)"
+            ) from None

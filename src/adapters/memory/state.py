@@ -1,0 +1,41 @@
+"""The in-memory database: one state object, copied per transaction and published on commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import msgspec
+
+from tenant_core.credentials import SealedCredentials
+from tenant_core.entities import ApiKey, AuditEvent, Tenant
+
+
+class State(msgspec.Struct):
+    tenants: dict[str, Tenant] = msgspec.field(default_factory=dict)
+    idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = msgspec.field(default_factory=dict)
+    api_keys: dict[str, ApiKey] = msgspec.field(default_factory=dict)
+    audit: list[AuditEvent] = msgspec.field(default_factory=list)
+    credentials: dict[tuple[str, str], SealedCredentials] = msgspec.field(default_factory=dict)
+
+    def copy(self) -> State:
+        return State(
+            dict(self.tenants), dict(self.idempotency), dict(self.api_keys), list(self.audit), dict(self.credentials)
+        )
+
+    def drop_owned_by(self, tenant_id: str) -> None:
+        """What a tenant owns goes with it (the database does this with ON DELETE CASCADE)."""
+        self.api_keys = {k: v for k, v in self.api_keys.items() if v.tenant_id != tenant_id}
+        self.idempotency = {k: v for k, v in self.idempotency.items() if v[1] != tenant_id}
+        self.credentials = {k: v for k, v in self.credentials.items() if k[0] != tenant_id}
+
+
+class StateView:
+    """Reads and writes whichever state ``state_of`` returns: the committed one, or a transaction's copy."""
+
+    def __init__(self, state_of: Callable[[], State]) -> None:
+        self._state_of = state_of
+
+    @property
+    def _state(self) -> State:
+        return self._state_of()

@@ -1,0 +1,69 @@
+"""In-memory storage: the reference implementation of the storage ports.
+
+Public and supported: other services use it in their tests, and it behaves like the Postgres adapter
+(same uniqueness rules, same ordering, transactions that commit whole or not at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+
+from adapters.memory.credentials import InMemoryCredentialStore
+from adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
+from adapters.memory.state import State
+from adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
+from tenant_core.entities import Tenant
+
+
+class InMemoryUnitOfWork:
+    """Works on a private copy of the state and publishes it on commit; one transaction at a time."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage
+
+    async def __aenter__(self) -> Self:
+        await self._storage._lock.acquire()
+        work = self._work = self._storage._state.copy()
+        self.tenants = InMemoryTenantRepository(lambda: work)
+        self.idempotency = InMemoryIdempotencyKeys(lambda: work)
+        self.api_keys = InMemoryApiKeyRepository(lambda: work)
+        self.audit = InMemoryAuditLog(lambda: work)
+        self.credentials = InMemoryCredentialStore(lambda: work)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._storage._publish(self._work)
+        finally:
+            self._storage._lock.release()
+
+
+class InMemoryStorage:
+    """All storage ports in one process's memory. ``seed`` preloads tenants (for tests)."""
+
+    def __init__(self, seed: Iterable[Tenant] = ()) -> None:
+        self._state = State(tenants={t.id: t for t in seed})
+        self._lock = asyncio.Lock()
+        self.tenants = InMemoryTenantRepository(lambda: self._state)
+        self.idempotency = InMemoryIdempotencyKeys(lambda: self._state)
+        self.api_keys = InMemoryApiKeyRepository(lambda: self._state)
+        self.audit = InMemoryAuditLog(lambda: self._state)
+        self.credentials = InMemoryCredentialStore(lambda: self._state)
+
+    def _publish(self, state: State) -> None:
+        self._state = state
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    async def ping(self) -> None:
+        return None
+
+    async def missing_migrations(self) -> set[str]:
+        return set()  # nothing to migrate in memory

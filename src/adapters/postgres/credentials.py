@@ -1,0 +1,73 @@
+"""Sealed credentials in Postgres: ciphertext only, never a secret in clear."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from adapters.postgres.errors import translated
+from adapters.postgres.tenants import Executor
+from tenant_core.credentials import CredentialType, SealedCredentials
+
+_COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at"
+
+
+def _sealed(record: asyncpg.Record) -> SealedCredentials:
+    return SealedCredentials(
+        tenant_id=record["tenant_id"],
+        type=CredentialType(record["type"]),
+        key_id=record["key_id"],
+        ciphertext=bytes(record["ciphertext"]),
+        updated_at=record["updated_at"],
+    )
+
+
+class PostgresCredentialStore:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def put(self, sealed: SealedCredentials) -> None:
+        sql = (
+            f"INSERT INTO credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (tenant_id, type) DO UPDATE SET key_id = EXCLUDED.key_id, "
+            "ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at"
+        )
+        with translated():
+            await self._db.execute(
+                sql, sealed.tenant_id, sealed.type.value, sealed.key_id, sealed.ciphertext, sealed.updated_at
+            )
+
+    async def get(self, tenant_id: str, kind: CredentialType) -> SealedCredentials | None:
+        sql = f"SELECT {_COLUMNS} FROM credentials WHERE tenant_id = $1 AND type = $2"
+        with translated():
+            row = await self._db.fetchrow(sql, tenant_id, kind.value)
+        return None if row is None else _sealed(row)
+
+    async def remove(self, tenant_id: str, kind: CredentialType) -> bool:
+        with translated():
+            status = await self._db.execute(
+                "DELETE FROM credentials WHERE tenant_id = $1 AND type = $2", tenant_id, kind.value
+            )
+        return status != "DELETE 0"
+
+    async def sealed_with_other_keys(
+        self, key_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[SealedCredentials]:
+        after_tenant, after_type = after if after is not None else ("", "")
+        sql = (
+            f"SELECT {_COLUMNS} FROM credentials WHERE key_id <> $1 AND (tenant_id, type) > ($2, $3) "
+            "ORDER BY tenant_id, type LIMIT $4"
+        )
+        with translated():
+            return [_sealed(r) for r in await self._db.fetch(sql, key_id, after_tenant, after_type, limit)]
+
+    async def count_sealed_with_other_keys(self, key_id: str) -> int:
+        with translated():
+            return int(await self._db.fetchval("SELECT count(*) FROM credentials WHERE key_id <> $1", key_id))
+
+    async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
+        sql = (
+            "UPDATE credentials SET key_id = $4, ciphertext = $5 WHERE tenant_id = $1 AND type = $2 AND ciphertext = $3"
+        )
+        with translated():
+            status = await self._db.execute(sql, old.tenant_id, old.type.value, old.ciphertext, key_id, ciphertext)
+        return status != "UPDATE 0"
