@@ -8,6 +8,7 @@ tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from typing import Any
@@ -78,6 +79,43 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
     return 0
 
 
+async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
+    """Safe to interrupt and rerun: each record is resealed on its own, and only if nobody changed it meanwhile."""
+    from entrypoints.container import Container
+
+    container = Container()
+    container.config.from_dict({**config.as_dict(), "database_url": dsn, "cipher_keys": config.cipher_keys()})
+    await container.init_resources()
+    try:
+        rotation = await container.key_rotation()
+        total = await rotation.pending()
+        bar = ProgressBar(total, label=f"re-sealing under key {next(iter(config.cipher_keys()))!r}")
+        report = await rotation.rotate(batch_size, bar.update)
+        bar.finish()
+    finally:
+        await container.shutdown_resources()
+    logger.info("Credentials key rotated", resealed=report.resealed, remaining=report.remaining)
+    for tenant_id, kind in report.unreadable:
+        print(f"tenant-service: cannot open {kind} credentials of {tenant_id} with any configured key", file=sys.stderr)
+    return 1 if report.unreadable else 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr."""
+
+    def __init__(self, total: int, label: str, width: int = 30) -> None:
+        self._total, self._label, self._width = total, label, width
+        self.update(0)
+
+    def update(self, done: int) -> None:
+        filled = self._width * done // self._total if self._total else self._width
+        sys.stderr.write(f"\r{self._label} [{'#' * filled}{'.' * (self._width - filled)}] {done}/{self._total}")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        sys.stderr.write("\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tenant-service", description="Tenant Service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     token_cmd.add_argument("--tenant", default=None, help="tenant id (required for --role tenant)")
     token_cmd.add_argument("--subject", default=None, help="the token's sub claim (default: cli-<role>)")
     token_cmd.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
+    rotate_cmd = commands.add_parser(
+        "rotate-credentials-key", help="re-encrypt every stored credential under the first CREDENTIALS_KEYS key"
+    )
+    rotate_cmd.add_argument("--batch-size", type=int, default=100, help="records per batch (default 100)")
     args = parser.parse_args(argv)
 
     try:
@@ -102,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "token":
         return _print_token(config, Role(args.role), args.tenant, args.subject, args.ttl)
+    if args.command == "rotate-credentials-key":
+        dsn, _embedded = _database_url(config)
+        return asyncio.run(_rotate(config, dsn, max(1, args.batch_size)))
     if args.command == "migrate":
         dsn, _embedded = _database_url(config)
         _migrate(dsn)

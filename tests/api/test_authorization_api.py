@@ -12,7 +12,7 @@ from tenant_core import Role
 from tests.api.conftest import ADMIN, TEST_JWT_SECRET, bearer
 from tests.support.builders import create_body
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.filterwarnings("ignore:The HMAC key is .* bytes long")]
+pytestmark = pytest.mark.filterwarnings("ignore:The HMAC key is .* bytes long")
 
 GENESYS = {"clientId": "client-a", "clientSecret": "genesys-secret-a", "region": "mypurecloud.ie"}
 

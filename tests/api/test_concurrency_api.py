@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import pytest
-
 from tests.support.builders import create_body
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_twenty_concurrent_creates_with_one_email(client):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.test_tenants_api import assert_envelope
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_unknown_route_and_wrong_method_use_the_envelope(client):

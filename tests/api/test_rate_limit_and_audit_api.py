@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import ADMIN, app_for
 from tests.support.builders import create_body
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_rate_limit_is_shared_by_two_instances(postgres_url, clean_postgres, clean_redis, client):

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.api.conftest import ADMIN, app_for
 from tests.support.builders import create_body
 from tests.support.servers import RedisServer
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_redis_down_and_back(postgres_url, clean_postgres):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.test_tenants_api import assert_envelope, create
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_each_lookup_returns_tenant_with_tenant_id(client, prefix):

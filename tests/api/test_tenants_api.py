@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.builders import create_body
 
-pytestmark = pytest.mark.asyncio
-
 
 async def create(client, prefix="/tenants", **fields):
     response = await client.post(prefix, json=create_body(**fields))

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-pytestmark = pytest.mark.asyncio
-
 
 async def test_miss_then_hit(cache):
     """A value written under the stamp of a miss is served by the next read."""

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from adapters.redis import RedisCache
 from tests.support.servers import RedisServer
-
-pytestmark = pytest.mark.asyncio
 
 
 async def test_outage_answers_misses_and_recovery_discards_older_entries():

@@ -11,8 +11,6 @@ import pytest
 from tenant_core import ConflictError, Settings, TenantQuery, TenantStatus
 from tests.support.builders import tenant
 
-pytestmark = pytest.mark.asyncio
-
 
 async def add(storage, **fields):
     async with storage.unit_of_work() as uow:

@@ -7,8 +7,6 @@ import pytest
 from tenant_core import SYSTEM, NotFoundError, ProvisionGenesys, TenantStatus, UpdateTenant
 from tests.support.builders import create_command
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_resolves_by_each_key_case_insensitively(tenants, resolver):
     created = (

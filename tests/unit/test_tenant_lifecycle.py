@@ -20,8 +20,6 @@ from tenant_core import (
 )
 from tests.support.builders import create_command
 
-pytestmark = pytest.mark.asyncio
-
 
 async def test_create_generates_id_and_defaults(tenants):
     """The server picks a t_ + 16 hex id (ignoring any sent) and fills the documented defaults."""
