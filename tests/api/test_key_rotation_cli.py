@@ -45,13 +45,7 @@ async def test_rotation_command_reseals_everything(clean_postgres, postgres_url,
         "CREDENTIALS_KEYS": _keys(b=key_b, a=key_a),
         "TENANT_SERVICE_DATA_DIR": str(tmp_path),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "rotate-credentials-key", "--batch-size", "3"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = await run_cli("rotate-credentials-key", "--batch-size", "3", env=env)
     assert result.returncode == 0, result.stderr
     assert "7/7" in result.stderr
     assert {r["key_id"] for r in await clean_postgres.fetch("SELECT key_id FROM credentials")} == {"b"}
@@ -61,13 +55,7 @@ async def test_rotation_command_reseals_everything(clean_postgres, postgres_url,
         revealed = await vault_b.reveal(SYSTEM, tenant_id, CredentialType.GENESYS)
         assert revealed.credentials.client_secret == f"secret-{n}-xxxx"
 
-    again = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "rotate-credentials-key"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = await run_cli("rotate-credentials-key", env=env)
     assert again.returncode == 0 and "0/0" in again.stderr
 
 
