@@ -82,7 +82,7 @@ class Container(containers.DeclarativeContainer):
     tenant_cache = providers.Singleton(TenantCache, cache=cache)
     key_cache = providers.Singleton(ReadThrough, cache=cache, type_=ApiKey)
 
-    tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock)
+    tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock, cipher=cipher)
     resolver = providers.Singleton(TenantResolver, tenants=storage.provided.tenants, cache=tenant_cache)
     provisioning = providers.Singleton(GenesysProvisioning, storage=storage, cache=tenant_cache, clock=clock)
     api_keys = providers.Singleton(ApiKeyService, storage=storage, key_cache=key_cache, clock=clock)

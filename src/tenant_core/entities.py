@@ -149,8 +149,23 @@ class IssuedApiKey(msgspec.Struct, frozen=True):
     secret: str
 
 
+class IdempotencyRecord(msgspec.Struct, frozen=True):
+    """What a create with an ``Idempotency-Key`` produced, to answer a repeat as the first time.
+
+    The first response's API key is kept sealed (``key_id`` names the cipher key), never in clear.
+    """
+
+    scope: str
+    key: str
+    fingerprint: str
+    tenant_id: str
+    created_at: datetime
+    key_id: str | None = None
+    sealed_api_key: bytes | None = None
+
+
 class CreatedTenant(msgspec.Struct, frozen=True):
-    """Result of a create: the tenant and its first API key (``None`` on an idempotent replay)."""
+    """Result of a create: the tenant and its first API key (``None`` only if a replay cannot unseal it)."""
 
     tenant: Tenant
     api_key: str | None

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from tenant_core.credentials import CredentialType, SealedCredentials
-from tenant_core.entities import ApiKey, AuditEvent, Provisioned, Tenant, TenantQuery
+from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
 
 
@@ -72,12 +72,12 @@ class TenantRepository(Protocol):
 class IdempotencyKeys(Protocol):
     """Remembers which tenant a create request with an ``Idempotency-Key`` produced."""
 
-    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
-        """``(fingerprint, tenant_id)`` stored for this key after ``since``, if any."""
+    async def recall(self, scope: str, key: str, since: datetime) -> IdempotencyRecord | None:
+        """The record stored for this key at or after ``since``, if any."""
         ...
 
-    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
-        """Store the key; raises ConflictError if another request stored it first."""
+    async def remember(self, record: IdempotencyRecord) -> None:
+        """Store the record; raises ConflictError if another live request stored the key first."""
         ...
 
 

@@ -9,6 +9,8 @@ import msgspec
 import pytest
 
 from tenant_core import ConflictError, Settings, TenantQuery, TenantStatus
+from tenant_core.credentials import CredentialType, SealedCredentials
+from tenant_core.entities import IdempotencyRecord
 from tests.support.builders import tenant
 
 
@@ -159,14 +161,54 @@ async def test_concurrent_provisioning_creates_one_tenant(storage):
 async def test_idempotency_keys_remember_once_within_window(storage):
     created = await add(storage)
     now = datetime.now(UTC)
+    record = IdempotencyRecord("admin", "k1", "print", created.id, now, "key-a", b"\x00sealed")
     async with storage.unit_of_work() as uow:
-        await uow.idempotency.remember("admin", "k1", "print", created.id, now)
-    assert await storage.idempotency.recall("admin", "k1", now - timedelta(hours=24)) == ("print", created.id)
+        await uow.idempotency.remember(record)
+    assert await storage.idempotency.recall("admin", "k1", now - timedelta(hours=24)) == record
     assert await storage.idempotency.recall("admin", "k1", now + timedelta(seconds=1)) is None
     assert await storage.idempotency.recall("other-principal", "k1", now - timedelta(hours=1)) is None
     with pytest.raises(ConflictError):
         async with storage.unit_of_work() as uow:
-            await uow.idempotency.remember("admin", "k1", "other", created.id, now)
+            await uow.idempotency.remember(msgspec.structs.replace(record, fingerprint="other"))
+    later = msgspec.structs.replace(record, fingerprint="new", created_at=now + timedelta(hours=25))
+    async with storage.unit_of_work() as uow:  # an expired key may be used again
+        await uow.idempotency.remember(later)
+    assert (await storage.idempotency.recall("admin", "k1", now)).fingerprint == "new"
+
+
+async def test_removing_a_tenant_removes_what_it_owns(storage):
+    created = await add(storage)
+    now = datetime.now(UTC)
+    sealed = SealedCredentials(created.id, CredentialType.GENESYS, "k", b"ciphertext", now)
+    async with storage.unit_of_work() as uow:
+        await uow.idempotency.remember(IdempotencyRecord("admin", "k2", "p", created.id, now))
+        await uow.credentials.put(sealed)
+    async with storage.unit_of_work() as uow:
+        await uow.tenants.remove(created.id)
+    assert await storage.idempotency.recall("admin", "k2", now - timedelta(hours=1)) is None
+    assert await storage.credentials.get(created.id, CredentialType.GENESYS) is None
+
+
+async def test_credentials_put_replace_reseal_and_rotation_listing(storage):
+    tenants = [await add(storage) for _ in range(3)]
+    now = datetime.now(UTC)
+    async with storage.unit_of_work() as uow:
+        for n, t in enumerate(tenants):
+            await uow.credentials.put(SealedCredentials(t.id, CredentialType.WHATSAPP, "old", b"ct%d" % n, now))
+        await uow.credentials.put(SealedCredentials(tenants[0].id, CredentialType.GENESYS, "new", b"g", now))
+    first = await storage.credentials.get(tenants[0].id, CredentialType.WHATSAPP)
+    assert first.ciphertext == b"ct0" and first.key_id == "old"
+    assert await storage.credentials.count_sealed_with_other_keys("new") == 3
+    page = await storage.credentials.sealed_with_other_keys("new", None, 2)
+    rest = await storage.credentials.sealed_with_other_keys("new", (page[-1].tenant_id, page[-1].type.value), 2)
+    assert len(page) == 2 and len(rest) == 1
+    assert {p.tenant_id for p in page + rest} == {t.id for t in tenants}
+    assert await storage.credentials.reseal(first, "new", b"resealed")
+    assert not await storage.credentials.reseal(first, "new", b"again")  # no longer what it was
+    assert (await storage.credentials.get(tenants[0].id, CredentialType.WHATSAPP)).ciphertext == b"resealed"
+    async with storage.unit_of_work() as uow:
+        assert await uow.credentials.remove(tenants[1].id, CredentialType.WHATSAPP)
+        assert not await uow.credentials.remove(tenants[1].id, CredentialType.WHATSAPP)
 
 
 async def test_read_repository_sees_later_commits(storage):

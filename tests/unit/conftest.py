@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.crypto import AesGcmCipher
 from adapters.memory import InMemoryCache, InMemoryStorage
 from tenant_core import GenesysProvisioning, TenantCache, TenantResolver, TenantService
 
@@ -35,8 +37,13 @@ def clock() -> SteppingClock:
 
 
 @pytest.fixture
-def tenants(storage, tenant_cache, clock) -> TenantService:
-    return TenantService(storage, tenant_cache, clock)
+def cipher() -> AesGcmCipher:
+    return AesGcmCipher({"a": os.urandom(32)})
+
+
+@pytest.fixture
+def tenants(storage, tenant_cache, clock, cipher) -> TenantService:
+    return TenantService(storage, tenant_cache, clock, cipher=cipher)
 
 
 @pytest.fixture

@@ -23,11 +23,6 @@ GENESYS = {
 
 
 @pytest.fixture
-def cipher() -> AesGcmCipher:
-    return AesGcmCipher({"a": os.urandom(32)})
-
-
-@pytest.fixture
 def vault(storage, cipher, tenant_cache, clock) -> CredentialVault:
     return CredentialVault(storage, cipher, tenant_cache, clock)
 

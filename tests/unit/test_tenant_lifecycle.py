@@ -72,9 +72,10 @@ async def test_duplicate_email_conflicts(tenants):
 async def test_idempotency_key_replays_the_first_tenant(tenants, storage):
     """Same key and body → the same tenant, created once; same key, other body → conflict."""
     command = create_command()
-    first = (await tenants.create(SYSTEM, command, idempotency_key="key-1")).tenant
-    again = (await tenants.create(SYSTEM, command, idempotency_key="key-1")).tenant
-    assert again.id == first.id
+    first = await tenants.create(SYSTEM, command, idempotency_key="key-1")
+    again = await tenants.create(SYSTEM, command, idempotency_key="key-1")
+    assert again.tenant.id == first.tenant.id
+    assert again.api_key == first.api_key and first.api_key.startswith("sk_")
     assert (await storage.tenants.list(TenantQuery()))[1] == 1
     with pytest.raises(ConflictError):
         await tenants.create(SYSTEM, create_command(), idempotency_key="key-1")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 import msgspec
 
 from tenant_core.credentials import SealedCredentials
-from tenant_core.entities import ApiKey, AuditEvent, Tenant
+from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 
 class State(msgspec.Struct):
     tenants: dict[str, Tenant] = msgspec.field(default_factory=dict)
-    idempotency: dict[tuple[str, str], tuple[str, str, datetime]] = msgspec.field(default_factory=dict)
+    idempotency: dict[tuple[str, str], IdempotencyRecord] = msgspec.field(default_factory=dict)
     api_keys: dict[str, ApiKey] = msgspec.field(default_factory=dict)
     audit: list[AuditEvent] = msgspec.field(default_factory=list)
     credentials: dict[tuple[str, str], SealedCredentials] = msgspec.field(default_factory=dict)
@@ -26,7 +25,7 @@ class State(msgspec.Struct):
     def drop_owned_by(self, tenant_id: str) -> None:
         """What a tenant owns goes with it (the database does this with ON DELETE CASCADE)."""
         self.api_keys = {k: v for k, v in self.api_keys.items() if v.tenant_id != tenant_id}
-        self.idempotency = {k: v for k, v in self.idempotency.items() if v[1] != tenant_id}
+        self.idempotency = {k: v for k, v in self.idempotency.items() if v.tenant_id != tenant_id}
         self.credentials = {k: v for k, v in self.credentials.items() if k[0] != tenant_id}
 
 

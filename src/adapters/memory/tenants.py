@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.memory.state import StateView
-from tenant_core.entities import UNIQUE_FIELDS, Provisioned, Tenant, TenantQuery, TenantStatus, wire_name
+from tenant_core.entities import (
+    UNIQUE_FIELDS,
+    IdempotencyRecord,
+    Provisioned,
+    Tenant,
+    TenantQuery,
+    TenantStatus,
+    wire_name,
+)
 from tenant_core.errors import ConflictError
+from tenant_core.use_cases.tenants import IDEMPOTENCY_WINDOW
 
 _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 
@@ -86,13 +95,12 @@ class InMemoryTenantRepository(StateView):
 
 
 class InMemoryIdempotencyKeys(StateView):
-    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
-        entry = self._state.idempotency.get((scope, key))
-        if entry is None or entry[2] < since:
-            return None
-        return entry[0], entry[1]
+    async def recall(self, scope: str, key: str, since: datetime) -> IdempotencyRecord | None:
+        record = self._state.idempotency.get((scope, key))
+        return record if record is not None and record.created_at >= since else None
 
-    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
-        if (scope, key) in self._state.idempotency:
+    async def remember(self, record: IdempotencyRecord) -> None:
+        earlier = self._state.idempotency.get((record.scope, record.key))
+        if earlier is not None and earlier.created_at >= record.created_at - IDEMPOTENCY_WINDOW:
             raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
-        self._state.idempotency[(scope, key)] = (fingerprint, tenant_id, at)
+        self._state.idempotency[(record.scope, record.key)] = record

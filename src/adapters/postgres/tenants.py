@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from adapters.postgres.errors import translated
-from tenant_core.entities import Provisioned, Tenant, TenantQuery
+from tenant_core.entities import IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.errors import ConflictError
 
 # Column i is Tenant field i; the SELECT list aliases each column to its wire name so that a row converts
@@ -23,6 +23,9 @@ _INSERT_VALUES = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
 _UPDATE_COLUMNS = [c for c in _COLUMNS if c not in ("id", "created_at")]
 _UPDATE_SET = ", ".join(f"{c} = ${i}" for i, c in enumerate(_UPDATE_COLUMNS, 2))
 _LIVE = "status <> 'deleted'"
+
+_IDEMPOTENCY_COLUMNS = ", ".join(f.name for f in msgspec.structs.fields(IdempotencyRecord))
+_IDEMPOTENCY_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(IdempotencyRecord))
 
 Executor = asyncpg.Pool | asyncpg.Connection
 
@@ -117,22 +120,23 @@ class PostgresIdempotencyKeys:
     def __init__(self, db: Executor) -> None:
         self._db = db
 
-    async def recall(self, scope: str, key: str, since: datetime) -> tuple[str, str] | None:
-        sql = "SELECT fingerprint, tenant_id FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3"
+    async def recall(self, scope: str, key: str, since: datetime) -> IdempotencyRecord | None:
+        sql = f"SELECT {_IDEMPOTENCY_SELECT} FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at >= $3"
         with translated():
             row = await self._db.fetchrow(sql, scope, key, since)
-        return None if row is None else (row["fingerprint"], row["tenant_id"])
+        return None if row is None else msgspec.convert(dict(row), IdempotencyRecord)
 
-    async def remember(self, scope: str, key: str, fingerprint: str, tenant_id: str, at: datetime) -> None:
+    async def remember(self, record: IdempotencyRecord) -> None:
         # An expired key may be reused; a live one belongs to whoever stored it first.
         sql = (
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, tenant_id, created_at) VALUES ($1, $2, $3, $4, $5) "
+            f"INSERT INTO idempotency_keys ({_IDEMPOTENCY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) "
             "ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
-            "tenant_id = EXCLUDED.tenant_id, created_at = EXCLUDED.created_at "
+            "tenant_id = EXCLUDED.tenant_id, created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id, "
+            "sealed_api_key = EXCLUDED.sealed_api_key "
             "WHERE idempotency_keys.created_at < EXCLUDED.created_at - interval '24 hours' RETURNING 1"
         )
         with translated():
-            stored = await self._db.fetchval(sql, scope, key, fingerprint, tenant_id, at)
+            stored = await self._db.fetchval(sql, *msgspec.structs.astuple(record))
         if stored is None:
             raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
 

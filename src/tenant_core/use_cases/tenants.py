@@ -14,6 +14,7 @@ from tenant_core.audit import AuditAction, record
 from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
 from tenant_core.entities import (
     CreatedTenant,
+    IdempotencyRecord,
     Settings,
     Tenant,
     TenantPage,
@@ -28,7 +29,7 @@ from tenant_core.errors import (
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, id_key
-from tenant_core.ports import Clock, Storage
+from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases.api_keys import issue_in
@@ -41,6 +42,10 @@ MAX_PAGE_SIZE = 100
 def new_tenant_id() -> str:
     """``t_`` + 16 lowercase hex characters from a CSPRNG."""
     return "t_" + secrets.token_hex(8)
+
+
+def _idempotency_aad(remembered: IdempotencyRecord) -> bytes:
+    return f"tenant-service/idempotency/v1:{remembered.scope}:{remembered.key}:{remembered.tenant_id}".encode()
 
 
 def fingerprint(command: msgspec.Struct) -> str:
@@ -56,8 +61,12 @@ class TenantService:
         cache: TenantCache,
         clock: Clock,
         new_id: Callable[[], str] = new_tenant_id,
+        cipher: SecretCipher | None = None,
     ) -> None:
+        """``cipher`` keeps the first API key sealed for Idempotency-Key replays; without one a replay
+        returns ``api_key=None``."""
         self._storage = storage
+        self._cipher = cipher
         self._cache = cache
         self._clock = clock
         self._new_id = new_id
@@ -74,7 +83,7 @@ class TenantService:
         validated(command)
         print_ = fingerprint(command) if idempotency_key else ""
         if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
-            return CreatedTenant(tenant=earlier, api_key=None)
+            return earlier
         now = self._clock.now()
         fields = msgspec.structs.asdict(command)
         del fields["id"], fields["tenant_id"]  # client-sent ids are ignored
@@ -86,24 +95,38 @@ class TenantService:
                 await record(uow, self._clock, principal, AuditAction.TENANT_CREATED, tenant.id, sent)
                 issued = await issue_in(uow, self._clock, principal, tenant.id, "default")
                 if idempotency_key:
-                    await uow.idempotency.remember(principal.subject, idempotency_key, print_, tenant.id, now)
+                    remembered = IdempotencyRecord(principal.subject, idempotency_key, print_, tenant.id, now)
+                    await uow.idempotency.remember(self._seal_api_key(remembered, issued.secret))
         except ConflictError:
             # A concurrent request with the same key may have won the race: answer as it did.
             if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
-                return CreatedTenant(tenant=earlier, api_key=None)
+                return earlier
             raise
         await self._cache.forget(tenant)  # clears negative entries for its lookup keys
         return CreatedTenant(tenant=tenant, api_key=issued.secret)
 
-    async def _replay(self, principal: Principal, key: str, print_: str) -> Tenant | None:
+    async def _replay(self, principal: Principal, key: str, print_: str) -> CreatedTenant | None:
         since = self._clock.now() - IDEMPOTENCY_WINDOW
-        remembered = await self._storage.idempotency.recall(principal.subject, key, since)
-        if remembered is None:
+        earlier = await self._storage.idempotency.recall(principal.subject, key, since)
+        if earlier is None:
             return None
-        earlier_print, tenant_id = remembered
-        if earlier_print != print_:
+        if earlier.fingerprint != print_:
             raise ConflictError("Idempotency-Key was already used with a different request body", "Idempotency-Key")
-        return await self._storage.tenants.get(tenant_id)
+        tenant = await self._storage.tenants.get(earlier.tenant_id)
+        if tenant is None:  # deleted since (its record goes with it, so this is a narrow race)
+            return None
+        return CreatedTenant(tenant=tenant, api_key=self._unseal_api_key(earlier))
+
+    def _seal_api_key(self, remembered: IdempotencyRecord, api_key: str) -> IdempotencyRecord:
+        if self._cipher is None:
+            return remembered
+        key_id, sealed = self._cipher.seal(api_key.encode(), _idempotency_aad(remembered))
+        return msgspec.structs.replace(remembered, key_id=key_id, sealed_api_key=sealed)
+
+    def _unseal_api_key(self, remembered: IdempotencyRecord) -> str | None:
+        if self._cipher is None or remembered.key_id is None or remembered.sealed_api_key is None:
+            return None
+        return self._cipher.open(remembered.key_id, remembered.sealed_api_key, _idempotency_aad(remembered)).decode()
 
     async def get(self, principal: Principal, tenant_id: str) -> Tenant:
         principal.require(Permission.TENANTS_READ, tenant_id)
