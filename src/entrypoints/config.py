@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from adapters.crypto import parse_keys
+from adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -31,6 +32,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     auth_disabled: bool = False
     allowed_origins: tuple[str, ...] = ()
     credentials_keys: str | None = None  # "id=base64key,…"; None: generated once into data_dir
+    meta_app_id: str | None = None  # both unset: WhatsApp signup answers 503, the rest runs
+    meta_app_secret: str | None = None
+    meta_graph_url: str = DEFAULT_GRAPH_URL
+    meta_graph_version: str = DEFAULT_GRAPH_VERSION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -48,6 +53,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             auth_disabled=_flag("AUTH_DISABLED", env.get("AUTH_DISABLED", "false")),
             allowed_origins=tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
             credentials_keys=env.get("CREDENTIALS_KEYS") or None,
+            meta_app_id=env.get("META_APP_ID") or None,
+            meta_app_secret=env.get("META_APP_SECRET") or None,
+            meta_graph_url=env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL,
+            meta_graph_version=env.get("META_GRAPH_VERSION") or DEFAULT_GRAPH_VERSION,
         )
         config.check()
         return config
@@ -66,6 +75,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 parse_keys(self.credentials_keys)
             except ValueError as exc:
                 raise ConfigError(f"CREDENTIALS_KEYS is invalid: {exc} (expected id=base64-of-32-bytes,…)") from None
+        if urlsplit(self.meta_graph_url).scheme not in ("http", "https"):
+            raise ConfigError("META_GRAPH_URL must be an http(s) URL such as https://graph.facebook.com")
+        if not self.meta_graph_version.startswith("v"):
+            raise ConfigError("META_GRAPH_VERSION must look like v26.0")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 

@@ -15,6 +15,7 @@ from loguru import logger
 from adapters.crypto import AesGcmCipher
 from adapters.jwt import JwtTokens
 from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
+from adapters.meta_graph import HttpMetaGraph
 from adapters.postgres import PostgresStorage, create_pool
 from adapters.redis import RedisCache, RedisRateLimiter
 from adapters.redis.cache import connect
@@ -32,7 +33,9 @@ from tenant_core import (
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough
 from tenant_core.ports import Cache, RateLimiter
+from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
+from tenant_core.use_cases.signup import WhatsAppSignup
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:
@@ -52,6 +55,19 @@ async def open_redis(url: str | None) -> AsyncIterator[redis.Redis | None]:
         yield client
     finally:
         await client.aclose()
+
+
+async def open_graph(
+    app_id: str | None, app_secret: str | None, base_url: str, version: str
+) -> AsyncIterator[HttpMetaGraph | None]:
+    if not (app_id and app_secret):
+        yield None  # signup answers 503 naming META_APP_ID and META_APP_SECRET; everything else runs
+        return
+    graph = HttpMetaGraph(app_id, app_secret, base_url, version)
+    try:
+        yield graph
+    finally:
+        await graph.close()
 
 
 def choose_cache(client: redis.Redis | None, workers: int) -> Cache:
@@ -93,3 +109,12 @@ class Container(containers.DeclarativeContainer):
     rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, storage=storage, tenant_cache=tenant_cache)
     vault = providers.Singleton(CredentialVault, storage=storage, cipher=cipher, tenant_cache=tenant_cache, clock=clock)
     key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)
+    graph = providers.Resource(
+        open_graph,
+        app_id=config.meta_app_id,
+        app_secret=config.meta_app_secret,
+        base_url=config.meta_graph_url,
+        version=config.meta_graph_version,
+    )
+    signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
+    signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)

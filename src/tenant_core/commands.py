@@ -114,3 +114,15 @@ class ProvisionGenesys(msgspec.Struct, frozen=True, rename="camel", forbid_unkno
     genesys_org_id: ExternalId
     genesys_org_name: OrgName
     genesys_region: RegionHost
+
+
+class CompleteSignup(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/whatsapp/signup``: the ``code`` from ``FB.login`` and the ``state`` from ``signup-state``.
+
+    ``wabaId`` and ``phoneNumberId`` are what the browser's ``WA_EMBEDDED_SIGNUP`` session-info event reported.
+    """
+
+    code: Annotated[str, Meta(min_length=1, max_length=2048)]
+    state: Annotated[str, Meta(min_length=1, max_length=1024)]
+    waba_id: ExternalId | None = None
+    phone_number_id: ExternalId | None = None

@@ -11,7 +11,11 @@ in a single table, and in-process callers catch them directly::
     ├── NotFoundError              the tenant (or a thing it owns) does not exist
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
-    ├── UnavailableError           a backing store cannot be reached
+    ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
+    ├── SignupError                WhatsApp Embedded Signup could not complete
+    │   ├── InvalidSignupStateError    the ``state`` is forged, expired, replayed or for another tenant
+    │   ├── WabaNotFoundError          the token covers no (or not the requested) WABA or phone number
+    │   └── GraphApiError              Meta's Graph API refused or failed
     └── CredentialsUnreadableError stored ciphertext fails authentication (tampered, moved, or key missing)
 """
 
@@ -86,3 +90,38 @@ class UnavailableError(TenantServiceError):
 
 class CredentialsUnreadableError(TenantServiceError):
     """A stored credential does not decrypt: tampered with, copied from another row, or its key was removed."""
+
+
+class SignupError(TenantServiceError):
+    """WhatsApp Embedded Signup could not complete; nothing was stored."""
+
+
+class InvalidSignupStateError(SignupError):
+    """The ``state`` is not a live token of this service for this tenant (checked before calling Meta)."""
+
+
+class WabaNotFoundError(SignupError):
+    """The token covers no WhatsApp Business Account (or not the one, or the number, the caller named)."""
+
+
+class GraphApiError(SignupError):
+    """Meta's Graph API answered with an error, or did not answer. Never carries the access token."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        graph_message: str | None = None,
+        graph_type: str | None = None,
+        graph_code: int | None = None,
+        graph_subcode: int | None = None,
+        fbtrace_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.step = step
+        self.graph_message = graph_message
+        self.graph_type = graph_type
+        self.graph_code = graph_code
+        self.graph_subcode = graph_subcode
+        self.fbtrace_id = fbtrace_id

@@ -11,6 +11,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+import msgspec
+
 from tenant_core.credentials import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
@@ -133,6 +135,14 @@ class CredentialStore(Protocol):
         ...
 
 
+class SignupNonces(Protocol):
+    """Single use of signup states, shared by every worker and instance."""
+
+    async def claim(self, nonce: str, expires_at: datetime) -> bool:
+        """True the first time a nonce is claimed, False ever after (until it has expired)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
@@ -166,6 +176,9 @@ class Storage(Protocol):
 
     @property
     def credentials(self) -> CredentialStore: ...
+
+    @property
+    def signup_nonces(self) -> SignupNonces: ...
 
     def unit_of_work(self) -> UnitOfWork: ...
 
@@ -222,4 +235,31 @@ class SecretCipher(Protocol):
 
     def open(self, key_id: str, ciphertext: bytes, associated_data: bytes) -> bytes:
         """Decrypt; raise :class:`~tenant_core.errors.CredentialsUnreadableError` if it does not authenticate."""
+        ...
+
+
+class GraphPhoneNumber(msgspec.Struct, frozen=True):
+    """A business phone number of a WABA, as Graph lists it."""
+
+    id: str
+    display_phone_number: str | None = None
+    quality_rating: str | None = None
+    verified_name: str | None = None
+
+
+class MetaGraph(Protocol):
+    """The Meta Graph API calls of Embedded Signup. Failures raise :class:`~tenant_core.errors.GraphApiError`."""
+
+    async def exchange_code(self, code: str) -> str:
+        """The business access token for an Embedded Signup ``code`` (codes are single use: never retried)."""
+        ...
+
+    async def granted_wabas(self, access_token: str) -> list[str]:
+        """WABA ids the token covers (``whatsapp_business_management`` target ids of ``debug_token``)."""
+        ...
+
+    async def phone_numbers(self, waba_id: str, access_token: str) -> list[GraphPhoneNumber]: ...
+
+    async def subscribe_app(self, waba_id: str, access_token: str) -> None:
+        """Subscribe this app to the WABA's webhooks."""
         ...

@@ -30,6 +30,7 @@ CALLERS = [
     "revoked-key",
 ]
 PUBLIC = "public"
+SIGNUP = "signup"  # anonymous callers allowed (the state authorizes); sent credentials must still be valid
 
 # (method, path under the /tenants prefix or absolute) → (callers allowed, success status, body)
 ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
@@ -70,6 +71,8 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
         {"wabaId": "waba-1", "phoneNumberId": "1555", "accessToken": "EAAG-secret-token"},
     ),
     ("GET", "/tenants/{tenant_id}/whatsapp"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
+    ("POST", "/tenants/{tenant_id}/whatsapp/signup-state"): ({"admin", "own-jwt", "own-key"}, 200, None),
+    ("POST", "/whatsapp/signup"): (SIGNUP, 503, {"code": "c", "state": "ss1.x.y"}),
     ("GET", "/health"): (PUBLIC, 200, None),
     ("GET", "/health/live"): (PUBLIC, 200, None),
     ("GET", "/health/ready"): (PUBLIC, 200, None),
@@ -80,6 +83,7 @@ def _app_routes(app) -> set[tuple[str, str]]:
     found = set()
     for route in app.routes:
         path = re.sub(r":\w+}", "}", route.path.replace("/api/tenants", "/tenants", 1))
+        path = path.replace("/api/whatsapp", "/whatsapp", 1)
         if path.startswith("/schema"):
             continue
         for method in getattr(route, "methods", ()):
@@ -146,8 +150,10 @@ def _headers(caller: str, world: dict[str, str]) -> dict[str, str]:
 
 
 def _expected(caller: str, allowed: set[str] | str, success: int) -> int:
-    if allowed == PUBLIC:
+    if allowed == PUBLIC or (allowed == SIGNUP and caller == "none"):
         return success
+    if allowed == SIGNUP:
+        return 401 if caller in ("bad-token", "expired", "wrong-alg", "alg-none", "revoked-key") else success
     if caller in ("none", "bad-token", "expired", "wrong-alg", "alg-none", "revoked-key"):
         return 401
     return success if caller in allowed else 403
@@ -174,7 +180,7 @@ async def test_route_and_caller(client, route, caller):
         headers = {k: v for k, v in headers.items() if k != "Authorization"}
         client.headers.pop("Authorization", None)
     try:
-        for prefix_path in {path, path.replace("/tenants", "/api/tenants", 1)}:
+        for prefix_path in {path, "/api" + path if path.startswith(("/tenants", "/whatsapp")) else path}:
             kwargs = {"json": body} if body is not None else {}
             response = await client.request(method, prefix_path, headers=headers, **kwargs)
             expected = _expected(caller, allowed, success)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import msgspec
 
@@ -16,10 +17,16 @@ class State(msgspec.Struct):
     api_keys: dict[str, ApiKey] = msgspec.field(default_factory=dict)
     audit: list[AuditEvent] = msgspec.field(default_factory=list)
     credentials: dict[tuple[str, str], SealedCredentials] = msgspec.field(default_factory=dict)
+    signup_nonces: dict[str, datetime] = msgspec.field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
-            dict(self.tenants), dict(self.idempotency), dict(self.api_keys), list(self.audit), dict(self.credentials)
+            dict(self.tenants),
+            dict(self.idempotency),
+            dict(self.api_keys),
+            list(self.audit),
+            dict(self.credentials),
+            dict(self.signup_nonces),
         )
 
     def drop_owned_by(self, tenant_id: str) -> None:

@@ -13,6 +13,7 @@ from typing import Self
 
 from adapters.memory.credentials import InMemoryCredentialStore
 from adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
+from adapters.memory.signup import InMemorySignupNonces
 from adapters.memory.state import State
 from adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
 from tenant_core.entities import Tenant
@@ -32,6 +33,7 @@ class InMemoryUnitOfWork:
         self.api_keys = InMemoryApiKeyRepository(lambda: work)
         self.audit = InMemoryAuditLog(lambda: work)
         self.credentials = InMemoryCredentialStore(lambda: work)
+        self.signup_nonces = InMemorySignupNonces(lambda: work)
         return self
 
     async def __aexit__(
@@ -55,6 +57,7 @@ class InMemoryStorage:
         self.api_keys = InMemoryApiKeyRepository(lambda: self._state)
         self.audit = InMemoryAuditLog(lambda: self._state)
         self.credentials = InMemoryCredentialStore(lambda: self._state)
+        self.signup_nonces = InMemorySignupNonces(lambda: self._state)
 
     def _publish(self, state: State) -> None:
         self._state = state

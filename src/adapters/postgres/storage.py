@@ -11,6 +11,7 @@ from adapters.postgres.credentials import PostgresCredentialStore
 from adapters.postgres.errors import translated
 from adapters.postgres.migrations import expected_migration_ids
 from adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
+from adapters.postgres.signup import PostgresSignupNonces
 from adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
 
 
@@ -34,6 +35,7 @@ class PostgresUnitOfWork:
         self.api_keys = PostgresApiKeyRepository(self._connection)
         self.audit = PostgresAuditLog(self._connection)
         self.credentials = PostgresCredentialStore(self._connection)
+        self.signup_nonces = PostgresSignupNonces(self._connection)
         return self
 
     async def __aexit__(
@@ -57,6 +59,7 @@ class PostgresStorage:
         self.api_keys = PostgresApiKeyRepository(pool)
         self.audit = PostgresAuditLog(pool)
         self.credentials = PostgresCredentialStore(pool)
+        self.signup_nonces = PostgresSignupNonces(pool)
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool)

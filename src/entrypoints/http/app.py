@@ -27,6 +27,7 @@ from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
 from entrypoints.http.routes.health import health, live, ready
 from entrypoints.http.routes.resolution import ResolutionController
+from entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
 from entrypoints.http.routes.tenants import TenantController
 from entrypoints.log import configure_logging
 from tenant_core import context
@@ -98,6 +99,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
                 authenticator=await _resolved(container.authenticator()),
                 rate_limits=await _resolved(container.rate_limits()),
                 vault=await _resolved(container.vault()),
+                signup=await _resolved(container.signup()),
                 auth_disabled=bool(container.config.auth_disabled()),
             )
             if app.state.services.auth_disabled:
@@ -126,10 +128,11 @@ def _api_routers() -> list[Router]:
                 ApiKeyController,
                 AuditController,
                 CredentialController,
+                SignupStateController,
             ],
         )
         for prefix in ("/tenants", "/api/tenants")
-    ]
+    ] + [Router(path=prefix, route_handlers=[SignupCallbackController]) for prefix in ("/whatsapp", "/api/whatsapp")]
 
 
 def create_app(container: Container | None = None, config: Config | None = None) -> Litestar:
@@ -137,8 +140,14 @@ def create_app(container: Container | None = None, config: Config | None = None)
     config = config or Config.from_env()
     if container is None:
         container = Container()
+        secret = config.signing_secret()
         container.config.from_dict(
-            {**config.as_dict(), "jwt_secret": config.signing_secret(), "cipher_keys": config.cipher_keys()}
+            {
+                **config.as_dict(),
+                "jwt_secret": secret,
+                "state_secret": secret.encode(),
+                "cipher_keys": config.cipher_keys(),
+            }
         )
     configure_logging(config.log_level)
     return TenantServiceApp(

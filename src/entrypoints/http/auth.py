@@ -40,7 +40,10 @@ def _is_schema(scope: Scope) -> bool:
 
 
 class AuthMiddleware(ASGIMiddleware):
-    """Every route needs a principal unless its handler says ``opt={"public": True}`` (or it is /schema)."""
+    """Every route needs a principal unless its handler says ``opt={"public": True}`` (or it is /schema).
+
+    ``opt={"auth": "optional"}`` lets anonymous callers through; credentials, when sent, must still be valid.
+    """
 
     scopes = (ScopeType.HTTP,)
     exclude_opt_key = "public"
@@ -54,6 +57,9 @@ class AuthMiddleware(ASGIMiddleware):
             return
         credential = bearer_credential(scope)
         if credential is None:
+            if scope["route_handler"].opt.get("auth") == "optional":
+                await next_app(scope, receive, send)  # anonymous: the use case decides what that may do
+                return
             raise AuthenticationFailedError("Authentication required: send 'Authorization: Bearer <token>'")
         principal = await services.authenticator.authenticate(credential)
         scope["state"]["principal"] = principal

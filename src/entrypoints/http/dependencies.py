@@ -21,6 +21,7 @@ from tenant_core import (
 )
 from tenant_core.ports import Cache, Storage
 from tenant_core.use_cases.credentials import CredentialVault
+from tenant_core.use_cases.signup import WhatsAppSignup
 
 
 class OperatedStorage(Storage, Protocol):
@@ -43,6 +44,7 @@ class Services:
     authenticator: Authenticator
     rate_limits: RateLimitPolicy
     vault: CredentialVault
+    signup: WhatsAppSignup
     auth_disabled: bool
 
 
@@ -74,6 +76,10 @@ def provide_vault(state: State) -> CredentialVault:
     return _services(state).vault
 
 
+def provide_signup(state: State) -> WhatsAppSignup:
+    return _services(state).signup
+
+
 def provide_services(state: State) -> Services:
     return _services(state)
 
@@ -83,6 +89,11 @@ def provide_principal(request: Request) -> Principal:
     return request.scope["state"]["principal"]  # type: ignore[no-any-return]
 
 
+def provide_optional_principal(request: Request) -> Principal | None:
+    """For routes where credentials are optional (``opt={"auth": "optional"}``)."""
+    return request.scope["state"].get("principal")  # type: ignore[no-any-return]
+
+
 DEPENDENCIES = {
     "tenants": Provide(provide_tenants, sync_to_thread=False),
     "resolver": Provide(provide_resolver, sync_to_thread=False),
@@ -90,6 +101,8 @@ DEPENDENCIES = {
     "api_keys": Provide(provide_api_keys, sync_to_thread=False),
     "audit_trail": Provide(provide_audit_trail, sync_to_thread=False),
     "vault": Provide(provide_vault, sync_to_thread=False),
+    "signup": Provide(provide_signup, sync_to_thread=False),
+    "optional_principal": Provide(provide_optional_principal, sync_to_thread=False),
     "services": Provide(provide_services, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
 }

@@ -20,22 +20,40 @@ from tenant_core.errors import (
     CredentialsUnreadableError,
     FieldProblem,
     ForbiddenError,
+    GraphApiError,
+    InvalidSignupStateError,
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
     TenantServiceError,
     UnavailableError,
     ValidationFailedError,
+    WabaNotFoundError,
 )
 from tenant_core.validation import problem_from_msgspec
 
 
+class ErrorDetail(msgspec.Struct, rename="camel", omit_defaults=True):
+    """One entry of ``details``: the field at fault, or for SIGNUP_ERROR what Meta's Graph API said."""
+
+    field: str
+    message: str
+    fbtrace_id: str | UnsetType = UNSET
+    graph_code: int | UnsetType = UNSET
+    graph_subcode: int | UnsetType = UNSET
+    graph_type: str | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, problem: FieldProblem) -> ErrorDetail:
+        return cls(field=problem.field, message=problem.message)
+
+
 class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """The error envelope. ``details`` appears only for validation errors."""
+    """The error envelope. ``details`` appears only for validation errors and Graph failures."""
 
     error: str
     code: str
-    details: list[FieldProblem] | UnsetType = UNSET
+    details: list[ErrorDetail] | UnsetType = UNSET
 
 
 CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
@@ -48,6 +66,9 @@ CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     PreconditionFailedError: (412, "PRECONDITION_FAILED"),
     UnavailableError: (503, "SERVICE_UNAVAILABLE"),
     CredentialsUnreadableError: (500, "INTERNAL_ERROR"),
+    InvalidSignupStateError: (400, "INVALID_STATE"),
+    WabaNotFoundError: (400, "WABA_NOT_FOUND"),
+    GraphApiError: (502, "SIGNUP_ERROR"),
 }
 
 STATUS_CODES: dict[int, str] = {
@@ -78,7 +99,9 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
     status, code = next(v for cls, v in CORE_ERRORS.items() if isinstance(exc, cls))
     body = ErrorBody(error=exc.message, code=code)
     if isinstance(exc, ValidationFailedError):
-        body.details = exc.details
+        body.details = [ErrorDetail.of(p) for p in exc.details]
+    if isinstance(exc, GraphApiError):
+        body.details = [_graph_detail(exc)]
     if isinstance(exc, UnavailableError):
         logger.warning("Dependency unavailable: {}", exc.message)
     if isinstance(exc, CredentialsUnreadableError):
@@ -86,6 +109,20 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
         logger.error("Credentials unreadable: {}", exc.message)
         body = ErrorBody(error="Stored credentials could not be decrypted", code=code)
     return error_response(status, body, _headers_for(exc))
+
+
+def _graph_detail(exc: GraphApiError) -> ErrorDetail:
+    def given(value: Any) -> Any:
+        return UNSET if value is None else value
+
+    return ErrorDetail(
+        field=f"metaGraph.{exc.step}",
+        message=exc.graph_message or exc.message,
+        fbtrace_id=given(exc.fbtrace_id),
+        graph_code=given(exc.graph_code),
+        graph_subcode=given(exc.graph_subcode),
+        graph_type=given(exc.graph_type),
+    )
 
 
 def _headers_for(exc: TenantServiceError) -> dict[str, str] | None:
@@ -102,9 +139,10 @@ def _headers_for(exc: TenantServiceError) -> dict[str, str] | None:
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field."""
-    details = [_problem_from_item(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
-    if not details:  # body decoding failed: msgspec's message carries the JSON path
-        details = [_problem_from_detail(exc.detail)]
+    problems = [_problem_from_item(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
+    if not problems:  # body decoding failed: msgspec's message carries the JSON path
+        problems = [_problem_from_detail(exc.detail)]
+    details = [ErrorDetail.of(p) for p in problems]
     summary = "; ".join(f"{d.field}: {d.message}" for d in details)
     return error_response(400, ErrorBody(error=f"Invalid request: {summary}", code="VALIDATION_ERROR", details=details))
 
@@ -116,7 +154,8 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorB
     code = STATUS_CODES.get(status, "VALIDATION_ERROR" if status == 400 else "ERROR")
     if status == 400:
         problem = _problem_from_detail(exc.detail)
-        return error_response(400, ErrorBody(error=f"Invalid request: {problem.message}", code=code, details=[problem]))
+        body = ErrorBody(error=f"Invalid request: {problem.message}", code=code, details=[ErrorDetail.of(problem)])
+        return error_response(400, body)
     message = _FRAMEWORK_MESSAGES.get(status, exc.detail)
     return error_response(status, ErrorBody(error=message, code=code), headers=exc.headers)
 

@@ -1,0 +1,154 @@
+"""The :class:`~tenant_core.ports.MetaGraph` port over HTTP with httpx.
+
+Idempotent reads are retried with exponential backoff on transport errors and 5xx answers; the code
+exchange (codes are single use) and the subscription (a write) are never retried. Graph's error bodies
+become one :class:`~tenant_core.errors.GraphApiError`; no URL, token or secret reaches a message or a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import msgspec
+from loguru import logger
+
+from tenant_core.errors import GraphApiError
+from tenant_core.ports import GraphPhoneNumber
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_GRAPH_VERSION = "v26.0"
+_MANAGEMENT_SCOPE = "whatsapp_business_management"
+
+
+class _GraphError(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: int | None = None
+    error_subcode: int | None = None
+    fbtrace_id: str | None = None
+
+
+class _ErrorBody(msgspec.Struct):
+    error: _GraphError
+
+
+class _Scope(msgspec.Struct):
+    scope: str
+    target_ids: list[str] = []
+
+
+class _DebugData(msgspec.Struct):
+    granular_scopes: list[_Scope] = []
+
+
+class _DebugToken(msgspec.Struct):
+    data: _DebugData
+
+
+class _PhoneNumbers(msgspec.Struct):
+    data: list[GraphPhoneNumber]
+
+
+class _AccessToken(msgspec.Struct):
+    access_token: str
+
+
+class HttpMetaGraph:
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        base_url: str = DEFAULT_GRAPH_URL,
+        version: str = DEFAULT_GRAPH_VERSION,
+        *,
+        timeout_seconds: float = 10.0,
+        read_attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._version = version.strip("/")
+        self._client = client or httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout_seconds, connect=min(3.0, timeout_seconds))
+        )
+        self._read_attempts = max(1, read_attempts)
+        self._backoff = backoff_seconds
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def exchange_code(self, code: str) -> str:
+        params = {"client_id": self._app_id, "client_secret": self._app_secret, "code": code}
+        body = await self._call("exchange_code", "GET", "oauth/access_token", params=params, attempts=1)
+        return _decode(body, _AccessToken, "exchange_code").access_token
+
+    async def granted_wabas(self, access_token: str) -> list[str]:
+        params = {"input_token": access_token, "access_token": f"{self._app_id}|{self._app_secret}"}
+        body = await self._call("debug_token", "GET", "debug_token", params=params)
+        scopes = _decode(body, _DebugToken, "debug_token").data.granular_scopes
+        return next((s.target_ids for s in scopes if s.scope == _MANAGEMENT_SCOPE), [])
+
+    async def phone_numbers(self, waba_id: str, access_token: str) -> list[GraphPhoneNumber]:
+        body = await self._call("phone_numbers", "GET", f"{waba_id}/phone_numbers", token=access_token)
+        return _decode(body, _PhoneNumbers, "phone_numbers").data
+
+    async def subscribe_app(self, waba_id: str, access_token: str) -> None:
+        await self._call("subscribe_app", "POST", f"{waba_id}/subscribed_apps", token=access_token, attempts=1)
+
+    async def _call(
+        self,
+        step: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        token: str | None = None,
+        attempts: int | None = None,
+    ) -> bytes:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        url = f"/{self._version}/{path}"
+        attempts = attempts or self._read_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._client.request(method, url, params=params, headers=headers)
+            except httpx.TimeoutException:
+                failure = GraphApiError("Meta Graph API did not answer in time", step=step)
+            except httpx.HTTPError as exc:
+                failure = GraphApiError(f"Meta Graph API unreachable ({type(exc).__name__})", step=step)
+            else:
+                if response.status_code < 400:
+                    logger.debug("Graph call succeeded", step=step, status=response.status_code)
+                    return response.content
+                failure = _graph_error(step, response)
+                if response.status_code < 500:
+                    break  # Graph refused: retrying cannot help
+            if attempt < attempts:
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        logger.warning("Graph call failed", step=step, graph_code=failure.graph_code, fbtrace_id=failure.fbtrace_id)
+        raise failure
+
+
+def _graph_error(step: str, response: httpx.Response) -> GraphApiError:
+    try:
+        error = msgspec.json.decode(response.content, type=_ErrorBody).error
+    except msgspec.DecodeError:
+        error = _GraphError()
+    return GraphApiError(
+        f"Meta Graph API refused {step} (HTTP {response.status_code})",
+        step=step,
+        graph_message=error.message,
+        graph_type=error.type,
+        graph_code=error.code,
+        graph_subcode=error.error_subcode,
+        fbtrace_id=error.fbtrace_id,
+    )
+
+
+def _decode(body: bytes, type_: Any, step: str) -> Any:
+    try:
+        return msgspec.json.decode(body, type=type_)
+    except msgspec.DecodeError:
+        raise GraphApiError(f"Meta Graph API answered {step} with an unexpected body", step=step) from None

@@ -1,0 +1,108 @@
+"""WhatsApp Embedded Signup: exchange Meta's code, find the WABA and number, subscribe, store — all or nothing.
+
+Every Graph call happens before the single write, so a failure at any step leaves the tenant as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from tenant_core.audit import AuditAction
+from tenant_core.commands import CompleteSignup
+from tenant_core.credentials import WhatsAppCredentials
+from tenant_core.entities import TenantStatus
+from tenant_core.errors import InvalidSignupStateError, NotFoundError, UnavailableError, WabaNotFoundError
+from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage
+from tenant_core.security import Permission, Principal, Role
+from tenant_core.signup_state import SignupState, SignupStateCodec, looks_signed
+from tenant_core.use_cases.credentials import CredentialVault
+from tenant_core.validation import validated
+
+_TENANT_ID = re.compile(r"^t_[0-9a-f]{16}$")
+
+
+class SignupResult(msgspec.Struct, frozen=True):
+    tenant_id: str
+    credentials: WhatsAppCredentials
+
+
+class WhatsAppSignup:
+    def __init__(
+        self, storage: Storage, states: SignupStateCodec, graph: MetaGraph | None, vault: CredentialVault
+    ) -> None:
+        """``graph`` is ``None`` when the Meta app is not configured; signup then answers 503, the rest works."""
+        self._storage = storage
+        self._states = states
+        self._graph = graph
+        self._vault = vault
+
+    async def start(self, principal: Principal, tenant_id: str) -> SignupState:
+        """A signed, single-use state bound to the tenant, valid 15 minutes."""
+        principal.require(Permission.SIGNUP_START, tenant_id)
+        await self._live_tenant(tenant_id)
+        return self._states.issue(tenant_id)
+
+    async def complete(self, principal: Principal | None, command: CompleteSignup) -> SignupResult:
+        validated(command)
+        if self._graph is None:
+            raise UnavailableError("WhatsApp signup is not configured: set META_APP_ID and META_APP_SECRET")
+        tenant_id = await self._tenant_of(principal, command.state)
+        graph = self._graph
+        token = await graph.exchange_code(command.code)
+        waba_id = _pick_waba(await graph.granted_wabas(token), command.waba_id)
+        phone = _pick_phone(await graph.phone_numbers(waba_id, token), waba_id, command.phone_number_id)
+        await graph.subscribe_app(waba_id, token)
+        credentials = WhatsAppCredentials(
+            access_token=token,
+            phone_number_id=phone.id,
+            waba_id=waba_id,
+            display_phone_number=phone.display_phone_number,
+            quality_rating=phone.quality_rating,
+        )
+        actor = principal or Principal(subject="whatsapp-signup", role=Role.TENANT, tenant_id=tenant_id)
+        await self._vault.store_in_transaction(actor, tenant_id, credentials, AuditAction.WHATSAPP_SIGNUP_COMPLETED)
+        return SignupResult(tenant_id=tenant_id, credentials=credentials)
+
+    async def _tenant_of(self, principal: Principal | None, state: str) -> str:
+        """The tenant a state stands for. Everything here is checked before Meta is called."""
+        if not looks_signed(state):
+            # Legacy clients send the tenant id itself; only a caller allowed on that tenant may do so.
+            if not _TENANT_ID.match(state) or principal is None or not principal.can(Permission.SIGNUP_START, state):
+                raise InvalidSignupStateError("state must be a token from POST /tenants/{id}/whatsapp/signup-state")
+            await self._live_tenant(state)
+            return state
+        verified = self._states.verify(state)
+        if principal is not None and principal.role is Role.TENANT and principal.tenant_id != verified.tenant_id:
+            raise InvalidSignupStateError("state was issued for another tenant")
+        await self._live_tenant(verified.tenant_id)
+        if not await self._storage.signup_nonces.claim(verified.nonce, verified.expires_at):
+            raise InvalidSignupStateError("state has already been used; request a new one")
+        return verified.tenant_id
+
+    async def _live_tenant(self, tenant_id: str) -> None:
+        tenant = await self._storage.tenants.get(tenant_id)
+        if tenant is None or tenant.status is TenantStatus.DELETED:
+            raise NotFoundError(f"Tenant {tenant_id} not found")
+
+
+def _pick_waba(granted: list[str], wanted: str | None) -> str:
+    if wanted is not None:
+        if wanted not in granted:
+            raise WabaNotFoundError(f"WABA {wanted} is not among the accounts this signup granted")
+        return wanted
+    if not granted:
+        raise WabaNotFoundError("The signup granted access to no WhatsApp Business Account")
+    return granted[0]
+
+
+def _pick_phone(numbers: list[GraphPhoneNumber], waba_id: str, wanted: str | None) -> GraphPhoneNumber:
+    if wanted is not None:
+        for number in numbers:
+            if number.id == wanted:
+                return number
+        raise WabaNotFoundError(f"Phone number {wanted} does not belong to WABA {waba_id}")
+    if not numbers:
+        raise WabaNotFoundError(f"WABA {waba_id} has no phone numbers")
+    return numbers[0]
