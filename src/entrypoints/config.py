@@ -36,6 +36,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_app_secret: str | None = None
     meta_graph_url: str = DEFAULT_GRAPH_URL
     meta_graph_version: str = DEFAULT_GRAPH_VERSION
+    meta_graph_timeout: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -57,6 +58,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             meta_app_secret=env.get("META_APP_SECRET") or None,
             meta_graph_url=env.get("META_GRAPH_URL") or DEFAULT_GRAPH_URL,
             meta_graph_version=env.get("META_GRAPH_VERSION") or DEFAULT_GRAPH_VERSION,
+            meta_graph_timeout=_positive_float(
+                "META_GRAPH_TIMEOUT_SECONDS", env.get("META_GRAPH_TIMEOUT_SECONDS", "10")
+            ),
         )
         config.check()
         return config
@@ -111,6 +115,16 @@ def _port(text: str) -> int:
     if port > 65535:
         raise ConfigError(f"PORT must be between 1 and 65535, not {text!r}")
     return port
+
+
+def _positive_float(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, not {text!r}")
+    return value
 
 
 def _positive_int(name: str, text: str) -> int:

@@ -58,12 +58,12 @@ async def open_redis(url: str | None) -> AsyncIterator[redis.Redis | None]:
 
 
 async def open_graph(
-    app_id: str | None, app_secret: str | None, base_url: str, version: str
+    app_id: str | None, app_secret: str | None, base_url: str, version: str, timeout_seconds: float
 ) -> AsyncIterator[HttpMetaGraph | None]:
     if not (app_id and app_secret):
         yield None  # signup answers 503 naming META_APP_ID and META_APP_SECRET; everything else runs
         return
-    graph = HttpMetaGraph(app_id, app_secret, base_url, version)
+    graph = HttpMetaGraph(app_id, app_secret, base_url, version, timeout_seconds=timeout_seconds)
     try:
         yield graph
     finally:
@@ -115,6 +115,7 @@ class Container(containers.DeclarativeContainer):
         app_secret=config.meta_app_secret,
         base_url=config.meta_graph_url,
         version=config.meta_graph_version,
+        timeout_seconds=config.meta_graph_timeout,
     )
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
     signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)

@@ -1,0 +1,185 @@
+"""A fake Meta Graph API: a real HTTP server on 127.0.0.1 serving the four Embedded Signup endpoints.
+
+Tests configure what it answers (including failures and slowness) and read what it was asked. Bodies
+follow Graph's documented shapes, including its error object with ``fbtrace_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+APP_ID = "1234567890"
+APP_SECRET = "app-secret-for-tests"
+CODE = "AQB-signup-code"
+TOKEN = "EAAG-business-token-0001"
+
+
+@dataclass
+class Failure:
+    status: int = 400
+    message: str = "Invalid OAuth access token."
+    code: int = 190
+    subcode: int | None = None
+    fbtrace_id: str = "AbCdEfGhIjK"
+    delay_seconds: float = 0.0  # > the client's timeout simulates a hang
+
+    def body(self) -> dict[str, Any]:
+        error = {"message": self.message, "type": "OAuthException", "code": self.code, "fbtrace_id": self.fbtrace_id}
+        if self.subcode is not None:
+            error["error_subcode"] = self.subcode
+        return {"error": error}
+
+
+@dataclass
+class GraphBehaviour:
+    wabas: list[str] = field(default_factory=lambda: ["waba-100", "waba-200"])
+    phones: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {
+            "waba-100": [
+                {
+                    "id": "1550001",
+                    "display_phone_number": "+1 555-0001",
+                    "quality_rating": "GREEN",
+                    "verified_name": "Acme",
+                },
+                {
+                    "id": "1550002",
+                    "display_phone_number": "+1 555-0002",
+                    "quality_rating": "YELLOW",
+                    "verified_name": "Acme Support",
+                },
+            ],
+            "waba-200": [{"id": "1550003", "display_phone_number": "+1 555-0003", "quality_rating": "GREEN"}],
+        }
+    )
+    failures: dict[str, Failure] = field(default_factory=dict)  # step → failure
+    transient_failures: dict[str, int] = field(default_factory=dict)  # step → how many 500s before success
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.behaviour = GraphBehaviour()
+        self.calls: list[tuple[str, str, dict[str, list[str]], str | None]] = []  # step, path, query, auth
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake._handle(self, "POST")
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> FakeGraph:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def steps(self) -> list[str]:
+        return [call[0] for call in self.calls]
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(request.path)
+        query = parse_qs(parts.query)
+        segments = parts.path.strip("/").split("/")[1:]  # drop the version
+        auth = request.headers.get("Authorization")
+        step, status, body = self._route(method, segments, query, auth)
+        self.calls.append((step, parts.path, query, auth))
+        failure = self.behaviour.failures.get(step)
+        if self.behaviour.transient_failures.get(step, 0) > 0:
+            self.behaviour.transient_failures[step] -= 1
+            failure = Failure(status=500, message="An unknown error occurred", code=1)
+        if failure is not None:
+            time.sleep(failure.delay_seconds)
+            status, body = failure.status, failure.body()
+        payload = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout tests)
+
+    def _route(self, method: str, segments: list[str], query: dict[str, list[str]], auth: str | None):
+        bad_token = {
+            "error": {
+                "message": "Invalid OAuth access token.",
+                "type": "OAuthException",
+                "code": 190,
+                "fbtrace_id": "TokenTrace",
+            }
+        }
+        if method == "GET" and segments == ["oauth", "access_token"]:
+            ok = query.get("client_id") == [APP_ID] and query.get("client_secret") == [APP_SECRET]
+            if not ok or query.get("code") != [CODE]:
+                return (
+                    "exchange_code",
+                    400,
+                    {
+                        "error": {
+                            "message": "Invalid verification code format.",
+                            "type": "OAuthException",
+                            "code": 100,
+                            "fbtrace_id": "CodeTrace",
+                        }
+                    },
+                )
+            return "exchange_code", 200, {"access_token": TOKEN, "token_type": "bearer"}
+        if method == "GET" and segments == ["debug_token"]:
+            if query.get("access_token") != [f"{APP_ID}|{APP_SECRET}"] or query.get("input_token") != [TOKEN]:
+                return "debug_token", 400, bad_token
+            scopes = [{"scope": "business_management", "target_ids": ["biz-1"]}]
+            if self.behaviour.wabas:
+                scopes.append({"scope": "whatsapp_business_management", "target_ids": self.behaviour.wabas})
+            scopes.append({"scope": "whatsapp_business_messaging", "target_ids": self.behaviour.wabas})
+            return (
+                "debug_token",
+                200,
+                {
+                    "data": {
+                        "app_id": APP_ID,
+                        "type": "SYSTEM_USER",
+                        "is_valid": True,
+                        "scopes": [s["scope"] for s in scopes],
+                        "granular_scopes": scopes,
+                    }
+                },
+            )
+        if len(segments) == 2 and segments[1] in ("phone_numbers", "subscribed_apps"):
+            step = "phone_numbers" if segments[1] == "phone_numbers" else "subscribe_app"
+            if auth != f"Bearer {TOKEN}":
+                return step, 401, bad_token
+            if step == "phone_numbers" and method == "GET":
+                data = self.behaviour.phones.get(segments[0], [])
+                return step, 200, {"data": data, "paging": {"cursors": {"before": "a", "after": "b"}}}
+            if step == "subscribe_app" and method == "POST":
+                return step, 200, {"success": True}
+        return (
+            "unknown",
+            404,
+            {
+                "error": {
+                    "message": "Unknown path",
+                    "type": "GraphMethodException",
+                    "code": 100,
+                    "fbtrace_id": "NotFound",
+                }
+            },
+        )
