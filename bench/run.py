@@ -1,0 +1,243 @@
+"""Side-by-side benchmark of the hot paths: ``python bench/run.py`` (see the README for the table).
+
+Starts, on this machine: an embedded Postgres and a redis-server, the ceiling app (bench/ceiling.py) and the
+real service (``tenant-service serve``, auth on, Redis cache), seeds tenants, drives both with wrk (installed
+with apt-get if missing) and prints requests/s, p50 and p99 per scenario with the ratio to the ceiling.
+Everything is compared within one run on one machine; nothing here is a pass/fail timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from adapters.jwt import JwtTokens  # noqa: E402
+from adapters.postgres import apply_migrations, start_embedded_postgres  # noqa: E402
+from tenant_core import Principal, Role  # noqa: E402
+from tests.support.servers import RedisServer, free_port  # noqa: E402
+
+SECRET = "bench-secret-" + "b" * 32
+HOT_KEYS = 1_000
+
+
+def ensure_wrk() -> str:
+    if path := shutil.which("wrk"):
+        return path
+    print("installing wrk (apt-get)…", file=sys.stderr)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+
+
+def wait_for(port: int, path: str = "/", timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+async def seed(dsn: str, start: int, count: int) -> None:
+    """Tenants ``start..start+count`` with phone 1555<i>, integration intg-<i>, org org-<i>."""
+    connection = await asyncpg.connect(dsn)
+    now = datetime.now(UTC)
+    columns = ["id", "name", "email", "status", "plan", "rate_limit", "phone_number_id", "genesys_integration_id",
+               "genesys_org_id", "created_at", "updated_at"]
+    batch = 50_000
+    for first in range(start, start + count, batch):
+        rows = [
+            (f"t_{i:016x}", f"Tenant {i}", f"admin{i}@example{i % 97}.com", "active", "standard", 1_000_000 // 10,
+             f"1555{i:07d}", f"intg-{i}", f"org-{i}", now, now)
+            for i in range(first, min(first + batch, start + count))
+        ]
+        await connection.copy_records_to_table("tenants", records=rows, columns=columns)
+    await connection.execute("ANALYZE tenants")
+    await connection.close()
+
+
+LUA_HEADERS = 'wrk.headers["Authorization"] = "Bearer {token}"\n'
+LUA_RANDOM_PATH = """
+math.randomseed(os.time())
+request = function()
+  local i = math.random(0, {upper})
+  return wrk.format("GET", string.format("{template}", i))
+end
+"""
+LUA_CREATE = """
+counter = 0
+math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16))
+request = function()
+  counter = counter + 1
+  local tag = string.format("%d-%d", math.random(1, 1e9), counter)
+  local body = '{{"name": "Bench ' .. tag .. '", "email": "bench' .. tag .. '@example.com"}}'
+  local headers = {{["Content-Type"] = "application/json", ["Authorization"] = wrk.headers["Authorization"]}}
+  return wrk.format("POST", "/tenants", headers, body)
+end
+"""
+
+
+def run_wrk(wrk: str, port: int, script: str, path: str = "/", seconds: int = 10, connections: int = 32) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+        file.write(script)
+    result = subprocess.run(
+        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", file.name, f"http://127.0.0.1:{port}{path}"],
+        capture_output=True, text=True, check=True,
+    )
+    os.unlink(file.name)
+    return parse_wrk(result.stdout)
+
+
+def parse_wrk(output: str) -> dict:
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def flush_redis(url: str) -> None:
+    import redis as redis_client
+
+    redis_client.Redis.from_url(url).flushall()
+
+
+def worker_rss_mb(server: subprocess.Popen) -> list[float]:
+    children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists() and (match := re.search(r"VmRSS:\s+(\d+) kB", status.read_text())):
+            sizes.append(int(match.group(1)) / 1024)
+    return sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--cold-tenants", type=int, default=1_000_000, help="tenants for the cache-cold runs")
+    parser.add_argument("--soak-requests", type=int, default=1_000_000, help="hot-path requests before measuring RSS")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="tenant-bench-"))
+    os.chmod(workdir, 0o755)
+    dsn, pg = start_embedded_postgres(workdir)
+    apply_migrations(dsn)
+    redis = RedisServer().start()
+    processes: list[subprocess.Popen] = []
+    rows: list[tuple[str, str, dict, float | None]] = []
+    try:
+        asyncio.run(seed(dsn, 0, 100_000))
+        ceiling_port, service_port = free_port(), free_port()
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--port", str(ceiling_port),
+             "--no-ws", "--log-level", "warning", "bench.ceiling:app"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
+        env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis.url, "JWT_SECRET": SECRET,
+               "TENANT_SERVICE_DATA_DIR": str(workdir / "data"), "LOG_LEVEL": "INFO"}
+        log = open(workdir / "service.log", "w")  # noqa: SIM115  (kept open for the server's life)
+        service = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(service_port)],
+                                   cwd=ROOT, env=env, stdout=log, stderr=log)
+        processes.append(service)
+        wait_for(ceiling_port, "/tenants/by-phone/15550000000")
+        wait_for(service_port, "/health/live")
+        token = JwtTokens(SECRET).issue(Principal(subject="bench", role=Role.SERVICE), ttl_seconds=24 * 3600)
+        admin = JwtTokens(SECRET).issue(Principal(subject="bench", role=Role.ADMIN), ttl_seconds=24 * 3600)
+        auth = LUA_HEADERS.format(token=token)
+
+        def hot(template: str) -> str:
+            return auth + LUA_RANDOM_PATH.format(upper=HOT_KEYS - 1, template=template)
+
+        ceiling = run_wrk(wrk, ceiling_port, LUA_RANDOM_PATH.format(upper=HOT_KEYS - 1,
+                                                                      template="/tenants/by-phone/1555%07d"),
+                          seconds=args.seconds)
+        rows.append(("ceiling app", "GET /tenants/by-phone (dict)", ceiling, None))
+        hot_routes = [
+            ("by-phone", "/tenants/by-phone/1555%07d"),
+            ("by-integration", "/tenants/by-integration/intg-%d"),
+            ("by-genesys-org", "/tenants/by-genesys-org/org-%d"),
+        ]
+        for name, template in hot_routes:
+            run_wrk(wrk, service_port, hot(template), seconds=2)  # warm the caches
+            result = run_wrk(wrk, service_port, hot(template), seconds=args.seconds)
+            rows.append(("service", f"GET {name}, cache-hot, auth on", result, result["rps"] / ceiling["rps"]))
+
+        list_auth = LUA_HEADERS.format(token=admin)
+        for label, path in (("GET /tenants?limit=50 @100k", "/tenants?limit=50"),
+                            ("GET /tenants?limit=50&q=example4 @100k", "/tenants?limit=50&q=example4")):
+            result = run_wrk(wrk, service_port, list_auth, path=path, seconds=args.seconds, connections=8)
+            rows.append(("service", label, result, None))
+        created = run_wrk(wrk, service_port, list_auth + LUA_CREATE, seconds=args.seconds, connections=8)
+        rows.append(("service", "POST /tenants (create)", created, None))
+
+        if args.cold_tenants > 100_000:
+            asyncio.run(seed(dsn, 100_000, args.cold_tenants - 100_000))
+        flush_redis(redis.url)
+        for name, template in hot_routes:
+            script = auth + LUA_RANDOM_PATH.format(upper=args.cold_tenants - 1, template=template)
+            result = run_wrk(wrk, service_port, script, seconds=args.seconds)
+            rows.append(("service", f"GET {name}, cache-cold @{args.cold_tenants // 1000}k", result,
+                         result["rps"] / ceiling["rps"]))
+
+        soak_seconds = max(1, int(args.soak_requests / max(rows[1][2]["rps"], 1)))
+        run_wrk(wrk, service_port, hot(hot_routes[0][1]), seconds=soak_seconds)
+        rss = worker_rss_mb(service)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
+        redis.close()
+        pg._cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_table(rows, rss, args.soak_requests)
+
+
+def print_table(rows, rss: list[float], soak: int) -> None:
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.now(UTC):%Y-%m-%d}; 1 worker, wrk -t1 -c32 (list and create: -c8)",
+        "",
+        "| target | scenario | requests/s | p50 ms | p99 ms | non-2xx | vs ceiling |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for target, scenario, result, ratio in rows:
+        ratio_text = f"{ratio:.0%}" if ratio is not None else ""
+        lines.append(f"| {target} | {scenario} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
+                     f"{result['errors']} | {ratio_text} |")
+    lines.append("")
+    lines.append(f"RSS per worker after ~{soak:,} hot-path requests: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
+    text = "\n".join(lines)
+    print(text)
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
