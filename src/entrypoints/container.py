@@ -17,7 +17,7 @@ from adapters.jwt import JwtTokens
 from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
 from adapters.meta_graph import HttpMetaGraph
 from adapters.postgres import PostgresStorage, create_pool
-from adapters.redis import RedisCache, RedisRateLimiter
+from adapters.redis import RedisCache, RedisRateLimiter, TieredCache
 from adapters.redis.cache import connect
 from tenant_core import (
     ApiKeyService,
@@ -70,14 +70,23 @@ async def open_graph(
         await graph.close()
 
 
-def choose_cache(client: redis.Redis | None, workers: int) -> Cache:
-    if client is not None:
-        return RedisCache(client)
-    if workers > 1:
-        # Per-process caches cannot see each other's invalidations; without Redis, do not cache at all.
-        logger.warning("Caching disabled: {} workers and no REDIS_URL", workers)
-        return NoCache()
-    return InMemoryCache()
+async def open_cache(client: redis.Redis | None, url: str | None, workers: int) -> AsyncIterator[Cache]:
+    """Redis: an in-process L1 in front of Redis, invalidated over pub/sub. No Redis: in-process only."""
+    if client is None or not url:
+        if workers > 1:
+            # Per-process caches cannot see each other's invalidations; without Redis, do not cache at all.
+            logger.warning("Caching disabled: {} workers and no REDIS_URL", workers)
+            yield NoCache()
+        else:
+            yield InMemoryCache()
+        return
+    subscriber = redis.Redis.from_url(url, socket_connect_timeout=0.5, health_check_interval=2)
+    cache = TieredCache(RedisCache(client), subscriber)
+    await cache.start()
+    try:
+        yield cache
+    finally:
+        await cache.close()
 
 
 def choose_rate_limiter(client: redis.Redis | None) -> RateLimiter:
@@ -89,7 +98,7 @@ class Container(containers.DeclarativeContainer):
 
     storage = providers.Resource(open_storage, dsn=config.database_url, pool_max=config.db_pool_max)
     redis_client = providers.Resource(open_redis, url=config.redis_url)
-    cache = providers.Singleton(choose_cache, client=redis_client, workers=config.workers)
+    cache = providers.Resource(open_cache, client=redis_client, url=config.redis_url, workers=config.workers)
     rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client)
     clock = providers.Singleton(SystemClock)
     tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)

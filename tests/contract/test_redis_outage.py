@@ -39,7 +39,7 @@ async def test_entries_from_before_an_outage_are_not_served_after_it(clean_redis
     cache = RedisCache.from_url(clean_redis, retry_after_seconds=0.05)
     _, stamp = await cache.read("k")
     await cache.write("k", b"old", stamp, 60)
-    cache._went_down(ConnectionError("simulated partition"))  # this process lost Redis; Redis kept its data
+    cache.went_down(ConnectionError("simulated partition"))  # this process lost Redis; Redis kept its data
     await asyncio.sleep(0.1)
     assert (await cache.read("k"))[0] is None
     await cache.close()

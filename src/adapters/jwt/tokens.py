@@ -13,9 +13,13 @@ ALGORITHM = "HS256"
 
 
 class JwtTokens:
-    def __init__(self, secret: str | bytes, leeway_seconds: int = 30) -> None:
+    def __init__(self, secret: str | bytes, leeway_seconds: int = 30, max_cached: int = 10_000) -> None:
         self._secret = secret
         self._leeway = leeway_seconds  # small clock skew between services is normal
+        # Services send the same token on every message; verifying it once per lifetime is enough, since
+        # a JWT cannot change and is only honoured until its exp (checked on every hit).
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._max_cached = max_cached
 
     def issue(self, principal: Principal, ttl_seconds: int = 3600) -> str:
         now = int(time.time())
@@ -30,6 +34,18 @@ class JwtTokens:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached[1] + self._leeway:
+                return cached[0]
+            del self._verified[token]
+        principal, expires = self._verify(token)
+        if len(self._verified) >= self._max_cached:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -47,4 +63,7 @@ class JwtTokens:
         tenant_id = claims.get("tenant_id")
         if role is Role.TENANT and not isinstance(tenant_id, str):
             raise AuthenticationFailedError("Tenant token has no tenant_id")
-        return Principal(subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None)
+        principal = Principal(
+            subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None
+        )
+        return principal, float(claims["exp"])

@@ -2,5 +2,6 @@
 
 from adapters.redis.cache import RedisCache
 from adapters.redis.rate_limiter import RedisRateLimiter
+from adapters.redis.tiered import TieredCache
 
-__all__ = ["RedisCache", "RedisRateLimiter"]
+__all__ = ["RedisCache", "RedisRateLimiter", "TieredCache"]

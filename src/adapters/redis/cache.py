@@ -47,6 +47,10 @@ class RedisCache:
     async def close(self) -> None:
         await self._client.aclose()
 
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
     async def read(self, key: str) -> tuple[bytes | None, bytes]:
         if not await self._available():
             return None, b""
@@ -55,7 +59,7 @@ class RedisCache:
                 self._epoch_key, f"{self._prefix}gen:{key}", f"{self._prefix}val:{key}"
             )
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            self.went_down(exc)
             return None, b""
         stamp = b"%s.%s|" % (epoch or b"0", generation or b"0")
         if stored is not None and stored.startswith(stamp):
@@ -68,7 +72,7 @@ class RedisCache:
         try:
             await self._client.set(f"{self._prefix}val:{key}", stamp + value, px=max(1, int(ttl_seconds * 1000)))
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            self.went_down(exc)
 
     async def invalidate(self, keys: Iterable[str]) -> None:
         if not await self._available():
@@ -81,7 +85,7 @@ class RedisCache:
                     pipe.delete(f"{self._prefix}val:{key}")
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            self._went_down(exc)
+            self.went_down(exc)
 
     async def status(self) -> str:
         try:
@@ -104,7 +108,8 @@ class RedisCache:
         logger.info("Redis is reachable again; cache re-enabled")
         return True
 
-    def _went_down(self, exc: BaseException) -> None:
+    def went_down(self, exc: BaseException) -> None:
+        """Note a failed Redis call: answer misses for a short pause, then try again."""
         if self._down_until is None:
             logger.warning("Redis unreachable ({}); serving from the database until it returns", type(exc).__name__)
         self._down_until = time.monotonic() + self._retry_after

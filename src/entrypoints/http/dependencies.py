@@ -86,7 +86,17 @@ def provide_services(state: State) -> Services:
 
 def provide_principal(request: Request) -> Principal:
     """Set by :class:`~entrypoints.http.auth.AuthMiddleware`; public routes do not ask for it."""
+    return principal_of(request)
+
+
+def principal_of(request: Request) -> Principal:
     return request.scope["state"]["principal"]  # type: ignore[no-any-return]
+
+
+def services_of(request: Request) -> Services:
+    """For the hot routes: Litestar resolves two or more dependencies in an anyio task group, which costs
+    more than the whole cache-hot lookup, so those routes take the request and read what they need."""
+    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def provide_optional_principal(request: Request) -> Principal | None:
