@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--cold-tenants", type=int, default=1_000_000, help="tenants for the cache-cold runs")
     parser.add_argument("--soak-requests", type=int, default=1_000_000, help="hot-path requests before measuring RSS")
+    parser.add_argument("--hot-only", action="store_true", help="only the cache-hot runs (quick iterations)")
     args = parser.parse_args()
     wrk = ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="tenant-bench-"))
@@ -187,6 +188,8 @@ def main() -> None:
             result = run_wrk(wrk, service_port, hot(template), seconds=args.seconds)
             rows.append(("service", f"GET {name}, cache-hot, auth on", result, result["rps"] / ceiling["rps"]))
 
+        if args.hot_only:
+            return print_table(rows, [], 0)
         list_auth = LUA_HEADERS.format(token=admin)
         for label, path in (("GET /tenants?limit=50 @100k", "/tenants?limit=50"),
                             ("GET /tenants?limit=50&q=example4 @100k", "/tenants?limit=50&q=example4")):

@@ -1,8 +1,14 @@
-"""loguru set-up (only entrypoints configure sinks): one JSON object per line on stderr."""
+"""Logging set-up (only entrypoints configure sinks): one JSON object per line on stderr.
+
+Application events go through loguru. The per-request access line is the exception: loguru spends about
+25 µs building a record, a quarter of the hot path's whole budget, so :class:`AccessLog` encodes the same
+JSON shape with msgspec and writes it to the same stream (about 3 µs), gated by the same LOG_LEVEL.
+"""
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -30,3 +36,28 @@ def _json_sink(message: Any) -> None:
 def configure_logging(level: str = "INFO") -> None:
     logger.remove()
     logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
+    ACCESS_LOG.enabled = logger.level(level).no <= logger.level("INFO").no
+
+
+class AccessLog:
+    """One JSON line per request: ts, level, msg, request_id, method, route, status, duration_ms."""
+
+    enabled = True
+
+    def write(self, request_id: str, method: str, route: str, status: int, duration_ms: float) -> None:
+        if not self.enabled:
+            return
+        line = {
+            "ts": datetime.now(UTC).isoformat(),
+            "level": "INFO",
+            "msg": "request",
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+        }
+        sys.stderr.write(_encode(line).decode() + "\n")
+
+
+ACCESS_LOG = AccessLog()

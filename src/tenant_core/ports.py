@@ -214,6 +214,10 @@ class TokenVerifier(Protocol):
         """Raise :class:`~tenant_core.errors.AuthenticationFailedError` for any bad, expired or foreign token."""
         ...
 
+    def verified(self, token: str) -> Principal | None:
+        """The principal of a token already verified and not expired, without verifying again; else ``None``."""
+        ...
+
 
 class RateLimiter(Protocol):
     """Counts requests per key in fixed windows, shared by every worker that uses the same backend."""

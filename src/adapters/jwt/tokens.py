@@ -33,12 +33,18 @@ class JwtTokens:
             claims["tenant_id"] = principal.tenant_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str) -> Principal:
+    def verified(self, token: str) -> Principal | None:
         cached = self._verified.get(token)
-        if cached is not None:
-            if time.time() < cached[1] + self._leeway:
-                return cached[0]
-            del self._verified[token]
+        if cached is None:
+            return None
+        if time.time() < cached[1] + self._leeway:
+            return cached[0]
+        self._verified.pop(token, None)
+        return None
+
+    def verify(self, token: str) -> Principal:
+        if (principal := self.verified(token)) is not None:
+            return principal
         principal, expires = self._verify(token)
         if len(self._verified) >= self._max_cached:
             self._verified.pop(next(iter(self._verified)))

@@ -23,13 +23,14 @@ from entrypoints.container import Container
 from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.dependencies import DEPENDENCIES, Services
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.fast_lane import try_fast_lane
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
 from entrypoints.http.routes.health import health, live, ready
 from entrypoints.http.routes.resolution import ResolutionController
 from entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
 from entrypoints.http.routes.tenants import TenantController
-from entrypoints.log import configure_logging
+from entrypoints.log import ACCESS_LOG, configure_logging
 from tenant_core import context
 
 MAX_BODY_BYTES = 64 * 1024
@@ -57,17 +58,18 @@ class TenantServiceApp(Litestar):
 
         token = context.request_id.set(request_id)
         with logger.contextualize(request_id=request_id):
+            route = None
             try:
-                await super().__call__(scope, receive, send_with_id)
+                services = getattr(self.state, "services", None)
+                if services is not None and (route := await try_fast_lane(services, scope, send, header)):
+                    status = 200
+                else:
+                    await super().__call__(scope, receive, send_with_id)
             finally:
                 context.request_id.reset(token)
-                logger.info(
-                    "request",
-                    method=scope["method"],
-                    route=scope.get("path_template") or "unmatched",
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
+                duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                route = route or scope.get("path_template") or "unmatched"
+                ACCESS_LOG.write(request_id, scope["method"], route, status, duration_ms)
 
 
 def _request_id(scope: Scope) -> str:

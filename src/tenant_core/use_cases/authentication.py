@@ -37,6 +37,15 @@ class Authenticator:
             return await self._api_key(credential)
         return self._tokens.verify(credential)
 
+    def already_verified(self, credential: str) -> Principal | None:
+        """The principal of a bearer token verified before and still valid, with no I/O; else ``None``.
+
+        API keys are never answered here: they need their tenant's status and touch ``lastUsedAt``.
+        """
+        if credential.startswith(SECRET_PREFIX):
+            return None
+        return self._tokens.verified(credential)
+
     async def _api_key(self, secret: str) -> Principal:
         key_hash = hash_secret(secret)
         key = await self._key_cache.get_or_load(

@@ -1,0 +1,64 @@
+"""The resolution fast lane answers exactly like the normal route, and only when it may."""
+
+from __future__ import annotations
+
+import pytest
+
+from entrypoints.http.fast_lane import try_fast_lane
+from tenant_core import Role
+from tests.api.conftest import bearer
+from tests.support.builders import create_body
+
+HEADER = (b"x-request-id", b"fast")
+
+
+async def lane(client, path: str, headers: dict[str, str]) -> tuple[str | None, list[dict]]:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    route = await try_fast_lane(client.app.state.services, scope, send, HEADER)
+    return route, sent
+
+
+@pytest.mark.parametrize("prefix", ["/tenants", "/api/tenants"])
+async def test_fast_lane_matches_the_normal_route_byte_for_byte(client, prefix):
+    await client.post(
+        "/tenants", json=create_body(phoneNumberId="9001", genesysIntegrationId="i-9", genesysOrgId="o-9")
+    )
+    service = bearer(Role.SERVICE, subject="router-fast")
+    for path in (f"{prefix}/by-phone/9001", f"{prefix}/by-integration/i-9", f"{prefix}/by-genesys-org/o-9"):
+        normal = await client.get(path, headers=service)  # verifies the token and warms the cache
+        assert normal.status_code == 200
+        route, sent = await lane(client, path, service)
+        assert route is not None and route.startswith(prefix)
+        start, body = sent
+        assert start["status"] == 200 and body["body"] == normal.content
+        assert dict(start["headers"])[b"content-type"] == normal.headers["content-type"].encode()
+
+
+async def test_fast_lane_declines_what_it_must_not_answer(client):
+    created = (await client.post("/tenants", json=create_body(phoneNumberId="9002"))).json()
+    service = bearer(Role.SERVICE, subject="router-decline")
+    await client.get("/tenants/by-phone/9002", headers=service)
+    never_verified = bearer(Role.SERVICE, subject="fresh-token")
+    own = bearer(Role.TENANT, tenant_id=created["tenant"]["id"])
+    await client.get("/tenants/by-phone/9002", headers=own)  # 403, but the token is now verified
+    declined = [
+        ("/tenants/by-phone/unknown", service),  # not found: rendered by the normal route
+        ("/tenants/by-phone/9002", never_verified),  # token not verified yet
+        ("/tenants/by-phone/9002", {}),  # no credentials
+        ("/tenants/by-phone/9002", {"Authorization": f"Bearer {created['apiKey']}"}),  # API key
+        ("/tenants/by-phone/9002", own),  # tenant principal: forbidden, and rate-limited anyway
+        ("/tenants/t_0000000000000000", service),  # not a resolution route
+    ]
+    for path, headers in declined:
+        route, sent = await lane(client, path, headers)
+        assert route is None and sent == [], path
