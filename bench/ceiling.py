@@ -24,8 +24,18 @@ class Resolved(msgspec.Struct, rename="camel"):
 
 
 TENANTS = {
-    f"1555{i:07d}": Resolved(f"t_{i:016x}", f"t_{i:016x}", f"Tenant {i}", f"admin{i}@example.com", "active",
-                             f"1555{i:07d}", f"intg-{i}", f"org-{i}", 100, 1)
+    f"1555{i:07d}": Resolved(
+        f"t_{i:016x}",
+        f"t_{i:016x}",
+        f"Tenant {i}",
+        f"admin{i}@example.com",
+        "active",
+        f"1555{i:07d}",
+        f"intg-{i}",
+        f"org-{i}",
+        100,
+        1,
+    )
     for i in range(10_000)
 }
 

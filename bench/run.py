@@ -61,13 +61,35 @@ async def seed(dsn: str, start: int, count: int) -> None:
     """Tenants ``start..start+count`` with phone 1555<i>, integration intg-<i>, org org-<i>."""
     connection = await asyncpg.connect(dsn)
     now = datetime.now(UTC)
-    columns = ["id", "name", "email", "status", "plan", "rate_limit", "phone_number_id", "genesys_integration_id",
-               "genesys_org_id", "created_at", "updated_at"]
+    columns = [
+        "id",
+        "name",
+        "email",
+        "status",
+        "plan",
+        "rate_limit",
+        "phone_number_id",
+        "genesys_integration_id",
+        "genesys_org_id",
+        "created_at",
+        "updated_at",
+    ]
     batch = 50_000
     for first in range(start, start + count, batch):
         rows = [
-            (f"t_{i:016x}", f"Tenant {i}", f"admin{i}@example{i % 97}.com", "active", "standard", 1_000_000 // 10,
-             f"1555{i:07d}", f"intg-{i}", f"org-{i}", now, now)
+            (
+                f"t_{i:016x}",
+                f"Tenant {i}",
+                f"admin{i}@example{i % 97}.com",
+                "active",
+                "standard",
+                1_000_000 // 10,
+                f"1555{i:07d}",
+                f"intg-{i}",
+                f"org-{i}",
+                now,
+                now,
+            )
             for i in range(first, min(first + batch, start + count))
         ]
         await connection.copy_records_to_table("tenants", records=rows, columns=columns)
@@ -100,8 +122,19 @@ def run_wrk(wrk: str, port: int, script: str, path: str = "/", seconds: int = 10
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
     result = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", file.name, f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            file.name,
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     os.unlink(file.name)
     return parse_wrk(result.stdout)
@@ -154,16 +187,44 @@ def main() -> None:
     try:
         asyncio.run(seed(dsn, 0, 100_000))
         ceiling_port, service_port = free_port(), free_port()
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--port", str(ceiling_port),
-             "--no-ws", "--log-level", "warning", "bench.ceiling:app"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-        env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis.url, "JWT_SECRET": SECRET,
-               "TENANT_SERVICE_DATA_DIR": str(workdir / "data"), "LOG_LEVEL": "INFO"}
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "granian",
+                    "--interface",
+                    "asgi",
+                    "--workers",
+                    "1",
+                    "--port",
+                    str(ceiling_port),
+                    "--no-ws",
+                    "--log-level",
+                    "warning",
+                    "bench.ceiling:app",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "REDIS_URL": redis.url,
+            "JWT_SECRET": SECRET,
+            "TENANT_SERVICE_DATA_DIR": str(workdir / "data"),
+            "LOG_LEVEL": "INFO",
+        }
         log = open(workdir / "service.log", "w")  # noqa: SIM115  (kept open for the server's life)
-        service = subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(service_port)],
-                                   cwd=ROOT, env=env, stdout=log, stderr=log)
+        service = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(service_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         processes.append(service)
         wait_for(ceiling_port, "/tenants/by-phone/15550000000")
         wait_for(service_port, "/health/live")
@@ -174,9 +235,12 @@ def main() -> None:
         def hot(template: str) -> str:
             return auth + LUA_RANDOM_PATH.format(upper=HOT_KEYS - 1, template=template)
 
-        ceiling = run_wrk(wrk, ceiling_port, LUA_RANDOM_PATH.format(upper=HOT_KEYS - 1,
-                                                                      template="/tenants/by-phone/1555%07d"),
-                          seconds=args.seconds)
+        ceiling = run_wrk(
+            wrk,
+            ceiling_port,
+            LUA_RANDOM_PATH.format(upper=HOT_KEYS - 1, template="/tenants/by-phone/1555%07d"),
+            seconds=args.seconds,
+        )
         rows.append(("ceiling app", "GET /tenants/by-phone (dict)", ceiling, None))
         hot_routes = [
             ("by-phone", "/tenants/by-phone/1555%07d"),
@@ -191,8 +255,10 @@ def main() -> None:
         if args.hot_only:
             return print_table(rows, [], 0)
         list_auth = LUA_HEADERS.format(token=admin)
-        for label, path in (("GET /tenants?limit=50 @100k", "/tenants?limit=50"),
-                            ("GET /tenants?limit=50&q=example4 @100k", "/tenants?limit=50&q=example4")):
+        for label, path in (
+            ("GET /tenants?limit=50 @100k", "/tenants?limit=50"),
+            ("GET /tenants?limit=50&q=example4 @100k", "/tenants?limit=50&q=example4"),
+        ):
             result = run_wrk(wrk, service_port, list_auth, path=path, seconds=args.seconds, connections=8)
             rows.append(("service", label, result, None))
         created = run_wrk(wrk, service_port, list_auth + LUA_CREATE, seconds=args.seconds, connections=8)
@@ -204,8 +270,14 @@ def main() -> None:
         for name, template in hot_routes:
             script = auth + LUA_RANDOM_PATH.format(upper=args.cold_tenants - 1, template=template)
             result = run_wrk(wrk, service_port, script, seconds=args.seconds)
-            rows.append(("service", f"GET {name}, cache-cold @{args.cold_tenants // 1000}k", result,
-                         result["rps"] / ceiling["rps"]))
+            rows.append(
+                (
+                    "service",
+                    f"GET {name}, cache-cold @{args.cold_tenants // 1000}k",
+                    result,
+                    result["rps"] / ceiling["rps"],
+                )
+            )
 
         soak_seconds = max(1, int(args.soak_requests / max(rows[1][2]["rps"], 1)))
         run_wrk(wrk, service_port, hot(hot_routes[0][1]), seconds=soak_seconds)
@@ -231,8 +303,10 @@ def print_table(rows, rss: list[float], soak: int) -> None:
     ]
     for target, scenario, result, ratio in rows:
         ratio_text = f"{ratio:.0%}" if ratio is not None else ""
-        lines.append(f"| {target} | {scenario} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
-                     f"{result['errors']} | {ratio_text} |")
+        lines.append(
+            f"| {target} | {scenario} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
+            f"{result['errors']} | {ratio_text} |"
+        )
     lines.append("")
     lines.append(f"RSS per worker after ~{soak:,} hot-path requests: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     text = "\n".join(lines)

@@ -7,6 +7,7 @@ JSON shape with msgspec and writes it to the same stream (about 3 µs), gated by
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -37,12 +38,14 @@ def configure_logging(level: str = "INFO") -> None:
     logger.remove()
     logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
     ACCESS_LOG.enabled = logger.level(level).no <= logger.level("INFO").no
+    ACCESS_LOG.pid = os.getpid()
 
 
 class AccessLog:
-    """One JSON line per request: ts, level, msg, request_id, method, route, status, duration_ms."""
+    """One JSON line per request: ts, level, msg, request_id, method, route, status, duration_ms, pid."""
 
     enabled = True
+    pid = os.getpid()  # which worker served it; refreshed by configure_logging in each worker
 
     def write(self, request_id: str, method: str, route: str, status: int, duration_ms: float) -> None:
         if not self.enabled:
@@ -56,6 +59,7 @@ class AccessLog:
             "route": route,
             "status": status,
             "duration_ms": duration_ms,
+            "pid": self.pid,
         }
         sys.stderr.write(_encode(line).decode() + "\n")
 

@@ -8,6 +8,7 @@ to its old owner and starts resolving to its new one on the very next request.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Generic, TypeVar
 
@@ -52,17 +53,32 @@ class ReadThrough(Generic[T]):
         self._decode = msgspec.json.Decoder(type_).decode
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
+        self._loading: dict[str, asyncio.Future[T | None]] = {}
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
+        """The cached value, or ``load()``'s. Concurrent misses on one key share a single load."""
         cached, stamp = await self._cache.read(key)
         if cached is not None:
             return None if cached == _NEGATIVE else self._decode(cached)
-        value = await load()
-        if value is None:
-            await self._cache.write(key, _NEGATIVE, stamp, self._negative_ttl)
+        if (pending := self._loading.get(key)) is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+            if value is None:
+                await self._cache.write(key, _NEGATIVE, stamp, self._negative_ttl)
+            else:
+                await self._cache.write(key, _encode(value), stamp, self._ttl)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # waiters re-raise it; nobody else needs to be told it went unobserved
+            raise
         else:
-            await self._cache.write(key, _encode(value), stamp, self._ttl)
-        return value
+            future.set_result(value)
+            return value
+        finally:
+            del self._loading[key]
 
     async def forget_keys(self, keys: Iterable[str]) -> None:
         """Invalidate these keys (call after the change committed)."""

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from tenant_core import SYSTEM, NotFoundError, ProvisionGenesys, TenantStatus, UpdateTenant
+from adapters.memory import InMemoryCache
+from tenant_core import (
+    SYSTEM,
+    NotFoundError,
+    ProvisionGenesys,
+    TenantCache,
+    TenantStatus,
+    UnavailableError,
+    UpdateTenant,
+)
 from tests.support.builders import create_command
 
 
@@ -64,3 +75,35 @@ async def test_provisioning_gets_or_creates(provisioning, resolver):
     assert first.tenant.id == second.tenant.id
     assert first.tenant.name == "Org Seven" and first.tenant.genesys_region == "mypurecloud.ie"
     assert (await resolver.by_genesys_org(SYSTEM, "org-7")).id == first.tenant.id
+
+
+async def test_a_miss_burst_loads_once(tenants):
+    """Fifty concurrent lookups of an uncached key cause one load (stampede protection)."""
+    cache = TenantCache(InMemoryCache())
+    created = (await tenants.create(SYSTEM, create_command())).tenant
+    loads = 0
+
+    async def slow_load():
+        nonlocal loads
+        loads += 1
+        await asyncio.sleep(0.05)
+        return created
+
+    results = await asyncio.gather(*(cache.get_or_load("tenant:id:x", slow_load) for _ in range(50)))
+    assert loads == 1 and all(r.id == created.id for r in results)
+
+
+async def test_a_failed_load_is_shared_and_not_cached():
+    cache = TenantCache(InMemoryCache())
+
+    async def failing():
+        await asyncio.sleep(0.01)
+        raise UnavailableError("database down")
+
+    results = await asyncio.gather(*(cache.get_or_load("k", failing) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, UnavailableError) for r in results)
+
+    async def working():
+        return None
+
+    assert await cache.get_or_load("k", working) is None  # the failure was not remembered

@@ -68,8 +68,7 @@ class PostgresTenantRepository:
         where, args = ["status = $1" if query.status else f"{_LIVE}"], [query.status.value] if query.status else []
         if query.q:
             args.append("%" + _escape_like(query.q.lower()) + "%")
-            n = len(args)
-            where.append(f"(lower(name) LIKE ${n} OR lower(email) LIKE ${n} OR lower(domain) LIKE ${n})")
+            where.append(f"search LIKE ${len(args)}")  # see migration 0006
         condition = " AND ".join(where)
         page_sql = (
             f"SELECT {_SELECT} FROM tenants WHERE {condition} "

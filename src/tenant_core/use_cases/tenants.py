@@ -141,6 +141,8 @@ class TenantService:
             raise ValidationFailedError.for_field("limit", "must be at least 1")
         if query.offset < 0:
             raise ValidationFailedError.for_field("offset", "must be 0 or more")
+        if query.q and any(ord(c) < 32 for c in query.q):
+            raise ValidationFailedError.for_field("q", "must not contain control characters")
         query = msgspec.structs.replace(query, limit=min(query.limit, MAX_PAGE_SIZE), q=(query.q or None))
         tenants, total = await self._storage.tenants.list(query)
         return TenantPage(tenants=tenants, total=total, limit=query.limit, offset=query.offset)
