@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from loguru import logger
 
@@ -31,10 +33,28 @@ def _database_url(config: Config) -> tuple[str, Any]:
     return dsn, handle
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail at once, in one line, when the address is taken or not ours (before starting anything)."""
+    try:
+        with socket.create_server((host, port), reuse_port=False):
+            pass
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port") from None
+
+
+class StartupError(Exception):
+    """Something the operator must fix before the service can start; the message says what."""
+
+
 def _migrate(dsn: str) -> None:
     from adapters.postgres import apply_migrations
 
-    applied = apply_migrations(dsn)
+    try:
+        applied = apply_migrations(dsn)
+    except Exception as exc:  # psycopg and yoyo raise several kinds; all mean the same to the operator
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        host = urlsplit(dsn).hostname or "local socket"
+        raise StartupError(f"cannot migrate the database at {host} ({reason}); check DATABASE_URL") from None
     logger.info("Migrations applied" if applied else "Schema is up to date", applied=applied)
 
 
@@ -42,6 +62,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    _check_can_listen(host, port)
     dsn, _embedded = _database_url(config)
     _migrate(dsn)
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
@@ -142,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(config.log_level)
 
+    try:
+        return _run(args, config)
+    except StartupError as exc:
+        print(f"tenant-service: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "token":
         return _print_token(config, Role(args.role), args.tenant, args.subject, args.ttl)
     if args.command == "rotate-credentials-key":

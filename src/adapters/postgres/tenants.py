@@ -30,6 +30,11 @@ _IDEMPOTENCY_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspe
 Executor = asyncpg.Pool | asyncpg.Connection
 
 
+def lookup_sql(column: str) -> str:
+    """Resolution by a lookup column: the partial unique index's expression and predicate, so one index scan."""
+    return f"SELECT {_SELECT} FROM tenants WHERE lower({column}) = lower($1) AND {_LIVE}"
+
+
 def _to_tenant(record: asyncpg.Record | None) -> Tenant | None:
     return None if record is None else msgspec.convert(dict(record), Tenant)
 
@@ -59,8 +64,7 @@ class PostgresTenantRepository:
         return await self._live_by("genesys_org_id", genesys_org_id)
 
     async def _live_by(self, column: str, value: str) -> Tenant | None:
-        # Same expression and predicate as the partial unique index, so this is one index scan.
-        sql = f"SELECT {_SELECT} FROM tenants WHERE lower({column}) = lower($1) AND {_LIVE}"
+        sql = lookup_sql(column)
         with translated():
             return _to_tenant(await self._db.fetchrow(sql, value))
 

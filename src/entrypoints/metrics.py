@@ -1,0 +1,70 @@
+"""Prometheus metrics (prometheus-client). Imported by the app factory only, never by the CLI's parent
+process, so that with several granian workers ``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve``) takes effect
+before the first metric exists and ``/metrics`` aggregates every worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "tenant_service_http_requests_total", "HTTP requests by route template and status", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "tenant_service_http_request_duration_seconds",
+    "HTTP request latency by route template",
+    ["route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+CACHE_LOOKUPS = Counter(
+    "tenant_service_cache_lookups_total", "Cache lookups by level (l1 in-process, l2 Redis) and outcome",
+    ["level", "outcome"],
+)
+GRAPH_CALLS = Counter("tenant_service_graph_calls_total", "Meta Graph API calls by step and outcome", ["step", "outcome"])
+POOL_CONNECTIONS = Gauge(
+    "tenant_service_db_pool_connections", "Database pool connections by state", ["state"], multiprocess_mode="livesum"
+)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    children = _request_children.get((method, route, status))
+    if children is None:  # labels() costs more than the increment; the set of routes is small and fixed
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(route))
+        _request_children[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def observe_cache(level: str, hit: bool) -> None:
+    CACHE_LOOKUPS.labels(level, "hit" if hit else "miss").inc()
+
+
+def observe_graph(step: str, outcome: str) -> None:
+    GRAPH_CALLS.labels(step, outcome).inc()
+
+
+def observe_pool(size: int, idle: int) -> None:
+    POOL_CONNECTIONS.labels("in_use").set(size - idle)
+    POOL_CONNECTIONS.labels("idle").set(idle)
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
