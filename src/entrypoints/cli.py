@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,19 @@ def _check_can_listen(host: str, port: int) -> None:
         raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port") from None
 
 
+def _prepare_metrics_dir(directory: Path) -> None:
+    """Workers share metrics through files here (prometheus multiprocess mode); stale ones are removed.
+
+    This runs before any worker imports prometheus_client, which reads the variable once, at import.
+    """
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
 class StartupError(Exception):
     """Something the operator must fix before the service can start; the message says what."""
 
@@ -67,6 +81,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     _migrate(dsn)
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
     os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
+    _prepare_metrics_dir(config.data_dir / "metrics")
     config.signing_secret()  # create the shared secret once, before workers race for it
     if not config.redis_url:
         logger.info("No REDIS_URL: using an in-process cache")

@@ -19,6 +19,7 @@ from adapters.meta_graph import HttpMetaGraph
 from adapters.postgres import PostgresStorage, create_pool
 from adapters.redis import RedisCache, RedisRateLimiter, TieredCache
 from adapters.redis.cache import connect
+from entrypoints import metrics
 from tenant_core import (
     ApiKeyService,
     AuditTrail,
@@ -63,7 +64,9 @@ async def open_graph(
     if not (app_id and app_secret):
         yield None  # signup answers 503 naming META_APP_ID and META_APP_SECRET; everything else runs
         return
-    graph = HttpMetaGraph(app_id, app_secret, base_url, version, timeout_seconds=timeout_seconds)
+    graph = HttpMetaGraph(
+        app_id, app_secret, base_url, version, timeout_seconds=timeout_seconds, on_call=metrics.observe_graph
+    )
     try:
         yield graph
     finally:
@@ -78,10 +81,10 @@ async def open_cache(client: redis.Redis | None, url: str | None, workers: int) 
             logger.warning("Caching disabled: {} workers and no REDIS_URL", workers)
             yield NoCache()
         else:
-            yield InMemoryCache()
+            yield InMemoryCache(on_lookup=metrics.observe_cache)
         return
     subscriber = redis.Redis.from_url(url, socket_connect_timeout=0.5, health_check_interval=2)
-    cache = TieredCache(RedisCache(client), subscriber)
+    cache = TieredCache(RedisCache(client), subscriber, on_lookup=metrics.observe_cache)
     await cache.start()
     try:
         yield cache

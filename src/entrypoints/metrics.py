@@ -28,10 +28,13 @@ LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 CACHE_LOOKUPS = Counter(
-    "tenant_service_cache_lookups_total", "Cache lookups by level (l1 in-process, l2 Redis) and outcome",
+    "tenant_service_cache_lookups_total",
+    "Cache lookups by level (l1 in-process, l2 Redis) and outcome",
     ["level", "outcome"],
 )
-GRAPH_CALLS = Counter("tenant_service_graph_calls_total", "Meta Graph API calls by step and outcome", ["step", "outcome"])
+GRAPH_CALLS = Counter(
+    "tenant_service_graph_calls_total", "Meta Graph API calls by step and outcome", ["step", "outcome"]
+)
 POOL_CONNECTIONS = Gauge(
     "tenant_service_db_pool_connections", "Database pool connections by state", ["state"], multiprocess_mode="livesum"
 )

@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     SIGNUP_START = "whatsapp:signup"
     API_KEYS_MANAGE = "api_keys:manage"
     AUDIT_READ = "audit:read"
+    METRICS_READ = "metrics:read"
 
 
 _ALL = frozenset(Permission)
@@ -45,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TENANTS_PROVISION,
             Permission.CREDENTIALS_READ,
             Permission.CREDENTIALS_REVEAL,
+            Permission.METRICS_READ,
         }
     ),
     Role.TENANT: frozenset(

@@ -73,6 +73,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
     ("GET", "/tenants/{tenant_id}/whatsapp"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
     ("POST", "/tenants/{tenant_id}/whatsapp/signup-state"): ({"admin", "own-jwt", "own-key"}, 200, None),
     ("POST", "/whatsapp/signup"): (SIGNUP, 503, {"code": "c", "state": "ss1.x.y"}),
+    ("GET", "/metrics"): ({"admin", "service"}, 200, None),
     ("GET", "/health"): (PUBLIC, 200, None),
     ("GET", "/health/live"): (PUBLIC, 200, None),
     ("GET", "/health/ready"): (PUBLIC, 200, None),

@@ -245,3 +245,12 @@ class _Clock:
 
     def now(self) -> datetime:
         return self._at
+
+
+async def test_graph_calls_are_counted_by_outcome(signup_client, graph):
+    graph.behaviour.failures["subscribe_app"] = Failure()
+    tenant = await new_tenant(signup_client)
+    await signup(signup_client, state=await state_for(signup_client, tenant["id"]))
+    text = (await signup_client.get("/metrics")).text
+    assert 'tenant_service_graph_calls_total{outcome="ok",step="exchange_code"}' in text
+    assert 'tenant_service_graph_calls_total{outcome="refused",step="subscribe_app"}' in text

@@ -13,7 +13,14 @@ class InMemoryCache:
     still matches, so a slow reader cannot put back what an invalidation removed.
     """
 
-    def __init__(self, max_entries: int = 100_000, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_entries: int = 100_000,
+        monotonic: Callable[[], float] = time.monotonic,
+        on_lookup: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        """``on_lookup(level, hit)`` is told of every read (for metrics)."""
+        self._on_lookup = on_lookup or (lambda level, hit: None)
         self._entries: dict[str, tuple[int, bytes, float]] = {}
         self._generations: dict[str, int] = {}
         self._floor = 0  # generation of every key not in ``_generations``
@@ -24,7 +31,9 @@ class InMemoryCache:
         generation = self._generations.get(key, self._floor)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == generation and entry[2] > self._now():
+            self._on_lookup("l1", True)
             return entry[1], b"%d" % generation
+        self._on_lookup("l1", False)
         return None, b"%d" % generation
 
     async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:

@@ -68,5 +68,8 @@ class InMemoryStorage:
     async def ping(self) -> None:
         return None
 
+    def pool_usage(self) -> tuple[int, int]:
+        return 0, 0  # no connections in memory
+
     async def missing_migrations(self) -> set[str]:
         return set()  # nothing to migrate in memory

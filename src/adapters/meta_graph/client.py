@@ -8,6 +8,7 @@ become one :class:`~tenant_core.errors.GraphApiError`; no URL, token or secret r
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -67,7 +68,10 @@ class HttpMetaGraph:
         read_attempts: int = 3,
         backoff_seconds: float = 0.2,
         client: httpx.AsyncClient | None = None,
+        on_call: Callable[[str, str], None] | None = None,
     ) -> None:
+        """``on_call(step, outcome)`` is told of every HTTP attempt: ok, refused, error or timeout (metrics)."""
+        self._on_call = on_call or (lambda step, outcome: None)
         self._app_id = app_id
         self._app_secret = app_secret
         self._version = version.strip("/")
@@ -115,13 +119,17 @@ class HttpMetaGraph:
             try:
                 response = await self._client.request(method, url, params=params, headers=headers)
             except httpx.TimeoutException:
+                self._on_call(step, "timeout")
                 failure = GraphApiError("Meta Graph API did not answer in time", step=step)
             except httpx.HTTPError as exc:
+                self._on_call(step, "error")
                 failure = GraphApiError(f"Meta Graph API unreachable ({type(exc).__name__})", step=step)
             else:
                 if response.status_code < 400:
+                    self._on_call(step, "ok")
                     logger.debug("Graph call succeeded", step=step, status=response.status_code)
                     return response.content
+                self._on_call(step, "refused" if response.status_code < 500 else "error")
                 failure = _graph_error(step, response)
                 if response.status_code < 500:
                     break  # Graph refused: retrying cannot help

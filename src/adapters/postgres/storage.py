@@ -68,6 +68,10 @@ class PostgresStorage:
         with translated():
             await self._pool.fetchval("SELECT 1")
 
+    def pool_usage(self) -> tuple[int, int]:
+        """``(connections open, idle)`` of the pool."""
+        return self._pool.get_size(), self._pool.get_idle_size()
+
     async def missing_migrations(self) -> set[str]:
         """Migration ids in ``migrations/`` that this database has not applied."""
         with translated():

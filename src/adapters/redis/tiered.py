@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 import redis.asyncio as redis
@@ -37,7 +37,10 @@ class TieredCache:
         l1_ttl_seconds: float = 30.0,
         max_entries: int = 100_000,
         reconnect_seconds: float = 0.5,
+        on_lookup: Callable[[str, bool], None] | None = None,
     ) -> None:
+        """``on_lookup(level, hit)`` is told of every read, per level (for metrics)."""
+        self._on_lookup = on_lookup or (lambda level, hit: None)
         self._l2 = l2
         self._subscriber = subscriber
         self._channel = channel
@@ -76,8 +79,11 @@ class TieredCache:
         if self._subscribed.is_set():
             entry = self._entries.get(key)
             if entry is not None and entry[2] == generation and entry[3] > time.monotonic():
+                self._on_lookup("l1", True)
                 return entry[0], b"%d|%s" % (generation, entry[1])
+        self._on_lookup("l1", False)
         value, stamp = await self._l2.read(key)
+        self._on_lookup("l2", value is not None)
         if value is not None and self._subscribed.is_set():
             self._remember(key, value, stamp, generation)
         return value, b"%d|%s" % (generation, stamp)

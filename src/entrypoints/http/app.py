@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
@@ -18,6 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
 
+from entrypoints import metrics
 from entrypoints.config import Config, ConfigError
 from entrypoints.container import Container
 from entrypoints.http.auth import AuthMiddleware
@@ -26,7 +28,7 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.fast_lane import try_fast_lane
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
-from entrypoints.http.routes.health import health, live, ready
+from entrypoints.http.routes.health import health, live, prometheus_metrics, ready
 from entrypoints.http.routes.resolution import ResolutionController
 from entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
 from entrypoints.http.routes.tenants import TenantController
@@ -67,9 +69,10 @@ class TenantServiceApp(Litestar):
                     await super().__call__(scope, receive, send_with_id)
             finally:
                 context.request_id.reset(token)
-                duration_ms = round((time.perf_counter() - started) * 1000, 3)
+                elapsed = time.perf_counter() - started
                 route = route or scope.get("path_template") or "unmatched"
-                ACCESS_LOG.write(request_id, scope["method"], route, status, duration_ms)
+                ACCESS_LOG.write(request_id, scope["method"], route, status, round(elapsed * 1000, 3))
+                metrics.observe_request(scope["method"], route, status, elapsed)
 
 
 def _request_id(scope: Scope) -> str:
@@ -106,12 +109,20 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             )
             if app.state.services.auth_disabled:
                 logger.warning("AUTH_DISABLED=true: authentication is OFF; every caller acts as admin")
+            sampler = asyncio.create_task(_sample_pool(app.state.services), name="pool-metrics")
             yield
+            sampler.cancel()
         finally:
             if (stopped := container.shutdown_resources()) is not None:
                 await stopped
 
     return lifespan
+
+
+async def _sample_pool(services: Services, every_seconds: float = 5.0) -> None:
+    while True:
+        metrics.observe_pool(*services.storage.pool_usage())
+        await asyncio.sleep(every_seconds)
 
 
 async def _resolved(value: Any) -> Any:
@@ -153,7 +164,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
         )
     configure_logging(config.log_level)
     return TenantServiceApp(
-        route_handlers=[*_api_routers(), health, live, ready],
+        route_handlers=[*_api_routers(), health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
         cors_config=CORSConfig(allow_origins=list(config.allowed_origins)) if config.allowed_origins else None,

@@ -29,6 +29,10 @@ class OperatedStorage(Storage, Protocol):
         """Migration ids not yet applied (empty when the schema is current)."""
         ...
 
+    def pool_usage(self) -> tuple[int, int]:
+        """``(connections open, idle)``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Services:

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from entrypoints import metrics
 from entrypoints.http.dependencies import Services
 from entrypoints.http.schemas import Health, Liveness
+from tenant_core import Permission, Principal
 from tenant_core.errors import UnavailableError
 
 
@@ -42,3 +44,14 @@ async def ready(services: NamedDependency[Services]) -> Response[Liveness]:
     if missing:
         return Response(Liveness(f"migrations pending: {', '.join(sorted(missing))}"), status_code=503)
     return Response(Liveness("ready"))
+
+
+@get(
+    "/metrics",
+    summary="Prometheus metrics (admin and service principals)",
+    tags=["Operations"],
+    media_type=metrics.CONTENT_TYPE,
+)
+async def prometheus_metrics(principal: NamedDependency[Principal]) -> Response[bytes]:
+    principal.require(Permission.METRICS_READ)
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

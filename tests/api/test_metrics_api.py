@@ -1,0 +1,22 @@
+"""/metrics exposes the operator's series in Prometheus text format."""
+
+from __future__ import annotations
+
+from tests.support.builders import create_body
+
+
+async def test_metrics_expose_requests_latency_cache_and_pool(client):
+    await client.post("/tenants", json=create_body(phoneNumberId="8001"))
+    for _ in range(3):
+        assert (await client.get("/tenants/by-phone/8001")).status_code == 200
+    await client.get("/tenants/by-phone/none")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'tenant_service_http_requests_total{method="POST",route="/tenants",status="201"}' in text
+    assert 'route="/tenants/by-phone/{phone_number_id}",status="404"' in text
+    assert 'tenant_service_http_request_duration_seconds_bucket{le="0.005",route="/tenants/by-phone/' in text
+    assert 'tenant_service_cache_lookups_total{level="l1",outcome="hit"}' in text
+    assert 'tenant_service_cache_lookups_total{level="l2",outcome="miss"}' in text
+    assert "tenant_service_db_pool_connections" in text
