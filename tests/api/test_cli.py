@@ -53,12 +53,3 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
         output = process.communicate(timeout=15)[0].decode()
     assert process.returncode == 0, output
     assert '"msg":"request"' in output  # one JSON access-log line per request
-
-
-def test_bad_configuration_exits_with_one_line(tmp_path):
-    env = {**os.environ, "DATABASE_URL": "mysql://nope", "TENANT_SERVICE_DATA_DIR": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "serve"], env=env, capture_output=True, text=True, timeout=30
-    )
-    assert result.returncode == 2
-    assert "DATABASE_URL" in result.stderr and len(result.stderr.strip().splitlines()) == 1

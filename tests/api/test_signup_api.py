@@ -147,7 +147,7 @@ async def test_each_graph_failure_is_a_502_and_stores_nothing(signup_client, gra
 
 
 async def test_graph_timeout_is_a_502(signup_client, graph):
-    graph.behaviour.failures["debug_token"] = Failure(status=200, delay_seconds=2.0)
+    graph.behaviour.delays["debug_token"] = 2.0
     tenant = await new_tenant(signup_client)
     response = await signup(signup_client, state=await state_for(signup_client, tenant["id"]))
     body = assert_envelope(response, 502, "SIGNUP_ERROR")

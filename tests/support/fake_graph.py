@@ -60,6 +60,7 @@ class GraphBehaviour:
     )
     failures: dict[str, Failure] = field(default_factory=dict)  # step → failure
     transient_failures: dict[str, int] = field(default_factory=dict)  # step → how many 500s before success
+    delays: dict[str, float] = field(default_factory=dict)  # step → seconds before a normal answer
 
 
 class FakeGraph:
@@ -104,6 +105,7 @@ class FakeGraph:
         if self.behaviour.transient_failures.get(step, 0) > 0:
             self.behaviour.transient_failures[step] -= 1
             failure = Failure(status=500, message="An unknown error occurred", code=1)
+        time.sleep(self.behaviour.delays.get(step, 0.0))
         if failure is not None:
             time.sleep(failure.delay_seconds)
             status, body = failure.status, failure.body()

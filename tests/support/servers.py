@@ -86,6 +86,15 @@ class PostgresServer:
         os.chmod(self._dir, 0o755)
         self.url, self._handle = start_embedded_postgres(Path(self._dir))
 
+    def stop(self) -> None:
+        """Stop the embedded server (fast shutdown: open connections are cut, as in an outage)."""
+        from pgserver import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._handle.pgdata, user=self._handle.system_user)
+
+    def start(self) -> None:
+        self._handle.ensure_postgres_running()
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle._cleanup()

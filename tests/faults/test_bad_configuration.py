@@ -1,0 +1,57 @@
+"""Start-up with a bad configuration exits non-zero at once, with one line saying what to fix."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}
+    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "CREDENTIALS_KEYS"):
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "serve", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"DATABASE_URL": "mysql://user@db/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://user:pw@127.0.0.1:1/nowhere"}, "DATABASE_URL"),
+        ({"CREDENTIALS_KEYS": "k=bm90LTMyLWJ5dGVz"}, "CREDENTIALS_KEYS"),
+        ({"PORT": "http"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"REDIS_URL": "memcached://x"}, "REDIS_URL"),
+        ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_setting_exits_with_one_line(tmp_path, env, names):
+    started = time.monotonic()
+    result = serve(tmp_path, **env)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")]
+    assert len(lines) == 1 and names in lines[0], result.stderr
+    assert "pw" not in result.stderr  # a password in DATABASE_URL is never echoed
+    assert time.monotonic() - started < 20
+
+
+def test_port_in_use_exits_with_one_line(tmp_path, postgres_url):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = serve(tmp_path, ["--port", str(port)], DATABASE_URL=postgres_url)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")]
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], result.stderr
