@@ -25,6 +25,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 3007
     log_level: str = "INFO"
+    log_format: str | None = None  # "json" or "text"; None: text on a terminal, JSON otherwise
     data_dir: Path = Path(".tenant-service")
     db_pool_max: int = 10
     workers: int = 1
@@ -47,6 +48,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             host=env.get("HOST", "127.0.0.1"),
             port=_port(env.get("PORT", "3007")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_format=env.get("LOG_FORMAT") or None,
             data_dir=Path(env.get("TENANT_SERVICE_DATA_DIR", ".tenant-service")).resolve(),
             db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
             workers=_positive_int("TENANT_SERVICE_WORKERS", env.get("TENANT_SERVICE_WORKERS", "1")),
@@ -83,6 +85,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("META_GRAPH_URL must be an http(s) URL such as https://graph.facebook.com")
         if not self.meta_graph_version.startswith("v"):
             raise ConfigError("META_GRAPH_VERSION must look like v26.0")
+        if self.log_format not in (None, "json", "text"):
+            raise ConfigError("LOG_FORMAT must be json or text")
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 

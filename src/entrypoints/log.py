@@ -34,10 +34,21 @@ def _json_sink(message: Any) -> None:
     sys.stderr.write(_encode(line).decode() + "\n")
 
 
-def configure_logging(level: str = "INFO") -> None:
+_READABLE_FORMAT = (
+    "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> {message} <dim>{extra}</dim>\n{exception}"
+)
+
+
+def configure_logging(level: str = "INFO", log_format: str | None = None) -> None:
+    """JSON lines (production), or readable lines when stderr is a terminal; ``log_format`` forces one."""
+    readable = (log_format or ("text" if sys.stderr.isatty() else "json")) == "text"
     logger.remove()
-    logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
+    if readable:
+        logger.add(sys.stderr, level=level, format=_READABLE_FORMAT, backtrace=False, diagnose=False, colorize=True)
+    else:
+        logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
     ACCESS_LOG.enabled = logger.level(level).no <= logger.level("INFO").no
+    ACCESS_LOG.readable = readable
     ACCESS_LOG.pid = os.getpid()
 
 
@@ -45,10 +56,15 @@ class AccessLog:
     """One JSON line per request: ts, level, msg, request_id, method, route, status, duration_ms, pid."""
 
     enabled = True
+    readable = False
     pid = os.getpid()  # which worker served it; refreshed by configure_logging in each worker
 
     def write(self, request_id: str, method: str, route: str, status: int, duration_ms: float) -> None:
         if not self.enabled:
+            return
+        if self.readable:
+            stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
+            sys.stderr.write(f"{stamp} INFO    {method} {route} {status} {duration_ms}ms [{request_id}]\n")
             return
         line = {
             "ts": datetime.now(UTC).isoformat(),

@@ -24,7 +24,7 @@ from entrypoints.config import Config, ConfigError
 from entrypoints.container import Container
 from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.dependencies import DEPENDENCIES, Services
-from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from entrypoints.http.fast_lane import try_fast_lane
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
@@ -162,8 +162,8 @@ def create_app(container: Container | None = None, config: Config | None = None)
                 "cipher_keys": config.cipher_keys(),
             }
         )
-    configure_logging(config.log_level)
-    return TenantServiceApp(
+    configure_logging(config.log_level, config.log_format)
+    app = TenantServiceApp(
         route_handlers=[*_api_routers(), health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
@@ -193,3 +193,5 @@ def create_app(container: Container | None = None, config: Config | None = None)
         logging_config=None,  # loguru does the logging (entrypoints.log)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )
+    document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
+    return app

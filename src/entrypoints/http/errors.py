@@ -6,11 +6,13 @@ oversized body) map by status in :data:`STATUS_CODES`; anything else is a 500 th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from loguru import logger
 from msgspec import UNSET, UnsetType
 
@@ -178,6 +180,35 @@ def _problem_from_detail(detail: str) -> FieldProblem:
     # Litestar prefixes decoding failures ("Invalid JSON: ..."); what follows is msgspec's message.
     message = detail.split(": ", 1)[1] if detail.startswith(("Invalid", "Malformed")) and ": " in detail else detail
     return problem_from_msgspec(message)
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR (details name each field), INVALID_STATE or WABA_NOT_FOUND",
+    401: "UNAUTHORIZED: missing, invalid or expired credentials",
+    403: "FORBIDDEN: not allowed, including another tenant's resources",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT: a unique field is taken, or the status transition is not allowed",
+    412: "PRECONDITION_FAILED: If-Match does not name the current version",
+    413: "PAYLOAD_TOO_LARGE: body over 64 KiB",
+    429: "RATE_LIMITED (see Retry-After)",
+    500: "INTERNAL_ERROR",
+    502: "SIGNUP_ERROR: Meta's Graph API refused or failed (details carry its message and fbtrace_id)",
+    503: "SERVICE_UNAVAILABLE: the database is unreachable, or the feature is not configured",
+}
+
+
+def document_error_responses(route_handlers: Iterable[Any]) -> None:
+    """Tell the OpenAPI document the truth: every error status answers with :class:`ErrorBody`.
+
+    Litestar would otherwise describe its own 400 body, which this service never sends.
+    """
+    envelope = {
+        status: ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
+        for status, description in _ERROR_DESCRIPTIONS.items()
+    }
+    for handler in route_handlers:
+        handler.responses = {**envelope, **(handler.responses or {})}
 
 
 EXCEPTION_HANDLERS = {

@@ -9,6 +9,7 @@ import msgspec
 from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
+from loguru import logger
 from msgspec import UNSET, UnsetType
 
 from entrypoints.http.schemas import Message
@@ -127,6 +128,7 @@ class CredentialController(Controller):
         principal: NamedDependency[Principal],
     ) -> CredentialsStored:
         await vault.store(principal, tenant_id, data.type, data.credentials)
+        logger.info("Credentials stored", tenant_id=tenant_id, type=data.type.value, actor=principal.subject)
         return CredentialsStored(type=data.type, message=f"{data.type.value} credentials stored successfully")
 
     @get("/credentials/{kind:str}", summary="Read a credential, masked; ?reveal=true for permitted services")
@@ -166,6 +168,7 @@ class CredentialController(Controller):
         principal: NamedDependency[Principal],
     ) -> GenesysUpdated:
         tenant = await vault.store(principal, tenant_id, CredentialType.GENESYS, msgspec.to_builtins(data))
+        logger.info("Credentials stored", tenant_id=tenant_id, type="genesys", actor=principal.subject)
         summary = GenesysTenantSummary(tenant.id, tenant.name, tenant.genesys_region, tenant.genesys_integration_id)
         return GenesysUpdated("Genesys credentials updated successfully", summary)
 
@@ -188,6 +191,7 @@ class CredentialController(Controller):
         principal: NamedDependency[Principal],
     ) -> WhatsAppStored:
         await vault.store(principal, tenant_id, CredentialType.WHATSAPP, data.credentials())
+        logger.info("Credentials stored", tenant_id=tenant_id, type="whatsapp", actor=principal.subject)
         return WhatsAppStored(config=WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP)))
 
     @get("/whatsapp", summary="The WhatsApp configuration, masked; configured=false when none")

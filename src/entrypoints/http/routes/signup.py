@@ -6,6 +6,7 @@ import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from loguru import logger
 
 from tenant_core import Principal
 from tenant_core.commands import CompleteSignup
@@ -55,6 +56,7 @@ class SignupCallbackController(Controller):
         optional_principal: NamedDependency[Principal | None],
     ) -> SignupCompleted:
         result = await signup.complete(optional_principal, data)
+        logger.info("WhatsApp signup completed", tenant_id=result.tenant_id, waba_id=result.credentials.waba_id)
         creds = result.credentials
         config = SignupConfig(creds.waba_id, creds.phone_number_id, creds.display_phone_number, creds.quality_rating)
         return SignupCompleted(tenant_id=result.tenant_id, config=config)

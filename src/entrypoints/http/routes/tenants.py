@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from loguru import logger
 
 from entrypoints.http.schemas import Message, ProvisionResult, TenantChanged, TenantCreated
 from tenant_core import (
@@ -66,6 +67,7 @@ class TenantController(Controller):
     ) -> Response[TenantCreated]:
         created = await tenants.create(principal, data, idempotency_key)
         tenant = created.tenant
+        logger.info("Tenant created", tenant_id=tenant.id, actor=principal.subject)
         return Response(
             TenantCreated(tenant=tenant, api_key=created.api_key),
             status_code=201,
@@ -132,6 +134,8 @@ class TenantController(Controller):
         principal: NamedDependency[Principal],
     ) -> Response[ProvisionResult]:
         result = await provisioning.provision(principal, data)
+        if result.is_new:
+            logger.info("Tenant provisioned", tenant_id=result.tenant.id, actor=principal.subject)
         body = ProvisionResult(
             message="Tenant provisioned successfully" if result.is_new else "Tenant already exists",
             tenant_id=result.tenant.id,
