@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from adapters.postgres import apply_migrations
-from tests.faults.conftest import ADMIN
 from tests.support.servers import PostgresServer, RedisServer
+from tests.support.service_process import ADMIN
 
 
 @pytest.fixture

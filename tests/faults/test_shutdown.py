@@ -7,8 +7,8 @@ import signal
 
 import httpx
 
-from tests.faults.conftest import ADMIN
 from tests.support.fake_graph import APP_ID, APP_SECRET, CODE, FakeGraph
+from tests.support.service_process import ADMIN
 
 
 async def test_sigterm_finishes_requests_in_flight_and_exits_cleanly(service_factory, postgres_url, clean_postgres):

@@ -1,0 +1,85 @@
+"""``tenant-service serve`` as a real process, for tests that signal, kill or fuzz it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.jwt import JwtTokens
+from tenant_core import Principal, Role
+from tests.support.servers import free_port
+
+SECRET = "fault-tests-secret-" + "f" * 32
+ADMIN = {"Authorization": "Bearer " + JwtTokens(SECRET).issue(Principal("admin", Role.ADMIN), 24 * 3600)}
+
+
+class ServiceProcess:
+    """``tenant-service serve`` in its own process group, so that it can be signalled as a whole."""
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 1) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, "JWT_SECRET": SECRET, **env}
+        self._log = log
+        self._workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> ServiceProcess:
+        with open(self._log, "a") as out:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "entrypoints.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self._workers),
+                ],
+                env=self._env,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):
+                try:
+                    if (await client.get(f"{self.url}/health/ready")).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"service did not start:\n{self._log.read_text()[-2000:]}")
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signum)
+
+    def wait(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def service_factory(tmp_path: Path) -> Iterator:
+    started: list[ServiceProcess] = []
+
+    def make(env: dict[str, str], workers: int = 1) -> ServiceProcess:
+        service = ServiceProcess({"TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}, tmp_path / "service.log", workers)
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        if service.process is not None and service.process.poll() is None:
+            service.signal(signal.SIGKILL)
+            service.wait()
