@@ -15,7 +15,7 @@ class InMemoryCache:
 
     def __init__(
         self,
-        max_entries: int = 100_000,
+        max_entries: int = 20_000,
         monotonic: Callable[[], float] = time.monotonic,
         on_lookup: Callable[[str, bool], None] | None = None,
     ) -> None:

@@ -80,7 +80,10 @@ class PostgresTenantRepository:
         )
         with translated():
             rows = await self._db.fetch(page_sql, *args, query.limit, query.offset)
-            total = await self._db.fetchval(f"SELECT count(*) FROM tenants WHERE {condition}", *args)
+            if rows and len(rows) < query.limit:
+                total = query.offset + len(rows)  # the last page tells the total exactly; no count needed
+            else:
+                total = await self._db.fetchval(f"SELECT count(*) FROM tenants WHERE {condition}", *args)
         return [msgspec.convert(dict(r), Tenant) for r in rows], total
 
     async def add(self, tenant: Tenant) -> Tenant:

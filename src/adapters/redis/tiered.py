@@ -35,7 +35,7 @@ class TieredCache:
         *,
         channel: str = "tenant-service:invalidations",
         l1_ttl_seconds: float = 30.0,
-        max_entries: int = 100_000,
+        max_entries: int = 10_000,  # per worker: ~10-20 MB; the hot set of tenants, not all of them
         reconnect_seconds: float = 0.5,
         on_lookup: Callable[[str, bool], None] | None = None,
     ) -> None:
