@@ -300,8 +300,8 @@ def print_table(rows, rss: list[float], soak: int) -> None:
     for target, scenario, result, ratio in rows:
         ratio_text = f"{ratio:.0%}" if ratio is not None else ""
         lines.append(
-            f"| {target} | {scenario} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p99']:.2f} | "
-            f"{result['errors']} | {ratio_text} |"
+            f"| {target} | {scenario} | {result['rps']:,.0f} | {result['p50']:.2f} | {result['p90']:.2f} | "
+            f"{result['p99']:.2f} | {result['errors']} | {ratio_text} |"
         )
     lines.append("")
     lines.append(f"RSS per worker after ~{soak:,} hot-path requests: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
