@@ -292,7 +292,7 @@ def main() -> None:
 def print_table(rows, rss: list[float], soak: int) -> None:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{datetime.now(UTC):%Y-%m-%d}; 1 worker, wrk -t1 -c32 unless the row says otherwise (list, create: -c4)",
+        f"{datetime.now(UTC):%Y-%m-%d}; 1 worker, wrk -t1 -c32 unless the row says otherwise",
         "",
         "| target | scenario | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | vs ceiling |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

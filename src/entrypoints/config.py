@@ -122,20 +122,18 @@ def _port(text: str) -> int:
 
 
 def _positive_float(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, not {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be more than 0, not {text!r}")
-    return value
+    return _positive(name, text, float, "a number of seconds")
 
 
 def _positive_int(name: str, text: str) -> int:
+    return int(_positive(name, text, int, "a whole number"))
+
+
+def _positive(name: str, text: str, parse: type[int] | type[float], kind: str) -> float:
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, not {text!r}")
+        raise ConfigError(f"{name} must be {kind}, not {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, not {text!r}")
     return value
