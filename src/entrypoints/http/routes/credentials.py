@@ -15,7 +15,7 @@ from msgspec import UNSET, UnsetType
 from entrypoints.http.schemas import Message
 from tenant_core import Principal
 from tenant_core.commands import ExternalId
-from tenant_core.credentials import CredentialType, GenesysCredentials, Secret, Text, WhatsAppCredentials
+from tenant_core.credentials import CredentialType, Secret, Text, WhatsAppCredentials
 from tenant_core.errors import NotFoundError, ValidationFailedError
 from tenant_core.use_cases.credentials import CredentialVault, MaskedCredentials
 
@@ -179,8 +179,8 @@ class CredentialController(Controller):
         view = await vault.view(principal, tenant_id, CredentialType.GENESYS)
         if view is None:
             raise NotFoundError(f"No Genesys credentials stored for tenant {tenant_id}")
-        creds = msgspec.convert(view.credentials, _MaskedGenesys)
-        return GenesysView(True, creds.client_id, creds.client_secret, creds.region, creds.integration_id)
+        shown = view.credentials
+        return GenesysView(True, shown["clientId"], shown["clientSecret"], shown["region"], shown.get("integrationId"))
 
     @post("/whatsapp", status_code=200, summary="Store the WhatsApp configuration")
     async def put_whatsapp(
@@ -199,7 +199,3 @@ class CredentialController(Controller):
         self, tenant_id: FromPath[str], vault: NamedDependency[CredentialVault], principal: NamedDependency[Principal]
     ) -> Response[WhatsAppView]:
         return Response(WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP)))
-
-
-class _MaskedGenesys(GenesysCredentials, frozen=True):
-    """GenesysCredentials as masked (secrets replaced), for typed access to the view."""
