@@ -14,7 +14,7 @@ from tenant_core import Permission, Principal
 from tenant_core.errors import UnavailableError
 
 
-@get("/health", summary="Overall health", tags=["Operations"], opt={"public": True})
+@get("/health", summary="Overall health", tags=["Operations"], opt={"public": True}, security=[{}])
 async def health(services: NamedDependency[Services]) -> Response[Health]:
     redis = await services.cache.status()
     try:
@@ -25,7 +25,7 @@ async def health(services: NamedDependency[Services]) -> Response[Health]:
     return Response(Health(status, "connected", redis, datetime.now(UTC)))
 
 
-@get("/health/live", summary="The process is running", tags=["Operations"], opt={"public": True})
+@get("/health/live", summary="The process is running", tags=["Operations"], opt={"public": True}, security=[{}])
 async def live() -> Liveness:
     return Liveness("alive")
 
@@ -35,6 +35,7 @@ async def live() -> Liveness:
     summary="Database answers and migrations are applied",
     tags=["Operations"],
     opt={"public": True},
+    security=[{}],
 )
 async def ready(services: NamedDependency[Services]) -> Response[Liveness]:
     try:
