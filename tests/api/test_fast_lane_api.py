@@ -57,6 +57,7 @@ async def test_fast_lane_declines_what_it_must_not_answer(client):
         ("/tenants/by-phone/9002", {}),  # no credentials
         ("/tenants/by-phone/9002", {"Authorization": f"Bearer {created['apiKey']}"}),  # API key
         ("/tenants/by-phone/9002", own),  # tenant principal: forbidden, and rate-limited anyway
+        ("/tenants/by-phone/9002", {**service, "Origin": "https://console.example"}),  # a browser: CORS applies
         ("/tenants/t_0000000000000000", service),  # not a resolution route
     ]
     for path, headers in declined:

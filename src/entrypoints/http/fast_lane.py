@@ -6,8 +6,9 @@ resolution route by a caller whose bearer token was already verified, and who is
 lane calls the same :class:`~tenant_core.TenantResolver` use case and writes its answer directly.
 
 It only ever answers successes. Anything else — no or unverified credentials, API keys, tenant principals
-(rate-limited), a refusal, an unknown id, a failure — falls through to the normal route, which re-runs the
-(read-only) lookup and renders the outcome. The API tests check that both lanes answer byte for byte alike.
+(rate-limited), browsers (CORS), a refusal, an unknown id, a failure — falls through to the normal route,
+which re-runs the (read-only) lookup and renders the outcome. The API tests check that both lanes answer
+byte for byte alike.
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:
-    if services.auth_disabled:
-        return GATEWAY_PRINCIPAL
+    """The caller, if already verified; ``None`` sends the request the normal way (so do browsers: CORS)."""
+    principal = GATEWAY_PRINCIPAL if services.auth_disabled else None
     for name, value in scope["headers"]:
-        if name == b"authorization":
+        if name == b"origin":
+            return None
+        if name == b"authorization" and principal is None:
             scheme, _, credential = value.decode("latin-1").partition(" ")
             if scheme.lower() != "bearer":
                 return None
-            return services.authenticator.already_verified(credential.strip())
-    return None
+            principal = services.authenticator.already_verified(credential.strip())
+    return principal
