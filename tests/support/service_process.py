@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -59,6 +60,11 @@ class ServiceProcess:
                     pass
                 await asyncio.sleep(0.1)
         raise AssertionError(f"service did not start:\n{self._log.read_text()[-2000:]}")
+
+    def errors_logged(self) -> list[str]:
+        """The service's error log lines (for assertion messages)."""
+        lines = [json.loads(line) for line in self._log.read_text().splitlines() if line.startswith("{")]
+        return [f"{e.get('error')}: {e.get('trace', '').splitlines()[-1:]}" for e in lines if e["level"] == "ERROR"]
 
     def signal(self, signum: int) -> None:
         assert self.process is not None

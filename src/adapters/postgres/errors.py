@@ -18,6 +18,9 @@ UNAVAILABLE = (
     asyncpg.OperatorInterventionError,  # 57: admin shutdown, cannot connect now
     asyncpg.InsufficientResourcesError,  # 53: too many connections, disk full
     asyncpg.InterfaceError,  # connection closed under us, pool closing
+    # A connection cut mid-statement is left in a state asyncpg reports as "another operation is in
+    # progress" on its next use (seen when Postgres stops under load); the pool then discards it.
+    asyncpg.InternalClientError,
 )
 
 _CONSTRAINT_FIELDS = {f"tenants_{field}_unique": wire_name(field) for field in UNIQUE_FIELDS}
