@@ -6,39 +6,46 @@ import asyncio
 import subprocess
 import sys
 
+from tests.support.fake_graph import APP_ID, APP_SECRET, FakeGraph
 from tests.support.service_process import ADMIN
 
-# A fixed budget and seed keep CI time bounded and runs comparable; raise -n locally to dig deeper.
+# A fixed budget and seed keep CI time bounded and runs comparable; raise it locally to dig deeper.
 EXAMPLES_PER_OPERATION = "5"
 
 
 async def test_fuzzing_finds_no_server_error_and_no_schema_violation(service_factory, postgres_url, clean_postgres):
-    # A Meta app is configured (pointing nowhere) so that signup answers by its rules, not with a 503.
-    service = await service_factory(
-        {
+    # Signup talks to the fake Graph API, which accepts any code: schemathesis chains real signup states into
+    # the callback, and a Graph that refused would (rightly) answer 502, which is not what is under test here.
+    graph = FakeGraph()
+    graph.behaviour.accept_any_code = True
+    graph.start()
+    try:
+        env = {
             "DATABASE_URL": postgres_url,
-            "META_APP_ID": "1",
-            "META_APP_SECRET": "x",
-            "META_GRAPH_URL": "http://127.0.0.1:9",
+            "META_APP_ID": APP_ID,
+            "META_APP_SECRET": APP_SECRET,
+            "META_GRAPH_URL": graph.url,
         }
-    ).start()
-    command = [
-        sys.executable,
-        "-c",
-        "from schemathesis.cli import schemathesis; schemathesis()",
-        "run",
-        f"{service.url}/schema/openapi.json",
-        "-H",
-        f"Authorization: {ADMIN['Authorization']}",
-        "--checks",
-        "not_a_server_error,response_schema_conformance",
-        "--max-examples",
-        EXAMPLES_PER_OPERATION,
-        "--seed",
-        "1",
-        "--no-color",
-    ]
-    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=900)
+        service = await service_factory(env).start()
+        command = [
+            sys.executable,
+            "-c",
+            "from schemathesis.cli import schemathesis; schemathesis()",
+            "run",
+            f"{service.url}/schema/openapi.json",
+            "-H",
+            f"Authorization: {ADMIN['Authorization']}",
+            "--checks",
+            "not_a_server_error,response_schema_conformance",
+            "--max-examples",
+            EXAMPLES_PER_OPERATION,
+            "--seed",
+            "1",
+            "--no-color",
+        ]
+        result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=900)
+    finally:
+        graph.stop()
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
     assert " passed" in summary and "failures" not in summary.split("SUMMARY")[-1].lower(), summary

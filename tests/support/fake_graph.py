@@ -61,6 +61,7 @@ class GraphBehaviour:
     failures: dict[str, Failure] = field(default_factory=dict)  # step → failure
     transient_failures: dict[str, int] = field(default_factory=dict)  # step → how many 500s before success
     delays: dict[str, float] = field(default_factory=dict)  # step → seconds before a normal answer
+    accept_any_code: bool = False  # for fuzzing: every code exchanges for TOKEN
 
 
 class FakeGraph:
@@ -130,7 +131,7 @@ class FakeGraph:
         }
         if method == "GET" and segments == ["oauth", "access_token"]:
             ok = query.get("client_id") == [APP_ID] and query.get("client_secret") == [APP_SECRET]
-            if not ok or query.get("code") != [CODE]:
+            if not ok or (query.get("code") != [CODE] and not self.behaviour.accept_any_code):
                 return (
                     "exchange_code",
                     400,
