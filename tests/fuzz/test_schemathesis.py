@@ -13,7 +13,9 @@ from tests.support.service_process import ADMIN
 EXAMPLES_PER_OPERATION = "5"
 
 
-async def test_fuzzing_finds_no_server_error_and_no_schema_violation(service_factory, postgres_url, clean_postgres):
+async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
+    service_factory, postgres_url, clean_postgres, tmp_path
+):
     # Signup talks to the fake Graph API, which accepts any code: schemathesis chains real signup states into
     # the callback, and a Graph that refused would (rightly) answer 502, which is not what is under test here.
     graph = FakeGraph()
@@ -43,7 +45,14 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(service_fac
             "1",
             "--no-color",
         ]
-        result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=900)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            command,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,  # its cache stays out
+        )
     finally:
         graph.stop()
     summary = result.stdout[-3000:]
