@@ -190,9 +190,8 @@ class AuditPage(msgspec.Struct, frozen=True):
 
 
 class Admission(msgspec.Struct, frozen=True):
-    """A rate-limit decision for one request."""
+    """An admitted request's budget (a refused one raises RateLimitedError instead)."""
 
-    allowed: bool
     limit: int
     remaining: int
     retry_after_seconds: int

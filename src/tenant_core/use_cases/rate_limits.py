@@ -29,4 +29,4 @@ class RateLimitPolicy:
             raise RateLimitedError(
                 f"Rate limit of {limit} requests per minute exceeded", limit=limit, retry_after_seconds=max(1, reset)
             )
-        return Admission(allowed=True, limit=limit, remaining=limit - count, retry_after_seconds=reset)
+        return Admission(limit=limit, remaining=limit - count, retry_after_seconds=reset)

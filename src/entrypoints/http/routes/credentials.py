@@ -67,17 +67,10 @@ class GenesysView(msgspec.Struct, rename="camel"):
     integration_id: str | None
 
 
-class WhatsAppConfigBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    """``businessId`` is the legacy name of ``businessAccountId``."""
+class WhatsAppConfigBody(WhatsAppCredentials, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """The WhatsApp credential, plus ``businessId``: the legacy name of ``businessAccountId``."""
 
-    waba_id: ExternalId
-    phone_number_id: ExternalId
-    access_token: Secret
-    business_account_id: ExternalId | None = None
     business_id: ExternalId | None = None
-    verify_token: Secret | None = None
-    display_phone_number: str | None = None
-    quality_rating: str | None = None
 
     def credentials(self) -> dict[str, Any]:
         fields = msgspec.to_builtins(self)
