@@ -119,7 +119,14 @@ class Container(containers.DeclarativeContainer):
         Authenticator, storage=storage, key_cache=key_cache, tenant_cache=tenant_cache, tokens=tokens, clock=clock
     )
     rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, storage=storage, tenant_cache=tenant_cache)
-    vault = providers.Singleton(CredentialVault, storage=storage, cipher=cipher, tenant_cache=tenant_cache, clock=clock)
+    vault = providers.Singleton(
+        CredentialVault,
+        storage=storage,
+        cipher=cipher,
+        tenant_cache=tenant_cache,
+        clock=clock,
+        meta_app_secret=config.meta_app_secret,
+    )
     key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)
     graph = providers.Resource(
         open_graph,

@@ -6,12 +6,17 @@ case passes its input through :func:`tenant_core.validation.validated` first.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from tenant_core.entities import Plan, Settings, TenantStatus
+
+#: Tenant ids: ``t_`` + 16 hex for new tenants; imported tenants keep the free-string ids of the old service
+#: (``demo-tenant-001``), which every other service has stored.
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$")
 
 Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S", description="Display name")]
 Email = Annotated[
@@ -48,9 +53,10 @@ OrgName = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
 RegionHost = Annotated[
     str,
     Meta(
+        min_length=1,
         max_length=253,
-        pattern=r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
-        description="Genesys Cloud region host",
+        description="Genesys Cloud region: stored as its host (mypurecloud.com); region keys (us_east_1), AWS names "
+        "(us-east-1), short codes (use1) and https://api.<host> are accepted and normalised",
         examples=["mypurecloud.com"],
     ),
 ]

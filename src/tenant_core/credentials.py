@@ -11,6 +11,7 @@ from msgspec import Meta
 
 from tenant_core.commands import ExternalId
 from tenant_core.errors import ValidationFailedError
+from tenant_core.regions import normalise_region
 from tenant_core.validation import problem_from_msgspec
 
 
@@ -19,29 +20,10 @@ class CredentialType(enum.StrEnum):
     WHATSAPP = "whatsapp"
 
 
-#: Genesys Cloud region hosts (as published by Genesys' platform SDKs).
-GENESYS_REGIONS: frozenset[str] = frozenset(
-    {
-        "mypurecloud.com",  # us-east-1
-        "use2.us-gov-pure.cloud",  # us-east-2 (FedRAMP)
-        "usw2.pure.cloud",  # us-west-2
-        "cac1.pure.cloud",  # ca-central-1
-        "sae1.pure.cloud",  # sa-east-1
-        "mypurecloud.ie",  # eu-west-1
-        "euw2.pure.cloud",  # eu-west-2
-        "mypurecloud.de",  # eu-central-1
-        "euc2.pure.cloud",  # eu-central-2
-        "mec1.pure.cloud",  # me-central-1
-        "aps1.pure.cloud",  # ap-south-1
-        "apne2.pure.cloud",  # ap-northeast-2
-        "mypurecloud.jp",  # ap-northeast-1
-        "apne3.pure.cloud",  # ap-northeast-3
-        "mypurecloud.com.au",  # ap-southeast-2
-    }
-)
-
 #: Fields whose values are encrypted at rest and masked in every view.
-SECRET_FIELDS: frozenset[str] = frozenset({"client_secret", "webhook_secret", "access_token", "verify_token"})
+SECRET_FIELDS: frozenset[str] = frozenset(
+    {"client_secret", "webhook_secret", "access_token", "verify_token", "app_secret"}
+)
 
 Secret = Annotated[str, Meta(min_length=1, max_length=4096)]
 Text = Annotated[str, Meta(min_length=1, max_length=255)]
@@ -67,6 +49,7 @@ class WhatsAppCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_un
     verify_token: Secret | None = None
     display_phone_number: Annotated[str, Meta(max_length=32)] | None = None
     quality_rating: Annotated[str, Meta(max_length=32)] | None = None
+    app_secret: Secret | None = None  # the tenant's own Meta app, when it has one (signs its webhooks)
 
 
 Credentials = GenesysCredentials | WhatsAppCredentials
@@ -96,19 +79,47 @@ class SealedCredentials(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
-def parse_credentials(kind: CredentialType, data: Any) -> Credentials:
-    """Validate raw input (a dict from JSON, or a Struct) against ``kind``; errors name ``credentials.<field>``."""
+#: Older names still found in the platform's data and tools → today's wire names (snake_case of every
+#: field is accepted as well).
+LEGACY_NAMES: dict[CredentialType, dict[str, str]] = {
+    CredentialType.GENESYS: {"openMsgSecret": "webhookSecret", "openMsgIntegrationId": "integrationId"},
+    CredentialType.WHATSAPP: {"businessId": "businessAccountId", "business_id": "businessAccountId"},
+}
+
+
+def _today_names(kind: CredentialType, raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """``raw`` with legacy and snake_case names renamed; an old and a new name with different values is a 400."""
+    renames = dict(LEGACY_NAMES[kind])
+    for field in msgspec.structs.fields(CREDENTIAL_TYPES[kind]):
+        if field.name != field.encode_name:
+            renames[field.name] = field.encode_name
+    result = {k: v for k, v in raw.items() if k not in renames}
+    for old, new in renames.items():
+        if old not in raw or raw[old] is None:
+            continue
+        if result.get(new) not in (None, raw[old]):
+            raise ValidationFailedError.for_field(f"{where}{old}", f"differs from {new}; send one of them")
+        result[new] = raw[old]
+    return result
+
+
+def parse_credentials(kind: CredentialType, data: Any, where: str = "credentials.") -> Credentials:
+    """Validate raw input (a dict from JSON, or a Struct) against ``kind``; errors name ``<where><field>``.
+
+    Legacy field names are accepted and stored under today's names; a Genesys region in any known spelling
+    is stored as its canonical host.
+    """
     raw = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+    if isinstance(raw, dict):
+        raw = _today_names(kind, raw, where)
     try:
         parsed = msgspec.convert(raw, CREDENTIAL_TYPES[kind])
     except msgspec.ValidationError as exc:
         problem = problem_from_msgspec(str(exc))
-        field = "credentials" if problem.field == "body" else f"credentials.{problem.field}"
+        field = where.rstrip(".") or "body" if problem.field == "body" else f"{where}{problem.field}"
         raise ValidationFailedError.for_field(field, problem.message) from None
-    if isinstance(parsed, GenesysCredentials) and parsed.region not in GENESYS_REGIONS:
-        raise ValidationFailedError.for_field(
-            "credentials.region", f"must be a Genesys Cloud region host, one of: {', '.join(sorted(GENESYS_REGIONS))}"
-        )
+    if isinstance(parsed, GenesysCredentials):
+        parsed = msgspec.structs.replace(parsed, region=normalise_region(parsed.region, f"{where}region"))
     return parsed
 
 

@@ -8,7 +8,9 @@ in a single table, and in-process callers catch them directly::
     ├── AuthenticationFailedError  missing, malformed, expired or revoked credentials
     ├── RateLimitedError           the tenant's requests per minute are used up
     ├── ForbiddenError             the principal may not do this (or not to this tenant)
+    │   └── TenantSuspendedError       the principal's own tenant is suspended
     ├── NotFoundError              the tenant (or a thing it owns) does not exist
+    ├── TenantLockedError          resolution found a suspended tenant: its traffic must stop
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
     ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
@@ -66,6 +68,18 @@ class RateLimitedError(TenantServiceError):
 
 class ForbiddenError(TenantServiceError):
     """The principal is known but not allowed; says nothing about whether the target exists."""
+
+
+class TenantSuspendedError(ForbiddenError):
+    """The principal acts for a suspended tenant, which may only read its own record."""
+
+
+class TenantLockedError(TenantServiceError):
+    """A lookup matched a suspended tenant. Callers must stop serving it (the contract answers 423)."""
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"Tenant {tenant_id} is suspended")
+        self.tenant_id = tenant_id
 
 
 class NotFoundError(TenantServiceError):

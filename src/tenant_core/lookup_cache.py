@@ -14,8 +14,9 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from tenant_core.entities import LOOKUP_FIELDS, Tenant
-from tenant_core.ports import Cache
+from tenant_core.entities import LOOKUP_FIELDS, Tenant, TenantStatus
+from tenant_core.errors import NotFoundError
+from tenant_core.ports import Cache, TenantRepository
 
 T = TypeVar("T", bound=msgspec.Struct)
 _NEGATIVE = b"\x00"  # never valid JSON, so it cannot collide with an encoded value
@@ -95,3 +96,24 @@ class TenantCache(ReadThrough[Tenant]):
     async def forget(self, *tenants: Tenant | None) -> None:
         """Invalidate every key of these tenant versions: before and after a change."""
         await self.forget_keys(keys_of(tenants))
+
+
+class TenantDirectory:
+    """The one answer to "does this tenant exist?", read through the tenant cache.
+
+    ``any`` returns the tenant in whatever status (the audit log and admin views outlive a soft delete);
+    ``live`` is the rule for everything that acts on a tenant: unknown and soft-deleted tenants are not found.
+    """
+
+    def __init__(self, tenants: TenantRepository, cache: TenantCache) -> None:
+        self._tenants = tenants
+        self._cache = cache
+
+    async def any(self, tenant_id: str) -> Tenant | None:
+        return await self._cache.get_or_load(id_key(tenant_id), lambda: self._tenants.get(tenant_id))
+
+    async def live(self, tenant_id: str) -> Tenant:
+        tenant = await self.any(tenant_id)
+        if tenant is None or tenant.status is TenantStatus.DELETED:
+            raise NotFoundError(f"Tenant {tenant_id} not found")
+        return tenant

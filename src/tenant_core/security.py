@@ -6,7 +6,7 @@ import enum
 
 import msgspec
 
-from tenant_core.errors import ForbiddenError
+from tenant_core.errors import ForbiddenError, TenantSuspendedError
 
 
 class Role(enum.StrEnum):
@@ -66,12 +66,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 TENANT_SELF_EDITABLE: frozenset[str] = frozenset({"name", "email", "domain", "settings"})
 
 
+#: What the principals of a suspended tenant may still do: read their own record (to learn why).
+SUSPENDED_PERMISSIONS: frozenset[Permission] = frozenset({Permission.TENANTS_READ})
+
+
 class Principal(msgspec.Struct, frozen=True):
-    """An authenticated caller. ``subject`` is the JWT ``sub`` or the API key id; it is what the audit log shows."""
+    """An authenticated caller. ``subject`` is the JWT ``sub`` or the API key id; it is what the audit log shows.
+
+    ``suspended`` is set per request by the authenticator when a tenant principal's tenant is suspended.
+    """
 
     subject: str
     role: Role
     tenant_id: str | None = None
+    suspended: bool = False
 
     def can(self, permission: Permission, tenant_id: str | None = None) -> bool:
         if permission not in ROLE_PERMISSIONS[self.role]:
@@ -85,6 +93,8 @@ class Principal(msgspec.Struct, frozen=True):
         """Raise :class:`ForbiddenError` unless allowed. Checked before any lookup, so a refusal leaks nothing."""
         if not self.can(permission, tenant_id):
             raise ForbiddenError("You are not allowed to perform this action")
+        if self.suspended and permission not in SUSPENDED_PERMISSIONS:
+            raise TenantSuspendedError(f"Tenant {self.tenant_id} is suspended: it may only read its own record")
 
 
 #: The principal for trusted in-process callers and CLI tools.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zoneinfo
 from typing import TypeVar
 
@@ -11,6 +12,7 @@ import msgspec
 
 from tenant_core.entities import Settings
 from tenant_core.errors import FieldProblem, ValidationFailedError
+from tenant_core.regions import normalise_region
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -22,7 +24,6 @@ _FORMAT_HINTS = {
     "email": "must be a valid e-mail address",
     "domain": "must be a domain name such as acme.com",
     "subdomain": "must be a lowercase slug of a-z, 0-9 and '-'",
-    "genesysRegion": "must be a Genesys Cloud region host such as mypurecloud.com",
     "name": "must not be blank",
     "genesysOrgName": "must not be blank",
 }
@@ -60,7 +61,17 @@ def validated(command: T) -> T:
     settings = getattr(command, "settings", None)
     if isinstance(settings, Settings):
         check_settings(settings)
-    return command
+    return normalised(command)
+
+
+def normalised(command: T) -> T:
+    """The command with values that have several spellings in their one stored form (regions, e-mails)."""
+    changes = {}
+    if isinstance(region := getattr(command, "genesys_region", None), str):
+        changes["genesys_region"] = normalise_region(region, "genesysRegion")
+    if isinstance(email := getattr(command, "email", None), str):
+        changes["email"] = normalise_email(email)
+    return msgspec.structs.replace(command, **changes) if changes else command
 
 
 def check_settings(settings: Settings) -> None:
@@ -71,3 +82,26 @@ def check_settings(settings: Settings) -> None:
         problems.append(FieldProblem("settings.language", "must be a language tag such as en or pt-BR"))
     if problems:
         raise ValidationFailedError("Invalid settings", problems)
+
+
+# Characters that render as nothing or as part of their neighbour: a look-alike address could hide them.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me", "Zs", "Zl", "Zp"})
+
+
+def normalise_email(email: str) -> str:
+    """One stored form per mailbox, so look-alikes cannot make separate tenants.
+
+    NFKC folds compatibility forms (full-width ``ａ`` → ``a``); invisible, format and combining characters are
+    refused; the local part must then be ASCII, and the domain is compared in its IDNA (punycode) form.
+    """
+    text = unicodedata.normalize("NFKC", email.strip())
+    if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in text):
+        raise ValidationFailedError.for_field("email", "must not contain invisible, format or combining characters")
+    local, _, domain = text.rpartition("@")
+    if not local or "@" in local or not local.isascii():
+        raise ValidationFailedError.for_field("email", "must use ASCII characters before the @")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValidationFailedError.for_field("email", "must have a valid domain name after the @") from None
+    return f"{local}@{ascii_domain}"

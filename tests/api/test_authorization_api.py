@@ -58,6 +58,7 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
         {"type": "genesys", "credentials": GENESYS},
     ),
     ("GET", "/tenants/{tenant_id}/credentials/{kind}"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
+    ("GET", "/tenants/{tenant_id}/credentials/meta"): ({"admin", "service"}, 200, None),
     ("DELETE", "/tenants/{tenant_id}/credentials/{kind}"): ({"admin", "own-jwt", "own-key"}, 200, None),
     ("PUT", "/tenants/{tenant_id}/genesys/credentials"): (
         {"admin", "own-jwt", "own-key"},
@@ -111,6 +112,9 @@ async def _world(client) -> dict[str, str]:
     await client.delete(f"/tenants/{a_id}/api-keys/{revoked['id']}")
     spare = (await client.post(f"/tenants/{a_id}/api-keys", json={"name": "spare"})).json()
     stored = await client.post(f"/tenants/{a_id}/credentials", json={"type": "genesys", "credentials": GENESYS})
+    assert stored.status_code == 200, stored.text
+    whatsapp = {"wabaId": "waba-a", "phoneNumberId": "1555", "accessToken": "EAAG-token-a"}
+    stored = await client.post(f"/tenants/{a_id}/whatsapp", json=whatsapp)
     assert stored.status_code == 200, stored.text
     return {
         "a": a_id,
@@ -250,9 +254,9 @@ async def test_api_keys_are_listed_without_secrets(client):
     assert world["a_key"] not in str(listed)
 
 
-async def test_key_of_suspended_tenant_is_refused(client):
+async def test_key_of_deleted_tenant_is_refused(client):
     world = await _world(client)
-    await client.patch(f"/tenants/{world['a']}", json={"status": "suspended"})
+    await client.patch(f"/tenants/{world['a']}", json={"status": "deleted"})
     client.headers.pop("Authorization", None)
     try:
         response = await client.get(f"/tenants/{world['a']}", headers={"X-API-Key": world["a_key"]})

@@ -120,7 +120,7 @@ async def test_genesys_routes_copy_region_and_integration_and_mask(client, prefi
     body = assert_envelope(
         await client.put(f"{prefix}/{tenant['id']}/genesys/credentials", json=bad_region), 400, "VALIDATION_ERROR"
     )
-    assert body["details"][0]["field"] == "credentials.region"
+    assert body["details"][0]["field"] == "region"
 
 
 async def test_whatsapp_config_routes(client, prefix):

@@ -29,7 +29,12 @@ async def test_writes_are_visible_to_the_next_lookup(client, prefix):
     assert (await client.get(f"{prefix}/by-phone/1000")).status_code == 404
     assert (await client.get(f"{prefix}/by-phone/2000")).json()["id"] == tenant["id"]
     await client.patch(url, json={"status": "suspended"})
-    assert (await client.get(f"{prefix}/by-phone/2000")).json()["status"] == "suspended"
+    locked = assert_envelope(await client.get(f"{prefix}/by-phone/2000"), 423, "TENANT_SUSPENDED")
+    assert locked["details"] == {"tenantId": tenant["id"]}
+    assert (await client.get(url)).json()["status"] == "suspended"  # the admin view still shows it
+    await client.patch(url, json={"status": "active"})
+    assert (await client.get(f"{prefix}/by-phone/2000")).json()["status"] == "active"
+    await client.patch(url, json={"status": "suspended"})
     await client.patch(url, json={"status": "deleted"})
     assert (await client.get(f"{prefix}/by-phone/2000")).status_code == 404
 

@@ -48,14 +48,14 @@ async def test_store_view_reveal_round_trip(tenants, vault):
 
 async def test_storing_whatsapp_sets_tenant_fields_and_resolution(tenants, vault, resolver):
     tenant = await new_tenant(tenants)
-    changed = await vault.store(SYSTEM, tenant.id, CredentialType.WHATSAPP, WHATSAPP)
+    changed = (await vault.store(SYSTEM, tenant.id, CredentialType.WHATSAPP, WHATSAPP)).tenant
     assert changed.phone_number_id == "1555" and changed.whatsapp_configured
     assert (await resolver.by_phone(SYSTEM, "1555")).id == tenant.id
 
 
 async def test_storing_genesys_copies_region_and_integration(tenants, vault, resolver):
     tenant = await new_tenant(tenants)
-    changed = await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, GENESYS)
+    changed = (await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, GENESYS)).tenant
     assert changed.genesys_region == "usw2.pure.cloud" and changed.genesys_integration_id == "intg-7"
     assert (await resolver.by_integration(SYSTEM, "intg-7")).id == tenant.id
 

@@ -16,6 +16,7 @@ from tenant_core import (
     UnavailableError,
     UpdateTenant,
 )
+from tenant_core.errors import TenantLockedError
 from tests.support.builders import create_command
 
 
@@ -46,7 +47,9 @@ async def test_status_changes_are_visible_to_the_next_lookup(tenants, resolver):
     created = (await tenants.create(SYSTEM, create_command(phone_number_id="1000"))).tenant
     assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.ACTIVE
     await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))
-    assert (await resolver.by_phone(SYSTEM, "1000")).status is TenantStatus.SUSPENDED
+    with pytest.raises(TenantLockedError) as locked:
+        await resolver.by_phone(SYSTEM, "1000")
+    assert locked.value.tenant_id == created.id
     await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.DELETED))
     with pytest.raises(NotFoundError):
         await resolver.by_phone(SYSTEM, "1000")

@@ -27,7 +27,10 @@ from tenant_core.errors import (
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
+    SignupError,
+    TenantLockedError,
     TenantServiceError,
+    TenantSuspendedError,
     UnavailableError,
     ValidationFailedError,
     WabaNotFoundError,
@@ -51,18 +54,22 @@ class ErrorDetail(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
-    """The error envelope. ``details`` appears only for validation errors and Graph failures."""
+    """The error envelope. ``details`` lists the fields at fault (validation errors, Graph failures); for a
+    suspended tenant met by resolution (423) it is ``{"tenantId": ...}``."""
 
     error: str
     code: str
-    details: list[ErrorDetail] | UnsetType = UNSET
+    details: list[ErrorDetail] | dict[str, str] | UnsetType = UNSET
 
 
+#: Looked up along the error's class hierarchy, so a subclass maps as its nearest listed ancestor.
 CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     ValidationFailedError: (400, "VALIDATION_ERROR"),
     AuthenticationFailedError: (401, "UNAUTHORIZED"),
     RateLimitedError: (429, "RATE_LIMITED"),
     ForbiddenError: (403, "FORBIDDEN"),
+    TenantSuspendedError: (403, "TENANT_SUSPENDED"),
+    TenantLockedError: (423, "TENANT_SUSPENDED"),
     NotFoundError: (404, "NOT_FOUND"),
     ConflictError: (409, "CONFLICT"),
     PreconditionFailedError: (412, "PRECONDITION_FAILED"),
@@ -71,6 +78,8 @@ CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     InvalidSignupStateError: (400, "INVALID_STATE"),
     WabaNotFoundError: (400, "WABA_NOT_FOUND"),
     GraphApiError: (502, "SIGNUP_ERROR"),
+    SignupError: (502, "SIGNUP_ERROR"),
+    TenantServiceError: (500, "INTERNAL_ERROR"),
 }
 
 STATUS_CODES: dict[int, str] = {
@@ -98,8 +107,10 @@ def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None 
 
 
 def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[ErrorBody]:
-    status, code = next(v for cls, v in CORE_ERRORS.items() if isinstance(exc, cls))
+    status, code = next(CORE_ERRORS[cls] for cls in type(exc).__mro__ if cls in CORE_ERRORS)
     body = ErrorBody(error=exc.message, code=code)
+    if isinstance(exc, TenantLockedError):
+        body.details = {"tenantId": exc.tenant_id}
     if isinstance(exc, ValidationFailedError):
         body.details = [ErrorDetail.of(p) for p in exc.details]
     if isinstance(exc, GraphApiError):
@@ -185,12 +196,14 @@ def _problem_from_detail(detail: str) -> FieldProblem:
 _ERROR_DESCRIPTIONS = {
     400: "VALIDATION_ERROR (details name each field), INVALID_STATE or WABA_NOT_FOUND",
     401: "UNAUTHORIZED: missing, invalid or expired credentials",
-    403: "FORBIDDEN: not allowed, including another tenant's resources",
+    403: "FORBIDDEN: not allowed, including another tenant's resources; TENANT_SUSPENDED: the caller's tenant is "
+    "suspended and may only read its own record",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT: a unique field is taken, or the status transition is not allowed",
     412: "PRECONDITION_FAILED: If-Match does not name the current version",
     413: "PAYLOAD_TOO_LARGE: body over 64 KiB",
+    423: "TENANT_SUSPENDED: the resolved tenant is suspended; stop serving it (details.tenantId names it)",
     429: "RATE_LIMITED (see Retry-After)",
     500: "INTERNAL_ERROR",
     502: "SIGNUP_ERROR: Meta's Graph API refused or failed (details carry its message and fbtrace_id)",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tenant_core.entities import AuditPage
-from tenant_core.errors import NotFoundError, ValidationFailedError
+from tenant_core.errors import NotFoundError
+from tenant_core.paging import page_window
 from tenant_core.ports import Storage
 from tenant_core.security import Permission, Principal
-from tenant_core.use_cases.tenants import MAX_PAGE_SIZE
 
 
 class AuditTrail:
@@ -16,11 +16,7 @@ class AuditTrail:
     async def list(self, principal: Principal, tenant_id: str, limit: int = 20, offset: int = 0) -> AuditPage:
         """Newest first. The log outlives a deleted tenant, so admins can still read it after a DELETE."""
         principal.require(Permission.AUDIT_READ, tenant_id)
-        if limit < 1:
-            raise ValidationFailedError.for_field("limit", "must be at least 1")
-        if offset < 0:
-            raise ValidationFailedError.for_field("offset", "must be 0 or more")
-        limit = min(limit, MAX_PAGE_SIZE)
+        limit, offset = page_window(limit, offset)
         events, total = await self._storage.audit.list_for_tenant(tenant_id, limit, offset)
         if total == 0 and await self._storage.tenants.get(tenant_id) is None:
             raise NotFoundError(f"Tenant {tenant_id} not found")

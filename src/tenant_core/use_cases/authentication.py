@@ -5,9 +5,11 @@ from __future__ import annotations
 import hmac
 import time
 
+import msgspec
+
 from tenant_core.entities import ApiKey, TenantStatus
 from tenant_core.errors import AuthenticationFailedError
-from tenant_core.lookup_cache import ReadThrough, TenantCache, id_key
+from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
 from tenant_core.ports import Clock, Storage, TokenVerifier
 from tenant_core.security import Principal, Role
 from tenant_core.use_cases.api_keys import SECRET_PREFIX, api_key_cache_key, hash_secret
@@ -26,16 +28,30 @@ class Authenticator:
     ) -> None:
         self._storage = storage
         self._key_cache = key_cache
-        self._tenant_cache = tenant_cache
+        self._directory = TenantDirectory(storage.tenants, tenant_cache)
         self._tokens = tokens
         self._clock = clock
         self._touched: dict[str, float] = {}
 
     async def authenticate(self, credential: str) -> Principal:
-        """The principal behind a bearer credential, or :class:`AuthenticationFailedError`."""
+        """The principal behind a bearer credential, or :class:`AuthenticationFailedError`.
+
+        A tenant principal (JWT or API key) stands or falls with its tenant, checked on every request
+        through the tenant cache: deleted or unknown → refused; suspended → marked, so that it may only
+        read its own record.
+        """
         if credential.startswith(SECRET_PREFIX):
-            return await self._api_key(credential)
-        return self._tokens.verify(credential)
+            principal = await self._api_key(credential)
+        else:
+            principal = self._tokens.verify(credential)
+        if principal.role is not Role.TENANT or principal.tenant_id is None:
+            return principal
+        tenant = await self._directory.any(principal.tenant_id)
+        if tenant is None or tenant.status is TenantStatus.DELETED:
+            raise AuthenticationFailedError("The tenant of these credentials no longer exists")
+        if tenant.status is TenantStatus.SUSPENDED:
+            return msgspec.structs.replace(principal, suspended=True)
+        return principal
 
     def already_verified(self, credential: str) -> Principal | None:
         """The principal of a bearer token verified before and still valid, with no I/O; else ``None``.
@@ -53,11 +69,6 @@ class Authenticator:
         )
         if key is None or not hmac.compare_digest(key.key_hash, key_hash):
             raise AuthenticationFailedError("Invalid API key")
-        tenant = await self._tenant_cache.get_or_load(
-            id_key(key.tenant_id), lambda: self._storage.tenants.get(key.tenant_id)
-        )
-        if tenant is None or tenant.status is not TenantStatus.ACTIVE:
-            raise AuthenticationFailedError("Invalid API key")  # suspended and deleted tenants' keys stop working
         await self._touch(key.id)
         return Principal(subject=key.id, role=Role.TENANT, tenant_id=key.tenant_id)
 

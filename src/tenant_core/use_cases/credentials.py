@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -20,11 +21,11 @@ from tenant_core.credentials import (
     masked,
     parse_credentials,
 )
-from tenant_core.entities import Tenant, TenantStatus
+from tenant_core.entities import Tenant
 from tenant_core.errors import CredentialsUnreadableError, NotFoundError
-from tenant_core.lookup_cache import TenantCache, id_key
+from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
-from tenant_core.security import Permission, Principal
+from tenant_core.security import Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
 
 
@@ -36,19 +37,60 @@ class MaskedCredentials(msgspec.Struct, frozen=True):
     updated_at: datetime
 
 
+class CredentialsRead(msgspec.Struct, frozen=True):
+    """A credential as one caller may see it: secrets in clear (``clear``) or masked. Wire names."""
+
+    type: CredentialType
+    credentials: dict[str, Any]
+    updated_at: datetime
+    clear: bool
+
+
+class MetaCredentials(msgspec.Struct, frozen=True):
+    """What the WhatsApp services need to call Graph and check Meta's webhook signatures, in clear."""
+
+    access_token: str
+    phone_number_id: str
+    waba_id: str
+    app_secret: str | None
+
+
+class StoreOutcome(msgspec.Struct, frozen=True):
+    """A stored credential's effect on the tenant; ``unbound`` lists routing keys that were *not* moved."""
+
+    tenant: Tenant
+    unbound: list[str]
+
+
 def associated_data(tenant_id: str, kind: CredentialType) -> bytes:
     """Binds a ciphertext to its row: copied to another tenant or type, it no longer decrypts."""
     return f"tenant-service/credentials/v1:{tenant_id}:{kind.value}".encode()
 
 
-def tenant_fields_for(credentials: Credentials) -> dict[str, Any]:
-    """What storing this credential changes on the tenant (denormalized for resolution)."""
+def tenant_fields_for(credentials: Credentials, principal: Principal) -> dict[str, Any]:
+    """What storing this credential changes on the tenant (denormalized for resolution).
+
+    Routing keys decide whose traffic a tenant receives, so a tenant principal never moves them: its phone
+    number is bound by a completed Embedded Signup (Meta proved ownership), its integration id by an admin
+    or a service. Everything else about the credential is stored all the same.
+    """
+    binds_routing = principal.role is not Role.TENANT
     if isinstance(credentials, WhatsAppCredentials):
-        return {"phone_number_id": credentials.phone_number_id, "whatsapp_configured": True}
+        return {"phone_number_id": credentials.phone_number_id, "whatsapp_configured": True} if binds_routing else {}
     fields: dict[str, Any] = {"genesys_region": credentials.region}
-    if credentials.integration_id is not None:
+    if credentials.integration_id is not None and binds_routing:
         fields["genesys_integration_id"] = credentials.integration_id
     return fields
+
+
+def unbound_routing_keys(credentials: Credentials, tenant: Tenant) -> list[str]:
+    """Routing keys the credential names that the tenant does not carry (wire names)."""
+    wanted = (
+        {"phoneNumberId": (credentials.phone_number_id, tenant.phone_number_id)}
+        if isinstance(credentials, WhatsAppCredentials)
+        else {"genesysIntegrationId": (credentials.integration_id, tenant.genesys_integration_id)}
+    )
+    return [name for name, (sent, bound) in wanted.items() if sent is not None and sent != bound]
 
 
 def tenant_fields_on_delete(kind: CredentialType) -> dict[str, Any]:
@@ -58,23 +100,64 @@ def tenant_fields_on_delete(kind: CredentialType) -> dict[str, Any]:
     return {}
 
 
+#: Services read credentials on every message; one audit row per service, tenant and type per window
+#: (per worker) says who read what and when without a row per message.
+SERVICE_READ_AUDIT_WINDOW_SECONDS = 60.0
+
+
+class _ReadAudit:
+    """Decides which clear reads get an audit row: every one, except repeats by a service within the window."""
+
+    def __init__(self, window_seconds: float = SERVICE_READ_AUDIT_WINDOW_SECONDS, max_tracked: int = 100_000) -> None:
+        self._window = window_seconds
+        self._max_tracked = max_tracked
+        self._last: dict[tuple[str, str, str], float] = {}
+
+    def due(self, principal: Principal, tenant_id: str, what: str) -> bool:
+        if principal.role is not Role.SERVICE:
+            return True
+        key, now = (principal.subject, tenant_id, what), time.monotonic()
+        if now - self._last.get(key, float("-inf")) < self._window:
+            return False
+        if len(self._last) >= self._max_tracked:  # bounded: forget the oldest half
+            for stale in list(self._last)[: len(self._last) // 2]:
+                del self._last[stale]
+        self._last[key] = now
+        return True
+
+
 class CredentialVault:
-    def __init__(self, storage: Storage, cipher: SecretCipher, tenant_cache: TenantCache, clock: Clock) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        cipher: SecretCipher,
+        tenant_cache: TenantCache,
+        clock: Clock,
+        meta_app_secret: str | None = None,
+    ) -> None:
+        """``meta_app_secret`` is the platform's Meta app secret, handed out when a tenant has no app of its own."""
         self._storage = storage
         self._cipher = cipher
         self._tenant_cache = tenant_cache
+        self._directory = TenantDirectory(storage.tenants, tenant_cache)
         self._clock = clock
+        self._meta_app_secret = meta_app_secret
         self._writer = TenantWriter(storage, tenant_cache, clock)
+        self._read_audit = _ReadAudit()
 
-    async def store(self, principal: Principal, tenant_id: str, kind: CredentialType, data: Any) -> Tenant:
+    async def store(
+        self, principal: Principal, tenant_id: str, kind: CredentialType, data: Any, where: str = "credentials."
+    ) -> StoreOutcome:
         """Replace the tenant's credential of this type and update the tenant's denormalized fields, atomically.
 
-        Returns the tenant as changed. A phone number owned by another tenant is a ConflictError and
-        nothing changes.
+        A phone number owned by another tenant is a ConflictError and nothing changes. Tenant principals
+        store the values without moving routing keys (see :func:`tenant_fields_for`); ``unbound`` says which.
+        Validation errors name fields as ``<where><field>``.
         """
         principal.require(Permission.CREDENTIALS_WRITE, tenant_id)
-        credentials = parse_credentials(kind, data)
-        return await self.store_in_transaction(principal, tenant_id, credentials, AuditAction.CREDENTIALS_STORED)
+        credentials = parse_credentials(kind, data, where)
+        tenant = await self.store_in_transaction(principal, tenant_id, credentials, AuditAction.CREDENTIALS_STORED)
+        return StoreOutcome(tenant=tenant, unbound=unbound_routing_keys(credentials, tenant))
 
     async def store_in_transaction(
         self,
@@ -82,18 +165,22 @@ class CredentialVault:
         tenant_id: str,
         credentials: Credentials,
         action: AuditAction,
+        binding: Principal | None = None,
     ) -> Tenant:
-        """Store already-validated credentials (WhatsApp signup uses this with its own audit action)."""
+        """Store already-validated credentials (WhatsApp signup uses this with its own audit action).
+
+        ``binding`` is whose authority moves routing keys, when not the acting principal's own (a completed
+        signup binds the number Meta vouched for, whoever started it).
+        """
         kind = next(k for k, t in CREDENTIAL_TYPES.items() if isinstance(credentials, t))
         key_id, ciphertext = self._cipher.seal(msgspec.json.encode(credentials), associated_data(tenant_id, kind))
+        fields = tenant_fields_for(credentials, binding or principal)
 
         async def put(uow: UnitOfWork, tenant: Tenant) -> Iterable[str]:
             await uow.credentials.put(SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now()))
             return [f"credentials.{kind.value}.{name}" for name in field_names(credentials)]
 
-        return await self._writer.change(
-            principal, action, tenant_id, lambda t: tenant_fields_for(credentials), also=put
-        )
+        return await self._writer.change(principal, action, tenant_id, lambda t: fields, also=put)
 
     async def view(self, principal: Principal, tenant_id: str, kind: CredentialType) -> MaskedCredentials | None:
         """The masked credential, or ``None`` when the (existing) tenant has none of this type."""
@@ -103,17 +190,51 @@ class CredentialVault:
             return None
         return MaskedCredentials(type=kind, credentials=masked(stored.credentials), updated_at=stored.updated_at)
 
+    async def read(
+        self, principal: Principal, tenant_id: str, kind: CredentialType, reveal: bool = False
+    ) -> CredentialsRead:
+        """The credential as this caller may see it.
+
+        Services use secrets on every message, so they read them in clear; an admin reads them in clear only
+        when asking to ``reveal``; a tenant never does. Clear reads are audited (a service's are coalesced).
+        """
+        principal.require(Permission.CREDENTIALS_READ, tenant_id)
+        clear = principal.role is Role.SERVICE or reveal
+        if clear:
+            principal.require(Permission.CREDENTIALS_REVEAL, tenant_id)
+        stored = await self._open(tenant_id, kind)
+        if stored is None:
+            raise NotFoundError(f"No {kind.value} credentials stored for tenant {tenant_id}")
+        if clear:
+            await self._audit_clear_read(principal, tenant_id, f"credentials.{kind.value}")
+        shown = msgspec.to_builtins(stored.credentials) if clear else masked(stored.credentials)
+        return CredentialsRead(type=kind, credentials=shown, updated_at=stored.updated_at, clear=clear)
+
     async def reveal(self, principal: Principal, tenant_id: str, kind: CredentialType) -> StoredCredentials:
-        """Secrets in clear, for services that use them. Every reveal is written to the audit log."""
+        """Secrets in clear, for in-process callers that use them. Audited like every clear read."""
         principal.require(Permission.CREDENTIALS_REVEAL, tenant_id)
         stored = await self._open(tenant_id, kind)
         if stored is None:
             raise NotFoundError(f"No {kind.value} credentials stored for tenant {tenant_id}")
-        async with self._storage.unit_of_work() as uow:
-            await record(
-                uow, self._clock, principal, AuditAction.CREDENTIALS_REVEALED, tenant_id, [f"credentials.{kind.value}"]
-            )
+        await self._audit_clear_read(principal, tenant_id, f"credentials.{kind.value}")
         return stored
+
+    async def meta(self, principal: Principal, tenant_id: str) -> MetaCredentials:
+        """The WhatsApp connection's token and ids, and the app secret that signs its webhooks, in clear.
+
+        ``app_secret`` is the tenant's own Meta app's if stored, else the platform's, else ``None``.
+        """
+        principal.require(Permission.CREDENTIALS_REVEAL, tenant_id)
+        stored = await self._open(tenant_id, CredentialType.WHATSAPP)
+        if stored is None or not isinstance(whatsapp := stored.credentials, WhatsAppCredentials):
+            raise NotFoundError(f"WhatsApp is not configured for tenant {tenant_id}")
+        await self._audit_clear_read(principal, tenant_id, "credentials.whatsapp")
+        return MetaCredentials(
+            access_token=whatsapp.access_token,
+            phone_number_id=whatsapp.phone_number_id,
+            waba_id=whatsapp.waba_id,
+            app_secret=whatsapp.app_secret or self._meta_app_secret,
+        )
 
     async def delete(self, principal: Principal, tenant_id: str, kind: CredentialType) -> Tenant:
         principal.require(Permission.CREDENTIALS_WRITE, tenant_id)
@@ -127,10 +248,14 @@ class CredentialVault:
             principal, AuditAction.CREDENTIALS_DELETED, tenant_id, lambda t: tenant_fields_on_delete(kind), also=remove
         )
 
+    async def _audit_clear_read(self, principal: Principal, tenant_id: str, what: str) -> None:
+        if not self._read_audit.due(principal, tenant_id, what):
+            return
+        async with self._storage.unit_of_work() as uow:
+            await record(uow, self._clock, principal, AuditAction.CREDENTIALS_REVEALED, tenant_id, [what])
+
     async def _open(self, tenant_id: str, kind: CredentialType) -> StoredCredentials | None:
-        tenant = await self._tenant_cache.get_or_load(id_key(tenant_id), lambda: self._storage.tenants.get(tenant_id))
-        if tenant is None or tenant.status is TenantStatus.DELETED:
-            raise NotFoundError(f"Tenant {tenant_id} not found")
+        await self._directory.live(tenant_id)
         sealed = await self._storage.credentials.get(tenant_id, kind)
         if sealed is None:
             return None

@@ -26,7 +26,7 @@ class GenesysProvisioning:
     async def provision(self, principal: Principal, command: ProvisionGenesys) -> Provisioned:
         """Get-or-create by ``genesysOrgId``; concurrent calls for one org create exactly one tenant."""
         principal.require(Permission.TENANTS_PROVISION)
-        validated(command)
+        command = validated(command)
         existing = await self._storage.tenants.get_by_genesys_org(command.genesys_org_id)
         if existing is not None:  # the common case, without a write
             return Provisioned(tenant=existing, is_new=False)

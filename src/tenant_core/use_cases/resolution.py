@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from tenant_core.entities import Tenant
-from tenant_core.errors import NotFoundError
+from tenant_core.entities import Tenant, TenantStatus
+from tenant_core.errors import NotFoundError, TenantLockedError
 from tenant_core.lookup_cache import TenantCache, lookup_key
 from tenant_core.ports import TenantRepository
 from tenant_core.security import Permission, Principal
 
 
 class TenantResolver:
-    """Resolves active and suspended tenants (callers read ``status``); deleted or unknown ones are not found."""
+    """Resolves active tenants. A suspended one raises :class:`TenantLockedError` (its traffic must stop);
+    deleted or unknown ones are not found."""
 
     def __init__(self, tenants: TenantRepository, cache: TenantCache) -> None:
         self._tenants = tenants
@@ -35,4 +36,6 @@ class TenantResolver:
 def _found(tenant: Tenant | None) -> Tenant:
     if tenant is None:
         raise NotFoundError("No active tenant matches this identifier")
+    if tenant.status is TenantStatus.SUSPENDED:
+        raise TenantLockedError(tenant.id)
     return tenant

@@ -5,22 +5,24 @@ Every Graph call happens before the single write, so a failure at any step leave
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
 from tenant_core.audit import AuditAction
-from tenant_core.commands import CompleteSignup
+from tenant_core.commands import TENANT_ID, CompleteSignup
 from tenant_core.credentials import WhatsAppCredentials
 from tenant_core.entities import TenantStatus
-from tenant_core.errors import InvalidSignupStateError, NotFoundError, UnavailableError, WabaNotFoundError
+from tenant_core.errors import (
+    InvalidSignupStateError,
+    NotFoundError,
+    TenantSuspendedError,
+    UnavailableError,
+    WabaNotFoundError,
+)
 from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage
-from tenant_core.security import Permission, Principal, Role
+from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec, looks_signed
 from tenant_core.use_cases.credentials import CredentialVault
 from tenant_core.validation import validated
-
-_TENANT_ID = re.compile(r"^t_[0-9a-f]{16}$")
 
 
 class SignupResult(msgspec.Struct, frozen=True):
@@ -45,7 +47,7 @@ class WhatsAppSignup:
         return self._states.issue(tenant_id)
 
     async def complete(self, principal: Principal | None, command: CompleteSignup) -> SignupResult:
-        validated(command)
+        command = validated(command)
         if self._graph is None:
             raise UnavailableError("WhatsApp signup is not configured: set META_APP_ID and META_APP_SECRET")
         tenant_id = await self._tenant_of(principal, command.state)
@@ -62,14 +64,17 @@ class WhatsAppSignup:
             quality_rating=phone.quality_rating,
         )
         actor = principal or Principal(subject="whatsapp-signup", role=Role.TENANT, tenant_id=tenant_id)
-        await self._vault.store_in_transaction(actor, tenant_id, credentials, AuditAction.WHATSAPP_SIGNUP_COMPLETED)
+        # Meta has just proved the number is the tenant's: the signup binds it, whoever started it.
+        await self._vault.store_in_transaction(
+            actor, tenant_id, credentials, AuditAction.WHATSAPP_SIGNUP_COMPLETED, binding=SYSTEM
+        )
         return SignupResult(tenant_id=tenant_id, credentials=credentials)
 
     async def _tenant_of(self, principal: Principal | None, state: str) -> str:
         """The tenant a state stands for. Everything here is checked before Meta is called."""
         if not looks_signed(state):
             # Legacy clients send the tenant id itself; only a caller allowed on that tenant may do so.
-            if not _TENANT_ID.match(state) or principal is None or not principal.can(Permission.SIGNUP_START, state):
+            if not TENANT_ID.match(state) or principal is None or not principal.can(Permission.SIGNUP_START, state):
                 raise InvalidSignupStateError("state must be a token from POST /tenants/{id}/whatsapp/signup-state")
             await self._live_tenant(state)
             return state
@@ -82,9 +87,12 @@ class WhatsAppSignup:
         return verified.tenant_id
 
     async def _live_tenant(self, tenant_id: str) -> None:
+        """Signup connects live traffic, so it needs an active tenant (read fresh, not from a cache)."""
         tenant = await self._storage.tenants.get(tenant_id)
         if tenant is None or tenant.status is TenantStatus.DELETED:
             raise NotFoundError(f"Tenant {tenant_id} not found")
+        if tenant.status is TenantStatus.SUSPENDED:
+            raise TenantSuspendedError(f"Tenant {tenant_id} is suspended: WhatsApp signup needs an active tenant")
 
 
 def _pick_waba(granted: list[str], wanted: str | None) -> str:

@@ -29,6 +29,7 @@ from tenant_core.errors import (
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, id_key
+from tenant_core.paging import page_window
 from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
@@ -36,7 +37,6 @@ from tenant_core.use_cases.api_keys import issue_in
 from tenant_core.validation import validated
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-MAX_PAGE_SIZE = 100
 
 
 def new_tenant_id() -> str:
@@ -80,7 +80,7 @@ class TenantService:
         A repeated ``idempotency_key`` with the same body returns the first tenant and creates nothing.
         """
         principal.require(Permission.TENANTS_CREATE)
-        validated(command)
+        command = validated(command)
         print_ = fingerprint(command) if idempotency_key else ""
         if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
             return earlier
@@ -137,13 +137,10 @@ class TenantService:
 
     async def list(self, principal: Principal, query: TenantQuery) -> TenantPage:
         principal.require(Permission.TENANTS_LIST)
-        if query.limit < 1:
-            raise ValidationFailedError.for_field("limit", "must be at least 1")
-        if query.offset < 0:
-            raise ValidationFailedError.for_field("offset", "must be 0 or more")
+        limit, offset = page_window(query.limit, query.offset)
         if query.q and any(ord(c) < 32 for c in query.q):
             raise ValidationFailedError.for_field("q", "must not contain control characters")
-        query = msgspec.structs.replace(query, limit=min(query.limit, MAX_PAGE_SIZE), q=(query.q or None))
+        query = msgspec.structs.replace(query, limit=limit, offset=offset, q=(query.q or None))
         tenants, total = await self._storage.tenants.list(query)
         return TenantPage(tenants=tenants, total=total, limit=query.limit, offset=query.offset)
 

@@ -10,14 +10,13 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from loguru import logger
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET, Meta, UnsetType
 
 from entrypoints.http.schemas import Message
 from tenant_core import Principal
-from tenant_core.commands import ExternalId
-from tenant_core.credentials import CredentialType, Secret, Text, WhatsAppCredentials
+from tenant_core.credentials import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
 from tenant_core.errors import NotFoundError, ValidationFailedError
-from tenant_core.use_cases.credentials import CredentialVault, MaskedCredentials
+from tenant_core.use_cases.credentials import CredentialsRead, CredentialVault, MaskedCredentials
 
 
 class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -27,24 +26,86 @@ class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     credentials: dict[str, Any]
 
 
-class CredentialsStored(msgspec.Struct):
+class CredentialsStored(msgspec.Struct, rename="camel"):
     type: CredentialType
     message: str
     success: bool = True
+    routing_keys_not_bound: list[str] | UnsetType = UNSET
 
 
-class CredentialsView(msgspec.Struct, rename="camel"):
-    type: CredentialType
-    credentials: dict[str, Any]
-    updated_at: datetime
+def _legacy_tolerant_body(kind: CredentialType, name: str, required: tuple[str, ...] = ()) -> type[msgspec.Struct]:
+    """A request body with the credential's fields under today's names and the legacy ones.
+
+    Only ``required`` are required here; the core checks the rest of the credential after renaming legacy
+    names (so ``openMsgIntegrationId`` can stand in for ``integrationId``), and names each bad field.
+    """
+    fields: list[tuple[str, Any, Any]] = []
+    wire: dict[str, str] = {}
+    for field in msgspec.structs.fields(CREDENTIAL_TYPES[kind]):
+        wire[field.name] = field.encode_name
+        optional = field.name not in required
+        fields.append((field.name, (field.type | UnsetType) if optional else field.type, UNSET if optional else ...))
+    for legacy, today in LEGACY_NAMES[kind].items():
+        doc = Annotated[str | UnsetType, Meta(description=f"Legacy name of {today}")]
+        fields.append((f"legacy_{legacy}", doc, UNSET))
+        wire[f"legacy_{legacy}"] = legacy
+    return msgspec.defstruct(
+        name,
+        [f if f[2] is not ... else f[:2] for f in fields],
+        kw_only=True,
+        frozen=True,
+        forbid_unknown_fields=True,
+        rename=wire,
+    )
 
 
-class GenesysCredentialsBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    client_id: Text
-    client_secret: Secret
-    region: Text
-    integration_id: ExternalId
-    webhook_secret: Secret | None = None
+GenesysCredentialsBody = _legacy_tolerant_body(
+    CredentialType.GENESYS, "GenesysCredentialsBody", required=("client_id", "client_secret", "region")
+)
+WhatsAppConfigBody = _legacy_tolerant_body(CredentialType.WHATSAPP, "WhatsAppConfigBody")
+
+
+def _sent(body: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(body)  # UNSET fields are left out
+
+
+#: ``GET /credentials/{type}``: the ``{type, credentials, updatedAt}`` view, with every credential field also
+#: at the top level (the legacy flat form the platform's callers read: ``body.clientSecret``).
+CredentialsView = msgspec.defstruct(
+    "CredentialsView",
+    [
+        ("type", CredentialType),
+        ("credentials", dict[str, Any]),
+        ("updated_at", datetime),
+        *[
+            (f.name, Annotated[f.type | UnsetType, Meta(description="Legacy flat form: same as in credentials")], UNSET)
+            for kind in CREDENTIAL_TYPES.values()
+            for f in msgspec.structs.fields(kind)
+        ],
+    ],
+    rename="camel",
+    omit_defaults=True,
+)
+
+
+def credentials_view(read: CredentialsRead) -> msgspec.Struct:
+    flat = {f.name: read.credentials.get(f.encode_name) for f in msgspec.structs.fields(CREDENTIAL_TYPES[read.type])}
+    return CredentialsView(
+        type=read.type,
+        credentials=read.credentials,
+        updated_at=read.updated_at,
+        **{name: value for name, value in flat.items() if value is not None},
+    )
+
+
+class MetaCredentialsView(msgspec.Struct, rename="camel", omit_defaults=True):
+    """In clear, for the WhatsApp services: ``appSecret`` is absent when neither the tenant nor the platform
+    has a Meta app secret configured."""
+
+    access_token: str
+    phone_number_id: str
+    waba_id: str
+    app_secret: str | UnsetType = UNSET
 
 
 class GenesysTenantSummary(msgspec.Struct, rename="camel"):
@@ -54,9 +115,10 @@ class GenesysTenantSummary(msgspec.Struct, rename="camel"):
     genesys_integration_id: str | None
 
 
-class GenesysUpdated(msgspec.Struct):
+class GenesysUpdated(msgspec.Struct, rename="camel"):
     message: str
     tenant: GenesysTenantSummary
+    routing_keys_not_bound: list[str] | UnsetType = UNSET
 
 
 class GenesysView(msgspec.Struct, rename="camel"):
@@ -65,20 +127,6 @@ class GenesysView(msgspec.Struct, rename="camel"):
     client_secret: str
     region: str
     integration_id: str | None
-
-
-class WhatsAppConfigBody(WhatsAppCredentials, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    """The WhatsApp credential, plus ``businessId``: the legacy name of ``businessAccountId``."""
-
-    business_id: ExternalId | None = None
-
-    def credentials(self) -> dict[str, Any]:
-        fields = msgspec.to_builtins(self)
-        legacy = fields.pop("businessId", None)
-        if legacy is not None and fields.get("businessAccountId") not in (None, legacy):
-            raise ValidationFailedError.for_field("businessId", "differs from businessAccountId; send one of them")
-        fields["businessAccountId"] = fields.get("businessAccountId") or legacy
-        return fields
 
 
 class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -92,6 +140,7 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
     quality_rating: str | None | UnsetType = UNSET
     access_token: str | UnsetType = UNSET
     verify_token: str | None | UnsetType = UNSET
+    app_secret: str | None | UnsetType = UNSET
     updated_at: datetime | UnsetType = UNSET
 
     @classmethod
@@ -103,9 +152,15 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
         return cls(configured=True, updated_at=view.updated_at, **values)
 
 
-class WhatsAppStored(msgspec.Struct):
+class WhatsAppStored(msgspec.Struct, rename="camel"):
     config: WhatsAppView
     success: bool = True
+    routing_keys_not_bound: list[str] | UnsetType = UNSET
+
+
+def _not_bound(unbound: list[str]) -> list[str] | UnsetType:
+    """Tenant callers store credentials without moving routing keys; the response says which stayed unbound."""
+    return unbound or UNSET
 
 
 class CredentialController(Controller):
@@ -120,26 +175,42 @@ class CredentialController(Controller):
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> CredentialsStored:
-        await vault.store(principal, tenant_id, data.type, data.credentials)
+        outcome = await vault.store(principal, tenant_id, data.type, data.credentials)
         logger.info("Credentials stored", tenant_id=tenant_id, type=data.type.value, actor=principal.subject)
-        return CredentialsStored(type=data.type, message=f"{data.type.value} credentials stored successfully")
+        return CredentialsStored(
+            type=data.type,
+            message=f"{data.type.value} credentials stored successfully",
+            routing_keys_not_bound=_not_bound(outcome.unbound),
+        )
 
-    @get("/credentials/{kind:str}", summary="Read a credential, masked; ?reveal=true for permitted services")
+    @get(
+        "/credentials/meta",
+        summary="The WhatsApp token, ids and Meta app secret in clear, for the WhatsApp services",
+        description="For service and admin callers. appSecret is the tenant's own Meta app secret if stored, "
+        "else the platform's META_APP_SECRET, else absent. 404 when WhatsApp is not configured.",
+    )
+    async def meta(
+        self, tenant_id: FromPath[str], vault: NamedDependency[CredentialVault], principal: NamedDependency[Principal]
+    ) -> MetaCredentialsView:
+        meta = await vault.meta(principal, tenant_id)
+        app_secret = UNSET if meta.app_secret is None else meta.app_secret
+        return MetaCredentialsView(meta.access_token, meta.phone_number_id, meta.waba_id, app_secret)
+
+    @get(
+        "/credentials/{kind:str}",
+        summary="Read a credential: in clear for services, masked otherwise (?reveal=true for admins)",
+        description="Every field is also repeated at the top level (the legacy flat form). Secrets are in clear "
+        "for service callers, for admins with reveal=true, never for tenants; clear reads are audited.",
+    )
     async def read(
         self,
         tenant_id: FromPath[str],
         kind: FromPath[CredentialType],
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
-        reveal: Annotated[bool, QueryParameter(description="Return secrets in clear (audited)")] = False,
-    ) -> CredentialsView:
-        if reveal:
-            stored = await vault.reveal(principal, tenant_id, kind)
-            return CredentialsView(kind, msgspec.to_builtins(stored.credentials), stored.updated_at)
-        view = await vault.view(principal, tenant_id, kind)
-        if view is None:
-            raise NotFoundError(f"No {kind.value} credentials stored for tenant {tenant_id}")
-        return CredentialsView(kind, view.credentials, view.updated_at)
+        reveal: Annotated[bool, QueryParameter(description="Return secrets in clear (admin; audited)")] = False,
+    ) -> CredentialsView:  # type: ignore[valid-type]
+        return credentials_view(await vault.read(principal, tenant_id, kind, reveal))
 
     @delete("/credentials/{kind:str}", status_code=200, summary="Delete a credential")
     async def remove(
@@ -156,14 +227,20 @@ class CredentialController(Controller):
     async def put_genesys(
         self,
         tenant_id: FromPath[str],
-        data: JSONBody[GenesysCredentialsBody],
+        data: JSONBody[GenesysCredentialsBody],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> GenesysUpdated:
-        tenant = await vault.store(principal, tenant_id, CredentialType.GENESYS, msgspec.to_builtins(data))
+        sent = _sent(data)
+        if sent.get("integrationId") is None and sent.get("openMsgIntegrationId") is None:
+            # The contract of this route (unlike POST /credentials) requires the integration.
+            raise ValidationFailedError.for_field("integrationId", "Object missing required field `integrationId`")
+        outcome = await vault.store(principal, tenant_id, CredentialType.GENESYS, sent, where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="genesys", actor=principal.subject)
+        tenant = outcome.tenant
         summary = GenesysTenantSummary(tenant.id, tenant.name, tenant.genesys_region, tenant.genesys_integration_id)
-        return GenesysUpdated("Genesys credentials updated successfully", summary)
+        message = "Genesys credentials updated successfully"
+        return GenesysUpdated(message, summary, routing_keys_not_bound=_not_bound(outcome.unbound))
 
     @get("/genesys/credentials", summary="The Genesys credentials, masked")
     async def get_genesys(
@@ -179,13 +256,14 @@ class CredentialController(Controller):
     async def put_whatsapp(
         self,
         tenant_id: FromPath[str],
-        data: JSONBody[WhatsAppConfigBody],
+        data: JSONBody[WhatsAppConfigBody],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> WhatsAppStored:
-        await vault.store(principal, tenant_id, CredentialType.WHATSAPP, data.credentials())
+        outcome = await vault.store(principal, tenant_id, CredentialType.WHATSAPP, _sent(data), where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="whatsapp", actor=principal.subject)
-        return WhatsAppStored(config=WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP)))
+        config = WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP))
+        return WhatsAppStored(config=config, routing_keys_not_bound=_not_bound(outcome.unbound))
 
     @get("/whatsapp", summary="The WhatsApp configuration, masked; configured=false when none")
     async def get_whatsapp(
