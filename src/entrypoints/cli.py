@@ -3,6 +3,8 @@
 tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
 tenant-service migrate
 tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
+tenant-service rotate-credentials-key [--batch-size 100]
+tenant-service import-legacy --from postgresql://… [--dry-run]
 """
 
 from __future__ import annotations
@@ -115,12 +117,59 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
     return 0
 
 
-async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
-    """Safe to interrupt and rerun: each record is resealed on its own, and only if nobody changed it meanwhile."""
+def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
     from entrypoints.container import Container
 
     container = Container()
     container.config.from_dict({**config.as_dict(), "database_url": dsn, "cipher_keys": config.cipher_keys()})
+    return container
+
+
+async def _import_legacy(config: Config, dsn: str, source_dsn: str, dry_run: bool) -> int:
+    """Each tenant is one transaction and compared with what is stored: rerunning is a no-op, and rerunning
+    an interrupted import finishes it."""
+    from adapters.legacy import PostgresLegacySource
+
+    try:
+        source = await PostgresLegacySource.connect(source_dsn)
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"cannot read the old database ({exc}); check --from") from None
+    except Exception as exc:  # asyncpg's connection errors share no base class worth naming here
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StartupError(f"cannot read the old database ({reason}); check --from") from None
+    container = _container(config, dsn)
+    await container.init_resources()
+    try:
+        importer = await container.legacy_import()
+        bar = ProgressBar(await source.count(), label="importing tenants" + (" (dry run)" if dry_run else ""))
+        report = await importer.run(source, dry_run=dry_run, on_progress=bar.update)
+        bar.finish()
+    finally:
+        await source.close()
+        await container.shutdown_resources()
+    print(import_summary(report, dry_run))
+    return 0
+
+
+def import_summary(report, dry_run: bool) -> str:  # type: ignore[no-untyped-def]
+    """The counts per kind of thing and outcome, then every line that has a reason."""
+    from tenant_core.use_cases.legacy_import import Outcome
+
+    kinds = (("tenants", "tenant"), ("credentials", "credentials."), ("API keys", "api_key"))
+    outcomes = list(Outcome)
+    header = f"{'':<12}" + "".join(f"{o.value:>11}" for o in outcomes)
+    rows = [f"{label:<12}" + "".join(f"{report.count(o, prefix):>11}" for o in outcomes) for label, prefix in kinds]
+    lines = [("DRY RUN: nothing was written\n" if dry_run else "") + header, *rows]
+    explained = [line for line in report.lines if line.reason]
+    if explained:
+        lines += ["", f"{'tenant':<24} {'item':<44} {'outcome':<10} reason"]
+        lines += [f"{ln.tenant_id:<24} {ln.item:<44} {ln.outcome.value:<10} {ln.reason}" for ln in explained]
+    return "\n".join(lines)
+
+
+async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
+    """Safe to interrupt and rerun: each record is resealed on its own, and only if nobody changed it meanwhile."""
+    container = _container(config, dsn)
     await container.init_resources()
     try:
         rotation = await container.key_rotation()
@@ -169,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         "rotate-credentials-key", help="re-encrypt every stored credential under the first CREDENTIALS_KEYS key"
     )
     rotate_cmd.add_argument("--batch-size", type=int, default=100, help="records per batch (default 100)")
+    import_cmd = commands.add_parser(
+        "import-legacy", help="import tenants, credentials, WhatsApp configuration and API keys from the old service"
+    )
+    import_cmd.add_argument("--from", dest="source", required=True, help="the old database: postgresql://…")
+    import_cmd.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
     args = parser.parse_args(argv)
 
     try:
@@ -191,6 +245,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "rotate-credentials-key":
         dsn, _embedded = _database_url(config)
         return asyncio.run(_rotate(config, dsn, max(1, args.batch_size)))
+    if args.command == "import-legacy":
+        dsn, _embedded = _database_url(config)
+        _migrate(dsn)
+        return asyncio.run(_import_legacy(config, dsn, args.source, args.dry_run))
     if args.command == "migrate":
         dsn, _embedded = _database_url(config)
         _migrate(dsn)

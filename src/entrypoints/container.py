@@ -36,6 +36,7 @@ from tenant_core.lookup_cache import ReadThrough
 from tenant_core.ports import Cache, RateLimiter
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
+from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.signup import WhatsAppSignup
 
 
@@ -128,6 +129,7 @@ class Container(containers.DeclarativeContainer):
         meta_app_secret=config.meta_app_secret,
     )
     key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)
+    legacy_import = providers.Singleton(LegacyImport, storage=storage, cipher=cipher, cache=tenant_cache, clock=clock)
     graph = providers.Resource(
         open_graph,
         app_id=config.meta_app_id,

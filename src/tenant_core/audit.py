@@ -17,6 +17,7 @@ class AuditAction(enum.StrEnum):
     TENANT_PROVISIONED = "tenant.provisioned"
     TENANT_ONBOARDING_COMPLETED = "tenant.onboarding_completed"
     TENANT_DELETED = "tenant.deleted"
+    TENANT_IMPORTED = "tenant.imported"
     CREDENTIALS_STORED = "credentials.stored"
     CREDENTIALS_REVEALED = "credentials.revealed"
     CREDENTIALS_DELETED = "credentials.deleted"

@@ -103,6 +103,16 @@ def _today_names(kind: CredentialType, raw: dict[str, Any], where: str) -> dict[
     return result
 
 
+def known_fields_only(kind: CredentialType, raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``raw`` under today's names without the fields ``kind`` does not have, and the names of those dropped.
+
+    For imports of old records, which carry fields nobody reads any more; the values are never reported.
+    """
+    today = _today_names(kind, raw, "")
+    known = {f.encode_name for f in msgspec.structs.fields(CREDENTIAL_TYPES[kind])}
+    return {k: v for k, v in today.items() if k in known}, sorted(k for k in today if k not in known)
+
+
 def parse_credentials(kind: CredentialType, data: Any, where: str = "credentials.") -> Credentials:
     """Validate raw input (a dict from JSON, or a Struct) against ``kind``; errors name ``<where><field>``.
 

@@ -1,0 +1,74 @@
+"""What the platform's old tenant service stored, as read from its database, before any of our rules apply.
+
+Every field is as loose as the old schema: most are nullable, nothing was validated, secrets are plain.
+:class:`~tenant_core.use_cases.legacy_import.LegacyImport` decides what each value becomes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Protocol
+
+import msgspec
+
+
+class LegacyTenantRow(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: str
+    name: str | None = None
+    subdomain: str | None = None
+    status: str | None = None
+    plan: str | None = None
+    rate_limit: int | None = None
+    genesys_org_id: str | None = None
+    genesys_org_name: str | None = None
+    genesys_region: str | None = None
+    onboarding_completed: bool | None = None
+    whatsapp_configured: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    metadata: Any = None
+    email: str | None = None
+    domain: str | None = None
+    phone_number_id: str | None = None
+    genesys_integration_id: str | None = None
+    settings: Any = None
+
+
+class LegacyCredentialRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``tenant_credentials`` row, or a ``tenant_whatsapp_config`` row turned into a WhatsApp credential."""
+
+    source: str  # "tenant_credentials#12" or "tenant_whatsapp_config#3", for the report
+    type: str
+    credentials: Any
+    is_active: bool
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class LegacyApiKeyRow(msgspec.Struct, frozen=True, kw_only=True):
+    api_key: str
+    name: str | None = None
+    is_active: bool | None = None
+    created_at: datetime | None = None
+    last_used: datetime | None = None
+
+
+class LegacyTenant(msgspec.Struct, frozen=True, kw_only=True):
+    """One old tenant with everything it owned."""
+
+    row: LegacyTenantRow
+    credentials: list[LegacyCredentialRow] = msgspec.field(default_factory=list)
+    api_keys: list[LegacyApiKeyRow] = msgspec.field(default_factory=list)
+
+
+class LegacySource(Protocol):
+    """The old service's database, read-only."""
+
+    async def count(self) -> int:
+        """How many tenants there are to import."""
+        ...
+
+    def tenants(self) -> AsyncIterator[LegacyTenant]:
+        """Every tenant with what it owns, oldest first (so the oldest keeps a contested unique value)."""
+        ...
