@@ -204,3 +204,38 @@ async def test_tampered_or_moved_ciphertext_is_a_clean_500(client, clean_postgre
         body = assert_envelope(response, 500, "INTERNAL_ERROR")
         assert body["error"] == "Stored credentials could not be decrypted"
         assert "details" not in body and "Tag" not in response.text
+
+
+async def test_flat_form_follows_the_masking_rules_of_each_caller(client, stored_secrets):
+    """Tenants never see secrets, admins only when they ask, services always: nested and flat alike."""
+    created = (await client.post("/tenants", json={"name": "F", "email": "f@f.com"})).json()
+    tenant_id = created["tenant"]["id"]
+    await client.put(f"/tenants/{tenant_id}/genesys/credentials", json=GENESYS)
+    url = f"/tenants/{tenant_id}/credentials/genesys"
+    own = bearer(Role.TENANT, tenant_id=tenant_id)
+    for headers in (own, {}):  # the tenant's JWT, and admin without ?reveal
+        body = (await client.get(url, headers=headers)).json()
+        assert body["clientSecret"] == body["credentials"]["clientSecret"] == "****1234"
+        assert body["webhookSecret"] == body["credentials"]["webhookSecret"] == "****9876"
+        assert body["clientId"] == "genesys-client" and body["region"] == "mypurecloud.de"
+    assert (await client.get(url + "?reveal=true", headers=own)).status_code == 403
+    assert (await client.get(f"/tenants/{tenant_id}/credentials/meta", headers=own)).status_code == 403
+    revealed = (await client.get(url + "?reveal=true")).json()
+    assert revealed["clientSecret"] == revealed["credentials"]["clientSecret"] == GENESYS["clientSecret"]
+    as_service = (await client.get(url, headers=SERVICE)).json()
+    assert as_service["clientSecret"] == GENESYS["clientSecret"]
+    events = (await client.get(f"/tenants/{tenant_id}/audit-log")).json()["events"]
+    assert [e["actor"] for e in events if e["action"] == "credentials.revealed"] == ["message-router", "test-admin"]
+
+
+async def test_unknown_region_lists_the_valid_hosts(client):
+    tenant = await create(client)
+    body = assert_envelope(
+        await client.put(f"/tenants/{tenant['id']}/genesys/credentials", json={**GENESYS, "region": "mars-1"}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert body["details"][0]["field"] == "region" and "aps1.pure.cloud" in body["details"][0]["message"]
+    for spelling in ("ap-south-1", "ap_south_1", "aps1", "https://api.aps1.pure.cloud/", "aps1.mypurecloud.com"):
+        stored = await client.put(f"/tenants/{tenant['id']}/genesys/credentials", json={**GENESYS, "region": spelling})
+        assert stored.json()["tenant"]["genesysRegion"] == "aps1.pure.cloud", spelling
