@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -76,7 +77,8 @@ def _migrate(dsn: str) -> None:
 
 def serve(config: Config, host: str, port: int, workers: int) -> None:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
     _check_can_listen(host, port)
     dsn, _embedded = _database_url(config)
@@ -100,6 +102,10 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         interface=Interfaces.ASGI,
         workers=workers,
         log_access=False,
+        # HTTP/1.1 only: in "auto" mode granian waits indefinitely for a silent client to show its protocol.
+        # The header read timeout then closes connections that send nothing, idle keep-alives included.
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(header_read_timeout=int(config.http_idle_timeout * 1000)),
     ).serve()
 
 
@@ -109,11 +115,16 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
     if (role is Role.TENANT) != (tenant is not None):
         print("tenant-service: --tenant is required with --role tenant, and only with it", file=sys.stderr)
         return 2
-    if ttl < 1:
-        print("tenant-service: --ttl must be at least 1 second", file=sys.stderr)
+    if not 1 <= ttl <= config.jwt_max_ttl_seconds:
+        print(
+            f"tenant-service: --ttl must be 1 to {config.jwt_max_ttl_seconds} seconds (JWT_MAX_TTL_SECONDS)",
+            file=sys.stderr,
+        )
         return 2
-    principal = Principal(subject=subject or f"cli-{role.value}", role=role, tenant_id=tenant)
-    print(JwtTokens(config.signing_secret()).issue(principal, ttl))
+    # A unique subject per token unless one is given: subjects scope idempotency keys and name the actor.
+    principal = Principal(subject=subject or f"cli-{role.value}-{secrets.token_hex(4)}", role=role, tenant_id=tenant)
+    tokens = JwtTokens(config.signing_secret(), issuer=config.jwt_issuer, audience=config.jwt_audience)
+    print(tokens.issue(principal, ttl))
     return 0
 
 
@@ -212,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     token_cmd = commands.add_parser("token", help="print a signed JWT for calling the API")
     token_cmd.add_argument("--role", required=True, choices=[r.value for r in Role])
     token_cmd.add_argument("--tenant", default=None, help="tenant id (required for --role tenant)")
-    token_cmd.add_argument("--subject", default=None, help="the token's sub claim (default: cli-<role>)")
+    token_cmd.add_argument(
+        "--subject", default=None, help="the token's sub claim, e.g. the calling service (default: cli-<role>-<random>)"
+    )
     token_cmd.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     rotate_cmd = commands.add_parser(
         "rotate-credentials-key", help="re-encrypt every stored credential under the first CREDENTIALS_KEYS key"

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from adapters.crypto import parse_keys
+from adapters.jwt.tokens import DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TTL_SECONDS
 from adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
@@ -30,6 +31,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 10
     workers: int = 1
     jwt_secret: str | None = None  # None: generated once into data_dir/jwt-secret
+    jwt_issuer: str | None = None  # set: tokens must carry this iss (and the CLI mints it)
+    jwt_audience: str | None = None  # set: tokens must carry this aud (and the CLI mints it)
+    jwt_leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
+    jwt_max_ttl_seconds: int = DEFAULT_MAX_TTL_SECONDS
     auth_disabled: bool = False
     allowed_origins: tuple[str, ...] = ()
     credentials_keys: str | None = None  # "id=base64key,…"; None: generated once into data_dir
@@ -38,6 +43,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_graph_url: str = DEFAULT_GRAPH_URL
     meta_graph_version: str = DEFAULT_GRAPH_VERSION
     meta_graph_timeout: float = 10.0
+    http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -53,6 +59,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
             workers=_positive_int("TENANT_SERVICE_WORKERS", env.get("TENANT_SERVICE_WORKERS", "1")),
             jwt_secret=env.get("JWT_SECRET") or None,
+            jwt_issuer=env.get("JWT_ISSUER") or None,
+            jwt_audience=env.get("JWT_AUDIENCE") or None,
+            jwt_leeway_seconds=_non_negative_int(
+                "JWT_LEEWAY_SECONDS", env.get("JWT_LEEWAY_SECONDS", str(DEFAULT_LEEWAY_SECONDS))
+            ),
+            jwt_max_ttl_seconds=_positive_int(
+                "JWT_MAX_TTL_SECONDS", env.get("JWT_MAX_TTL_SECONDS", str(DEFAULT_MAX_TTL_SECONDS))
+            ),
             auth_disabled=_flag("AUTH_DISABLED", env.get("AUTH_DISABLED", "false")),
             allowed_origins=tuple(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip()),
             credentials_keys=env.get("CREDENTIALS_KEYS") or None,
@@ -62,6 +76,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             meta_graph_version=env.get("META_GRAPH_VERSION") or DEFAULT_GRAPH_VERSION,
             meta_graph_timeout=_positive_float(
                 "META_GRAPH_TIMEOUT_SECONDS", env.get("META_GRAPH_TIMEOUT_SECONDS", "10")
+            ),
+            http_idle_timeout=_positive_float(
+                "HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")
             ),
         )
         config.check()
@@ -123,6 +140,10 @@ def _port(text: str) -> int:
 
 def _positive_float(name: str, text: str) -> float:
     return _positive(name, text, float, "a number of seconds")
+
+
+def _non_negative_int(name: str, text: str) -> int:
+    return 0 if text.strip() == "0" else _positive_int(name, text)
 
 
 def _positive_int(name: str, text: str) -> int:

@@ -93,8 +93,10 @@ async def open_cache(client: redis.Redis | None, url: str | None, workers: int) 
         await cache.close()
 
 
-def choose_rate_limiter(client: redis.Redis | None) -> RateLimiter:
-    return RedisRateLimiter(client) if client is not None else InMemoryRateLimiter()
+def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter:
+    if client is None:
+        return InMemoryRateLimiter(share_of=workers)
+    return RedisRateLimiter(client, workers=workers)
 
 
 class Container(containers.DeclarativeContainer):
@@ -103,9 +105,16 @@ class Container(containers.DeclarativeContainer):
     storage = providers.Resource(open_storage, dsn=config.database_url, pool_max=config.db_pool_max)
     redis_client = providers.Resource(open_redis, url=config.redis_url)
     cache = providers.Resource(open_cache, client=redis_client, url=config.redis_url, workers=config.workers)
-    rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client)
+    rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client, workers=config.workers)
     clock = providers.Singleton(SystemClock)
-    tokens = providers.Singleton(JwtTokens, secret=config.jwt_secret)
+    tokens = providers.Singleton(
+        JwtTokens,
+        secret=config.jwt_secret,
+        leeway_seconds=config.jwt_leeway_seconds,
+        max_ttl_seconds=config.jwt_max_ttl_seconds,
+        issuer=config.jwt_issuer,
+        audience=config.jwt_audience,
+    )
     cipher = providers.Singleton(AesGcmCipher, keys=config.cipher_keys)
 
     tenant_cache = providers.Singleton(TenantCache, cache=cache)

@@ -62,7 +62,7 @@ class SignupStateCodec:
     def verify(self, state: str) -> VerifiedState:
         """The state's claims, if its signature holds and it has not expired (replay is checked by the caller)."""
         parts = state.split(".")
-        if len(parts) != 3 or parts[0] != _PREFIX:
+        if len(parts) != 3 or parts[0] != _PREFIX or not state.isascii():
             raise InvalidSignupStateError("state is not a signup state issued by this service")
         _, payload, signature = parts
         if not hmac.compare_digest(signature, self._sign(payload)):

@@ -83,7 +83,7 @@ async def test_happy_path_with_waba_from_debug_token(signup_client, graph):
         "message": "WhatsApp signup completed successfully",
         "tenantId": tenant["id"],
         "config": {
-            "wabaId": "waba-100",
+            "wabaId": "1000100",
             "phoneNumberId": "1550001",
             "displayPhoneNumber": "+1 555-0001",
             "qualityRating": "GREEN",
@@ -97,7 +97,7 @@ async def test_happy_path_with_waba_from_debug_token(signup_client, graph):
     assert after["whatsappConfigured"] is True and after["phoneNumberId"] == "1550001"
     assert (await signup_client.get("/tenants/by-phone/1550001")).json()["id"] == tenant["id"]
     config = (await signup_client.get(f"/tenants/{tenant['id']}/whatsapp")).json()
-    assert config["accessToken"] == "****" + TOKEN[-4:] and config["wabaId"] == "waba-100"
+    assert config["accessToken"] == "****" + TOKEN[-4:] and config["wabaId"] == "1000100"
     events = (await signup_client.get(f"/tenants/{tenant['id']}/audit-log")).json()["events"]
     assert events[0]["action"] == "whatsapp.signup_completed" and events[0]["actor"] == "whatsapp-signup"
     assert TOKEN not in response.text
@@ -106,15 +106,15 @@ async def test_happy_path_with_waba_from_debug_token(signup_client, graph):
 async def test_waba_and_phone_from_the_browser_event(signup_client):
     tenant = await new_tenant(signup_client)
     state = await state_for(signup_client, tenant["id"])
-    response = await signup(signup_client, state=state, wabaId="waba-200", phoneNumberId="1550003")
+    response = await signup(signup_client, state=state, wabaId="1000200", phoneNumberId="1550003")
     assert response.status_code == 200
-    assert response.json()["config"]["wabaId"] == "waba-200"
+    assert response.json()["config"]["wabaId"] == "1000200"
     assert response.json()["config"]["phoneNumberId"] == "1550003"
 
 
 @pytest.mark.parametrize(
     ("body", "wabas"),
-    [({"wabaId": "waba-999"}, None), ({}, []), ({"wabaId": "waba-100", "phoneNumberId": "999"}, None)],
+    [({"wabaId": "1000999"}, None), ({}, []), ({"wabaId": "1000100", "phoneNumberId": "999"}, None)],
     ids=["waba-not-covered", "no-waba", "phone-not-in-waba"],
 )
 async def test_waba_not_found(signup_client, graph, body, wabas):
@@ -218,7 +218,7 @@ async def test_unknown_tenant_is_404(signup_client, graph):
 async def test_rerun_replaces_the_config_and_releases_the_old_number(signup_client):
     tenant = await new_tenant(signup_client)
     await signup(signup_client, state=await state_for(signup_client, tenant["id"]))
-    rerun = await signup(signup_client, state=await state_for(signup_client, tenant["id"]), wabaId="waba-200")
+    rerun = await signup(signup_client, state=await state_for(signup_client, tenant["id"]), wabaId="1000200")
     assert rerun.status_code == 200
     assert (await signup_client.get("/tenants/by-phone/1550001")).status_code == 404
     assert (await signup_client.get("/tenants/by-phone/1550003")).json()["id"] == tenant["id"]

@@ -32,7 +32,7 @@ async def test_sigterm_finishes_requests_in_flight_and_exits_cleanly(service_fac
                 states.append(
                     (await client.post(f"/tenants/{tenant['id']}/whatsapp/signup-state", headers=ADMIN)).json()["state"]
                 )
-            graph.behaviour.phones = {"waba-100": [{"id": f"155{n}", "display_phone_number": "x"} for n in range(5)]}
+            graph.behaviour.phones = {"1000100": [{"id": f"155{n}", "display_phone_number": "x"} for n in range(5)]}
             in_flight = [
                 asyncio.create_task(
                     client.post("/api/whatsapp/signup", json={"code": CODE, "state": state, "phoneNumberId": f"155{n}"})

@@ -38,10 +38,10 @@ class Failure:
 
 @dataclass
 class GraphBehaviour:
-    wabas: list[str] = field(default_factory=lambda: ["waba-100", "waba-200"])
+    wabas: list[str] = field(default_factory=lambda: ["1000100", "1000200"])
     phones: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {
-            "waba-100": [
+            "1000100": [
                 {
                     "id": "1550001",
                     "display_phone_number": "+1 555-0001",
@@ -55,7 +55,7 @@ class GraphBehaviour:
                     "verified_name": "Acme Support",
                 },
             ],
-            "waba-200": [{"id": "1550003", "display_phone_number": "+1 555-0003", "quality_rating": "GREEN"}],
+            "1000200": [{"id": "1550003", "display_phone_number": "+1 555-0003", "quality_rating": "GREEN"}],
         }
     )
     failures: dict[str, Failure] = field(default_factory=dict)  # step → failure

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import msgspec
 from loguru import logger
+from msgspec import Meta
 
 from tenant_core.errors import GraphApiError
 from tenant_core.ports import GraphPhoneNumber
@@ -35,9 +37,18 @@ class _ErrorBody(msgspec.Struct):
     error: _GraphError
 
 
+#: Graph object ids are numeric strings. Anything else is refused, because ids go into request paths
+#: (``../../evil?x=`` would address another endpoint with the user's token) and into stored credentials.
+GraphId = Annotated[str, Meta(pattern=r"^[0-9]{1,32}$")]
+
+
 class _Scope(msgspec.Struct):
     scope: str
     target_ids: list[str] = []
+
+
+class _WabaIds(msgspec.Struct):
+    ids: list[GraphId]
 
 
 class _DebugData(msgspec.Struct):
@@ -48,8 +59,15 @@ class _DebugToken(msgspec.Struct):
     data: _DebugData
 
 
+class _PhoneNumber(msgspec.Struct):
+    id: GraphId
+    display_phone_number: Annotated[str, Meta(max_length=32)] | None = None
+    quality_rating: Annotated[str, Meta(max_length=32)] | None = None
+    verified_name: Annotated[str, Meta(max_length=255)] | None = None
+
+
 class _PhoneNumbers(msgspec.Struct):
-    data: list[GraphPhoneNumber]
+    data: list[_PhoneNumber]
 
 
 class _AccessToken(msgspec.Struct):
@@ -93,14 +111,17 @@ class HttpMetaGraph:
         params = {"input_token": access_token, "access_token": f"{self._app_id}|{self._app_secret}"}
         body = await self._call("debug_token", "GET", "debug_token", params=params)
         scopes = _decode(body, _DebugToken, "debug_token").data.granular_scopes
-        return next((s.target_ids for s in scopes if s.scope == _MANAGEMENT_SCOPE), [])
+        wabas = next((s.target_ids for s in scopes if s.scope == _MANAGEMENT_SCOPE), [])
+        return _decode(msgspec.json.encode({"ids": wabas}), _WabaIds, "debug_token").ids
 
     async def phone_numbers(self, waba_id: str, access_token: str) -> list[GraphPhoneNumber]:
-        body = await self._call("phone_numbers", "GET", f"{waba_id}/phone_numbers", token=access_token)
-        return _decode(body, _PhoneNumbers, "phone_numbers").data
+        body = await self._call("phone_numbers", "GET", f"{_segment(waba_id)}/phone_numbers", token=access_token)
+        numbers = _decode(body, _PhoneNumbers, "phone_numbers").data
+        return [GraphPhoneNumber(**msgspec.structs.asdict(number)) for number in numbers]
 
     async def subscribe_app(self, waba_id: str, access_token: str) -> None:
-        await self._call("subscribe_app", "POST", f"{waba_id}/subscribed_apps", token=access_token, attempts=1)
+        path = f"{_segment(waba_id)}/subscribed_apps"
+        await self._call("subscribe_app", "POST", path, token=access_token, attempts=1)
 
     async def _call(
         self,
@@ -155,8 +176,13 @@ def _graph_error(step: str, response: httpx.Response) -> GraphApiError:
     )
 
 
+def _segment(value: str) -> str:
+    """One path segment, percent-encoded: an id can never add segments, a query or a fragment."""
+    return quote(value, safe="")
+
+
 def _decode(body: bytes, type_: Any, step: str) -> Any:
     try:
         return msgspec.json.decode(body, type=type_)
-    except msgspec.DecodeError:
+    except msgspec.DecodeError:  # includes ValidationError: an id that is not an id
         raise GraphApiError(f"Meta Graph API answered {step} with an unexpected body", step=step) from None

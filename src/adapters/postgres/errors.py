@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import asyncpg
 
 from tenant_core.entities import UNIQUE_FIELDS, wire_name
-from tenant_core.errors import ConflictError, UnavailableError
+from tenant_core.errors import ConflictError, UnavailableError, ValidationFailedError
 
 # Failures that mean "the database cannot be reached right now", as opposed to a bad statement.
 UNAVAILABLE = (
@@ -28,7 +28,8 @@ _CONSTRAINT_FIELDS = {f"tenants_{field}_unique": wire_name(field) for field in U
 
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
-    """Unique violations become ConflictError naming the field; connectivity failures UnavailableError."""
+    """Unique violations become ConflictError naming the field; text Postgres cannot store (NUL)
+    ValidationFailedError; connectivity failures UnavailableError."""
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
@@ -36,5 +37,8 @@ def translated() -> Iterator[None]:
         if field is None:
             raise ConflictError("The request conflicts with existing data") from None
         raise ConflictError(f"{field} is already taken", field) from None
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        # The HTTP layer refuses NUL up front; this keeps in-process callers from a raw database error.
+        raise ValidationFailedError("Text must not contain NUL (\\u0000) characters") from None
     except UNAVAILABLE as exc:
         raise UnavailableError("The database is unavailable") from exc

@@ -12,10 +12,13 @@ from adapters.memory.rate_limiter import InMemoryRateLimiter
 
 
 class RedisRateLimiter:
-    def __init__(self, client: redis.Redis, prefix: str = "tenant-service:rl:") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "tenant-service:rl:", workers: int = 1) -> None:
+        """``workers``: how many processes of this instance share the limit, so that while Redis is down each
+        admits only its share of it instead of the whole limit."""
         self._client = client
         self._prefix = prefix
-        self._fallback = InMemoryRateLimiter()
+        self._workers = max(1, workers)
+        self._fallback = InMemoryRateLimiter(share_of=self._workers)
         self._degraded = False
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> tuple[int, int]:

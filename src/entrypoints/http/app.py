@@ -24,8 +24,10 @@ from entrypoints.config import Config, ConfigError
 from entrypoints.container import Container
 from entrypoints.http.auth import AuthMiddleware
 from entrypoints.http.dependencies import DEPENDENCIES, Services
+from entrypoints.http.early_refusals import refuse_before_routing
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from entrypoints.http.fast_lane import try_fast_lane
+from entrypoints.http.request import TenantServiceRequest
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
 from entrypoints.http.routes.health import health, live, prometheus_metrics, ready
@@ -40,7 +42,10 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class TenantServiceApp(Litestar):
-    """Litestar plus what must wrap *every* request, routed or not: the request id and the access log."""
+    """Litestar plus what must wrap *every* request, routed or not: the request id, the access log, and the
+    refusals that must happen before routing (see :mod:`entrypoints.http.early_refusals`)."""
+
+    allowed_origins: tuple[str, ...] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +68,9 @@ class TenantServiceApp(Litestar):
             route = None
             try:
                 services = getattr(self.state, "services", None)
-                if services is not None and (route := await try_fast_lane(services, scope, send, header)):
+                if (refusal := refuse_before_routing(scope, self.allowed_origins)) is not None:
+                    status = await refusal.send(send_with_id)
+                elif services is not None and (route := await try_fast_lane(services, scope, send, header)):
                     status = 200
                 else:
                     await super().__call__(scope, receive, send_with_id)
@@ -164,6 +171,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
         )
     configure_logging(config.log_level, config.log_format)
     app = TenantServiceApp(
+        request_class=TenantServiceRequest,
         route_handlers=[*_api_routers(), health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
@@ -193,5 +201,6 @@ def create_app(container: Container | None = None, config: Config | None = None)
         logging_config=None,  # loguru does the logging (entrypoints.log)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )
+    app.allowed_origins = config.allowed_origins or None
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     return app

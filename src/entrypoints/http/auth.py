@@ -13,7 +13,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenant_core import Principal, Role
-from tenant_core.errors import AuthenticationFailedError
+from tenant_core.errors import AuthenticationFailedError, ValidationFailedError
+from tenant_core.use_cases.api_keys import SECRET_PREFIX
 
 if TYPE_CHECKING:
     from entrypoints.http.dependencies import Services
@@ -23,15 +24,33 @@ GATEWAY_PRINCIPAL = Principal(subject="gateway", role=Role.ADMIN)
 
 
 def bearer_credential(scope: Scope) -> str | None:
-    """``Authorization: Bearer <credential>`` or ``X-API-Key: <key>``; ``None`` when neither is sent."""
+    """``Authorization: Bearer <credential>`` or ``X-API-Key: sk_…``; ``None`` when neither is sent.
+
+    The one parser of credentials (the fast lane uses it too). A request carrying both headers is refused
+    rather than letting the order of headers decide who the caller is.
+    """
+    authorization = api_key = None
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, credential = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not credential.strip():
-                raise AuthenticationFailedError("Authorization header must be 'Bearer <token>'")
-            return credential.strip()
-        if name == b"x-api-key":
-            return value.decode("latin-1").strip() or None
+            if authorization is not None:
+                raise ValidationFailedError.for_field("Authorization", "send one Authorization header")
+            authorization = value
+        elif name == b"x-api-key":
+            if api_key is not None:
+                raise ValidationFailedError.for_field("X-API-Key", "send one X-API-Key header")
+            api_key = value
+    if authorization is not None and api_key is not None:
+        raise ValidationFailedError.for_field("Authorization", "send one credential: Authorization or X-API-Key")
+    if api_key is not None:
+        key = api_key.decode("latin-1").strip()
+        if not key.startswith(SECRET_PREFIX):
+            raise AuthenticationFailedError("X-API-Key takes an API key (sk_…); send tokens as Authorization: Bearer")
+        return key
+    if authorization is not None:
+        scheme, _, credential = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise AuthenticationFailedError("Authorization header must be 'Bearer <token>'")
+        return credential.strip()
     return None
 
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 import msgspec
 from litestar.types import Scope, Send
 
-from entrypoints.http.auth import GATEWAY_PRINCIPAL
+from entrypoints.http.auth import GATEWAY_PRINCIPAL, bearer_credential
 from entrypoints.http.schemas import ResolvedTenant
-from tenant_core import Principal, Role, Tenant, TenantResolver
+from tenant_core import Principal, Role, Tenant, TenantResolver, TenantServiceError
 
 if TYPE_CHECKING:
     from entrypoints.http.dependencies import Services
@@ -72,14 +72,15 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:
-    """The caller, if already verified; ``None`` sends the request the normal way (so do browsers: CORS)."""
-    principal = GATEWAY_PRINCIPAL if services.auth_disabled else None
-    for name, value in scope["headers"]:
-        if name == b"origin":
+    """The caller, if already verified; ``None`` sends the request the normal way (so do browsers: CORS,
+    API keys, and anything the shared credential parser refuses)."""
+    for name, _ in scope["headers"]:
+        if name in (b"origin", b"x-api-key"):
             return None
-        if name == b"authorization" and principal is None:
-            scheme, _, credential = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer":
-                return None
-            principal = services.authenticator.already_verified(credential.strip())
-    return principal
+    if services.auth_disabled:
+        return GATEWAY_PRINCIPAL
+    try:
+        credential = bearer_credential(scope)
+    except TenantServiceError:
+        return None
+    return None if credential is None else services.authenticator.already_verified(credential)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
@@ -23,7 +24,7 @@ from tenant_core import (
     TenantStatus,
     UpdateTenant,
 )
-from tenant_core.errors import PreconditionFailedError
+from tenant_core.errors import ValidationFailedError
 
 IdempotencyKey = Annotated[
     str | None,
@@ -44,14 +45,16 @@ def etag(tenant: Tenant) -> dict[str, str]:
     return {"ETag": f'"{tenant.version}"'}
 
 
+_VERSION_TAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+
+
 def expected_version(if_match: str | None) -> int | None:
-    """``"3"``, ``W/"3"`` or ``3`` → 3; ``*`` or absent → no condition; anything else can never match."""
+    """``"3"``, ``W/"3"`` or ``3`` → 3; ``*`` or absent → no condition; anything else is a bad request."""
     if if_match is None or if_match.strip() == "*":
         return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise PreconditionFailedError(f"If-Match {if_match!r} does not name a version")
-    return int(text)
+    if (match := _VERSION_TAG.match(if_match.strip())) is None:
+        raise ValidationFailedError.for_field("If-Match", 'must be a version as sent in ETag, such as "3"')
+    return int(match.group(1))
 
 
 class TenantController(Controller):
