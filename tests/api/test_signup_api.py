@@ -254,3 +254,62 @@ async def test_graph_calls_are_counted_by_outcome(signup_client, graph):
     text = (await signup_client.get("/metrics")).text
     assert 'tenant_service_graph_calls_total{outcome="ok",step="exchange_code"}' in text
     assert 'tenant_service_graph_calls_total{outcome="refused",step="subscribe_app"}' in text
+
+
+async def test_signup_needs_an_active_tenant(signup_client, graph):
+    tenant = await new_tenant(signup_client)
+    state = await state_for(signup_client, tenant["id"])
+    await signup_client.patch(f"/tenants/{tenant['id']}", json={"status": "suspended"})
+    assert_envelope(await signup(signup_client, state=state), 403, "TENANT_SUSPENDED")
+    assert graph.calls == []  # refused before Meta is called
+
+
+async def test_signup_binds_the_number_even_when_a_tenant_completes_it(signup_client):
+    """A tenant cannot bind a phone number by itself, but a completed signup is Meta's proof of ownership."""
+    tenant = await new_tenant(signup_client)
+    state = await state_for(signup_client, tenant["id"])
+    own = bearer(Role.TENANT, tenant_id=tenant["id"])
+    response = await signup_client.post("/api/whatsapp/signup", json={"code": CODE, "state": state}, headers=own)
+    assert response.status_code == 200, response.text
+    assert (await signup_client.get("/tenants/by-phone/1550001")).json()["id"] == tenant["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"code": "c", "state": "ss1.eyJ0IjoidCJ9.\u00e9\u00e9\u00e9"}'.encode(),  # non-ASCII signature
+        b'{"code": "c", "state": ' + b"[" * 2000 + b"]" * 2000 + b"}",  # nested 2,000 levels
+        b'{"code": "\xff\xfe", "state": "x"}',  # not UTF-8
+    ],
+    ids=["non-ascii-signature", "deep-json", "invalid-utf8"],
+)
+async def test_hostile_signup_bodies_are_400s(signup_client, graph, body):
+    signup_client.headers.pop("Authorization", None)
+    try:
+        response = await signup_client.post(
+            "/api/whatsapp/signup", content=body, headers={"content-type": "application/json"}
+        )
+    finally:
+        signup_client.headers.update(ADMIN)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] in ("VALIDATION_ERROR", "INVALID_STATE")
+    assert graph.calls == []
+
+
+@pytest.mark.parametrize(
+    ("wabas", "phones"),
+    [
+        (["../../evil/path?inject=1#"], {}),
+        (["1000100"], {"1000100": [{"id": "1" * 316, "display_phone_number": "+1"}]}),
+        (["1000100"], {"1000100": [{"id": "../1550001"}]}),
+    ],
+    ids=["path-in-waba-id", "316-char-phone-id", "path-in-phone-id"],
+)
+async def test_graph_ids_are_validated_before_use(signup_client, graph, wabas, phones):
+    graph.behaviour.wabas = wabas
+    graph.behaviour.phones = phones
+    tenant = await new_tenant(signup_client)
+    response = await signup(signup_client, state=await state_for(signup_client, tenant["id"]))
+    assert_envelope(response, 502, "SIGNUP_ERROR")
+    assert all("evil" not in path for _, path, _, _ in graph.calls)
+    await assert_untouched(signup_client, tenant)

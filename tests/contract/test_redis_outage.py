@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import redis.asyncio as aioredis
+
 from adapters.redis import RedisCache
 from tests.support.servers import RedisServer
 
@@ -43,3 +45,15 @@ async def test_entries_from_before_an_outage_are_not_served_after_it(clean_redis
     await asyncio.sleep(0.1)
     assert (await cache.read("k"))[0] is None
     await cache.close()
+
+
+async def test_without_redis_each_worker_admits_only_its_share_of_the_limit():
+    """Four workers counting alone must not admit four times the limit between them."""
+    from adapters.redis import RedisRateLimiter
+    from tests.support.servers import free_port
+
+    unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(unreachable, workers=4)
+    counts = [(await limiter.hit("tenant:t", 8, 60))[0] for _ in range(3)]
+    assert counts == [4, 8, 12]  # the third request of this worker is over 8: its share is 2
+    await unreachable.aclose()
