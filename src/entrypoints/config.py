@@ -77,9 +77,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             meta_graph_timeout=_positive_float(
                 "META_GRAPH_TIMEOUT_SECONDS", env.get("META_GRAPH_TIMEOUT_SECONDS", "10")
             ),
-            http_idle_timeout=_positive_float(
-                "HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")
-            ),
+            http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
         )
         config.check()
         return config

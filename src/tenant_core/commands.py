@@ -13,6 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from tenant_core.entities import Plan, Settings, TenantStatus
+from tenant_core.regions import SPELLING_PATTERN
 
 #: Tenant ids: ``t_`` + 16 hex for new tenants; imported tenants keep the free-string ids of the old service
 #: (``demo-tenant-001``), which every other service has stored.
@@ -23,8 +24,10 @@ Email = Annotated[
     str,
     Meta(
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="Contact e-mail address",
+        # ASCII before the @ (look-alike letters cannot hide there); the domain may be Unicode letters and
+        # digits (IDNA), never invisible or combining characters.
+        pattern=r"^[!-?A-~]+@[\w-]+(\.[\w-]+)*\.[\w-]{2,}$",
+        description="Contact e-mail address: ASCII before the @; the domain is stored in its IDNA (xn--) form",
         examples=["admin@acme.com"],
     ),
 ]
@@ -55,6 +58,7 @@ RegionHost = Annotated[
     Meta(
         min_length=1,
         max_length=253,
+        pattern=SPELLING_PATTERN,
         description="Genesys Cloud region: stored as its host (mypurecloud.com); region keys (us_east_1), AWS names "
         "(us-east-1), short codes (use1) and https://api.<host> are accepted and normalised",
         examples=["mypurecloud.com"],

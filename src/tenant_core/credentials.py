@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from tenant_core.commands import ExternalId
+from tenant_core.commands import ExternalId, RegionHost
 from tenant_core.errors import ValidationFailedError
 from tenant_core.regions import normalise_region
 from tenant_core.validation import problem_from_msgspec
@@ -34,7 +34,7 @@ class GenesysCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unk
 
     client_id: Text
     client_secret: Secret
-    region: Text
+    region: RegionHost
     integration_id: ExternalId | None = None
     webhook_secret: Secret | None = None
 
@@ -122,6 +122,8 @@ def parse_credentials(kind: CredentialType, data: Any, where: str = "credentials
     raw = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
     if isinstance(raw, dict):
         raw = _today_names(kind, raw, where)
+        if isinstance(region := raw.get("region"), str):
+            raw["region"] = region.strip().lower()
     try:
         parsed = msgspec.convert(raw, CREDENTIAL_TYPES[kind])
     except msgspec.ValidationError as exc:

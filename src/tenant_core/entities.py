@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 
 class TenantStatus(enum.StrEnum):
@@ -29,8 +30,16 @@ class Plan(enum.StrEnum):
 class Settings(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=True):
     """Per-tenant preferences; both optional. Validated by :mod:`tenant_core.validation`."""
 
-    timezone: str | None = None
-    language: str | None = None
+    timezone: Annotated[str, Meta(max_length=64, description="IANA time zone name", examples=["UTC"])] | None = None
+    language: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[a-z]{2,3}(-[A-Za-z]{4})?(-([A-Z]{2}|[0-9]{3}))?$", description="Language tag such as pt-BR"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Tenant(msgspec.Struct, frozen=True, rename="camel"):

@@ -44,6 +44,14 @@ for _key, (_host, _code) in _REGIONS.items():
     _BY_SPELLING[f"{_code}.mypurecloud.com"] = _host
     _BY_SPELLING[f"{_code}.pure.cloud"] = _host
 
+#: Every accepted spelling as a pattern (lowercase), so that schemas show what is accepted: each known
+#: spelling, optionally as an ``api.``/``login.`` host or an https URL of one.
+SPELLING_PATTERN = (
+    r"^(?:https?://)?(?:(?:api|login|apps)\.)?(?:"
+    + "|".join(re.escape(s) for s in sorted(_BY_SPELLING, key=len, reverse=True))
+    + r")/?$"
+)
+
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 _SERVICE_PREFIXES = ("api.", "login.", "apps.")
 

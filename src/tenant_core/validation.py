@@ -12,7 +12,7 @@ import msgspec
 
 from tenant_core.entities import Settings
 from tenant_core.errors import FieldProblem, ValidationFailedError
-from tenant_core.regions import normalise_region
+from tenant_core.regions import ACCEPTED_FORMS, GENESYS_REGIONS, normalise_region
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -20,12 +20,18 @@ _LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{4})?(-([A-Z]{2}|[0-9]{3}))?$"
 _AT_PATH = re.compile(r" - at `\$((?:\.[^`]*|\[\d+\])*)`$")
 _NAMED_FIELD = re.compile(r"field `([^`]+)`")
 _PATTERN_FAILURE = re.compile(r"^Expected `str` matching regex .*$")
+_REGION_HINT = (
+    f"is not a Genesys Cloud region; send {ACCEPTED_FORMS}. Valid hosts: {', '.join(sorted(GENESYS_REGIONS))}"
+)
 _FORMAT_HINTS = {
-    "email": "must be a valid e-mail address",
+    "email": "must be a valid e-mail address, with ASCII characters before the @",
     "domain": "must be a domain name such as acme.com",
     "subdomain": "must be a lowercase slug of a-z, 0-9 and '-'",
     "name": "must not be blank",
     "genesysOrgName": "must not be blank",
+    "genesysRegion": _REGION_HINT,
+    "region": _REGION_HINT,
+    "language": "must be a language tag such as en or pt-BR",
 }
 
 
@@ -43,7 +49,7 @@ def problem_from_msgspec(message: str) -> FieldProblem:
     if named := _NAMED_FIELD.search(message):  # missing or unknown field: name it, under its parent path
         path = f"{path}.{named.group(1)}" if path else named.group(1)
     if _PATTERN_FAILURE.match(message):  # a regex means nothing to a caller; say what is expected
-        message = _FORMAT_HINTS.get(path, "has an invalid format (letters, digits and . _ : - only)")
+        message = _FORMAT_HINTS.get(path.rsplit(".", 1)[-1], "has an invalid format (letters, digits and . _ : - only)")
     return FieldProblem(field=path or "body", message=message)
 
 

@@ -191,9 +191,9 @@ async def test_issuer_and_audience_are_checked_when_configured(postgres_url, red
 async def test_look_alike_emails_do_not_make_separate_tenants(client):
     first = await client.post("/tenants", json={"name": "A", "email": "admin@acorp.com"})
     assert first.status_code == 201
-    fullwidth = await client.post("/tenants", json={"name": "B", "email": "ａdmin@acorp.com"})
-    assert_envelope(fullwidth, 409, "CONFLICT")
-    for hidden in ("ad\u200bmin@acorp.com", "a\u0307dmin@acorp.com", "admin\u00ad@acorp.com"):
+    fullwidth_domain = await client.post("/tenants", json={"name": "B", "email": "admin@ａcorp.com"})
+    assert_envelope(fullwidth_domain, 409, "CONFLICT")  # NFKC: the same mailbox
+    for hidden in ("ａdmin@acorp.com", "ad\u200bmin@acorp.com", "a\u0307dmin@acorp.com", "admin\u00ad@acorp.com"):
         body = assert_envelope(
             await client.post("/tenants", json={"name": "C", "email": hidden}), 400, "VALIDATION_ERROR"
         )

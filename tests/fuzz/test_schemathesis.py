@@ -9,8 +9,19 @@ import sys
 from tests.support.fake_graph import APP_ID, APP_SECRET, FakeGraph
 from tests.support.service_process import ADMIN
 
-# A fixed budget and seed keep CI time bounded and runs comparable; raise it locally to dig deeper.
-EXAMPLES_PER_OPERATION = "5"
+# A fixed budget and seed keep CI time bounded and runs comparable; raise it locally to dig deeper. The
+# stateful phase follows the OpenAPI links (POST /tenants → every /tenants/{tenant_id} operation, …) with
+# enough scenarios and steps that every linked operation is reached with a real id.
+CONFIG = """
+generation.max-examples = 5
+
+[phases.stateful]
+max-steps = 12
+inference.algorithms = []  # follow the schema's own links only
+
+[phases.stateful.generation]
+max-examples = 80
+"""
 
 
 async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
@@ -29,6 +40,7 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
             "META_GRAPH_URL": graph.url,
         }
         service = await service_factory(env).start()
+        (tmp_path / "schemathesis.toml").write_text(CONFIG)
         command = [
             sys.executable,
             "-c",
@@ -39,8 +51,13 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
             f"Authorization: {ADMIN['Authorization']}",
             "--checks",
             "not_a_server_error,response_schema_conformance",
-            "--max-examples",
-            EXAMPLES_PER_OPERATION,
+            # Valid and invalid inputs alike; the stateful phase follows the OpenAPI links with real ids.
+            "--mode",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--generation-with-security-parameters",
+            "false",  # the admin bearer above authenticates; a generated X-API-Key too would be a 400
             "--seed",
             "1",
             "--no-color",
@@ -55,6 +72,35 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
         )
     finally:
         graph.stop()
+    (tmp_path / "schemathesis.out").write_text(result.stdout)
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
     assert " passed" in summary and "failures" not in summary.split("SUMMARY")[-1].lower(), summary
+    assert "Stateful" in result.stdout, summary
+    # The operations an earlier run never reached past 404 now get real ids through the OpenAPI links.
+    unreached = _unreached(result.stdout)
+    for operation in NEEDED_REAL_IDS:
+        assert operation not in unreached, f"{operation} never got a real id:\n{unreached}"
+
+
+NEEDED_REAL_IDS = [
+    f"{method} {prefix}{path}"
+    for prefix in ("/tenants", "/api/tenants")
+    for method, path in (
+        ("DELETE", "/{tenant_id}/api-keys/{key_id}"),
+        ("GET", "/{tenant_id}/genesys/credentials"),
+        ("GET", "/{tenant_id}/credentials/{kind}"),
+        ("PATCH", "/{tenant_id}"),
+        ("GET", "/{tenant_id}/audit-log"),
+        ("POST", "/{tenant_id}/whatsapp/signup-state"),
+    )
+]
+
+
+def _unreached(output: str) -> str:
+    """The "Missing test data" warning of schemathesis' report (empty when every operation got data)."""
+    start = output.find("Missing test data")
+    if start == -1:
+        return ""
+    end = output.find("Schema validation mismatch", start)
+    return output[start : end if end != -1 else start + 4000]

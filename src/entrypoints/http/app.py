@@ -27,6 +27,7 @@ from entrypoints.http.dependencies import DEPENDENCIES, Services
 from entrypoints.http.early_refusals import refuse_before_routing
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from entrypoints.http.fast_lane import try_fast_lane
+from entrypoints.http.openapi_refinements import add_links, forbid_unknown_fields
 from entrypoints.http.request import TenantServiceRequest
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
@@ -203,4 +204,6 @@ def create_app(container: Container | None = None, config: Config | None = None)
     )
     app.allowed_origins = config.allowed_origins or None
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
+    add_links(app)
+    forbid_unknown_fields(app)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from loguru import logger
 
@@ -129,7 +130,12 @@ class TenantController(Controller):
         tenant = await tenants.complete_onboarding(principal, tenant_id, data or CompleteOnboarding())
         return TenantChanged(tenant=tenant, message="Onboarding completed successfully")
 
-    @post("/provision/genesys", status_code=201, summary="Get or create the tenant of a Genesys organisation")
+    @post(
+        "/provision/genesys",
+        status_code=201,
+        summary="Get or create the tenant of a Genesys organisation",
+        responses={200: ResponseSpec(ProvisionResult, description="The organisation's tenant already existed")},
+    )
     async def provision_genesys(
         self,
         data: JSONBody[ProvisionGenesys],

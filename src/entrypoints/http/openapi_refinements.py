@@ -1,0 +1,97 @@
+"""Refinements of the generated OpenAPI document that Litestar cannot derive by itself.
+
+Links: which response supplies the ids other operations need.
+A tenant created by ``POST /tenants`` is what every ``/tenants/{tenant_id}…`` operation acts on, and an API
+key issued by ``POST …/api-keys`` is what ``DELETE …/api-keys/{key_id}`` revokes. Saying so lets clients
+and tools (schemathesis' stateful phase) follow real ids instead of guessing them.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Litestar
+from litestar.openapi.spec import Link, Operation, Schema
+
+_METHODS = ("get", "put", "post", "patch", "delete")
+
+
+def _operations(app: Litestar) -> list[tuple[str, Operation]]:
+    paths = app.openapi_schema.paths or {}
+    return [(path, op) for path, item in paths.items() for m in _METHODS if (op := getattr(item, m)) is not None]
+
+
+#: (source path under a prefix, source method, status) → (target paths under the prefix, parameters).
+_RULES: list[tuple[tuple[str, str, str], tuple[tuple[str, ...], dict[str, str]]]] = [
+    (("", "post", "201"), (("/{tenant_id}",), {"tenant_id": "$response.body#/tenant/id"})),
+    (("/provision/genesys", "post", "201"), (("/{tenant_id}",), {"tenant_id": "$response.body#/tenantId"})),
+    (("/provision/genesys", "post", "200"), (("/{tenant_id}",), {"tenant_id": "$response.body#/tenantId"})),
+    (
+        ("/{tenant_id}/api-keys", "post", "201"),
+        (("/{tenant_id}/api-keys/{key_id}",), {"tenant_id": "$request.path.tenant_id", "key_id": "$response.body#/id"}),
+    ),
+    (
+        ("/{tenant_id}/genesys/credentials", "put", "200"),
+        (
+            ("/{tenant_id}/genesys/credentials", "/{tenant_id}/credentials/{kind}", "/by-integration/"),
+            {
+                "tenant_id": "$request.path.tenant_id",
+                "kind": "genesys",
+                "integration_id": "$response.body#/tenant/genesysIntegrationId",
+            },
+        ),
+    ),
+    (
+        ("/{tenant_id}/whatsapp", "post", "200"),
+        (("/{tenant_id}/credentials/",), {"tenant_id": "$request.path.tenant_id", "kind": "whatsapp"}),
+    ),
+]
+
+
+def forbid_unknown_fields(app: Litestar) -> None:
+    """Say ``additionalProperties: false`` where the body Struct refuses unknown fields (Litestar leaves it out)."""
+    strict = {cls.__name__ for cls in _structs(msgspec.Struct) if cls.__struct_config__.forbid_unknown_fields}
+    components = app.openapi_schema.components
+    for name, schema in ((components.schemas or {}) if components else {}).items():
+        if name in strict and isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+def _structs(base: type) -> set[type]:
+    found = set()
+    for sub in base.__subclasses__():
+        found |= {sub} | _structs(sub)
+    return found
+
+
+def add_links(app: Litestar) -> None:
+    operations = _operations(app)
+    for prefix in ("/tenants", "/api/tenants"):
+        for (source_path, method, status), (targets, parameters) in _RULES:
+            item = (app.openapi_schema.paths or {}).get(prefix + source_path)
+            source = getattr(item, method, None) if item is not None else None
+            if source is not None:
+                _link(source, status, operations, tuple(prefix + t for t in targets), parameters)
+
+
+def _link(
+    source: Operation,
+    status: str,
+    operations: list[tuple[str, Operation]],
+    under: tuple[str, ...],
+    parameters: dict[str, str],
+) -> None:
+    """Link ``source``'s ``status`` response to every operation whose path starts with one of ``under`` and
+    whose path parameters ``parameters`` all supply."""
+    response = (source.responses or {}).get(status)
+    if response is None or isinstance(response, dict):
+        return
+    links = dict(getattr(response, "links", None) or {})
+    for path, target in operations:
+        if not path.startswith(under) or target is source or target.operation_id is None:
+            continue
+        names = {p.name for p in (target.parameters or []) if getattr(p, "param_in", None) == "path"}
+        if names <= set(parameters):
+            links[target.operation_id] = Link(
+                operation_id=target.operation_id, parameters={n: parameters[n] for n in sorted(names)}
+            )
+    response.links = links
