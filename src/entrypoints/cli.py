@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 from loguru import logger
 
 from entrypoints.config import Config, ConfigError
@@ -129,11 +130,9 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
 
 
 def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
-    from entrypoints.container import Container
+    from entrypoints.container import build_container
 
-    container = Container()
-    container.config.from_dict({**config.as_dict(), "database_url": dsn, "cipher_keys": config.cipher_keys()})
-    return container
+    return build_container(msgspec.structs.replace(config, database_url=dsn))
 
 
 async def _import_legacy(config: Config, dsn: str, source_dsn: str, dry_run: bool) -> int:

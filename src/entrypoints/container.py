@@ -7,6 +7,7 @@ in its shutdown. Tests replace a provider with ``container.storage.override(...)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
@@ -20,6 +21,7 @@ from adapters.postgres import PostgresStorage, create_pool
 from adapters.redis import RedisCache, RedisRateLimiter, TieredCache
 from adapters.redis.cache import connect
 from entrypoints import metrics
+from entrypoints.config import Config
 from tenant_core import (
     ApiKeyService,
     AuditTrail,
@@ -33,7 +35,7 @@ from tenant_core import (
 )
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough
-from tenant_core.ports import Cache, RateLimiter
+from tenant_core.ports import Cache, OperatedStorage, RateLimiter
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
 from tenant_core.use_cases.legacy_import import LegacyImport
@@ -99,6 +101,25 @@ def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter
     return RedisRateLimiter(client, workers=workers)
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the HTTP routes use, resolved from the container once per process. Each field is also a Litestar
+    dependency of the same name (see :mod:`entrypoints.http.dependencies`)."""
+
+    storage: OperatedStorage
+    cache: Cache
+    tenants: TenantService
+    resolver: TenantResolver
+    provisioning: GenesysProvisioning
+    api_keys: ApiKeyService
+    audit_trail: AuditTrail
+    authenticator: Authenticator
+    rate_limits: RateLimitPolicy
+    vault: CredentialVault
+    signup: WhatsAppSignup
+    auth_disabled: bool
+
+
 class Container(containers.DeclarativeContainer):
     config = providers.Configuration()
 
@@ -149,3 +170,29 @@ class Container(containers.DeclarativeContainer):
     )
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
     signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)
+
+    services = providers.Singleton(
+        Services,
+        storage=storage,
+        cache=cache,
+        tenants=tenants,
+        resolver=resolver,
+        provisioning=provisioning,
+        api_keys=api_keys,
+        audit_trail=audit_trail,
+        authenticator=authenticator,
+        rate_limits=rate_limits,
+        vault=vault,
+        signup=signup,
+        auth_disabled=config.auth_disabled,
+    )
+
+
+def build_container(config: Config) -> Container:
+    """The container for ``config``: the one place that turns settings into the values providers take."""
+    container = Container()
+    secret = config.signing_secret()
+    container.config.from_dict(
+        {**config.as_dict(), "jwt_secret": secret, "state_secret": secret.encode(), "cipher_keys": config.cipher_keys()}
+    )
+    return container

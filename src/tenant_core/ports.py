@@ -187,6 +187,18 @@ class Storage(Protocol):
         ...
 
 
+class OperatedStorage(Storage, Protocol):
+    """Storage as a running service operates it: schema state and connection use, for health and metrics."""
+
+    async def missing_migrations(self) -> set[str]:
+        """Migration ids not yet applied (empty when the schema is current)."""
+        ...
+
+    def pool_usage(self) -> tuple[int, int]:
+        """``(connections open, idle)``."""
+        ...
+
+
 class Cache(Protocol):
     """A shared cache with race-free invalidation.
 

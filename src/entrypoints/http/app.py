@@ -21,9 +21,9 @@ from loguru import logger
 
 from entrypoints import metrics
 from entrypoints.config import Config, ConfigError
-from entrypoints.container import Container
+from entrypoints.container import Container, Services, build_container
 from entrypoints.http.auth import AuthMiddleware
-from entrypoints.http.dependencies import DEPENDENCIES, Services
+from entrypoints.http.dependencies import DEPENDENCIES
 from entrypoints.http.early_refusals import refuse_before_routing
 from entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from entrypoints.http.fast_lane import try_fast_lane
@@ -101,20 +101,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
         if (started := container.init_resources()) is not None:
             await started
         try:
-            app.state.services = Services(
-                storage=await _resolved(container.storage()),
-                cache=await _resolved(container.cache()),
-                tenants=await _resolved(container.tenants()),
-                resolver=await _resolved(container.resolver()),
-                provisioning=await _resolved(container.provisioning()),
-                api_keys=await _resolved(container.api_keys()),
-                audit_trail=await _resolved(container.audit_trail()),
-                authenticator=await _resolved(container.authenticator()),
-                rate_limits=await _resolved(container.rate_limits()),
-                vault=await _resolved(container.vault()),
-                signup=await _resolved(container.signup()),
-                auth_disabled=bool(container.config.auth_disabled()),
-            )
+            app.state.services = await _resolved(container.services())
             if app.state.services.auth_disabled:
                 logger.warning("AUTH_DISABLED=true: authentication is OFF; every caller acts as admin")
             sampler = asyncio.create_task(_sample_pool(app.state.services), name="pool-metrics")
@@ -159,17 +146,7 @@ def _api_routers() -> list[Router]:
 def create_app(container: Container | None = None, config: Config | None = None) -> Litestar:
     """Build the app. Without arguments, configuration comes from the environment (as under granian)."""
     config = config or Config.from_env()
-    if container is None:
-        container = Container()
-        secret = config.signing_secret()
-        container.config.from_dict(
-            {
-                **config.as_dict(),
-                "jwt_secret": secret,
-                "state_secret": secret.encode(),
-                "cipher_keys": config.cipher_keys(),
-            }
-        )
+    container = container or build_container(config)
     configure_logging(config.log_level, config.log_format)
     app = TenantServiceApp(
         request_class=TenantServiceRequest,

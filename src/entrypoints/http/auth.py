@@ -17,7 +17,7 @@ from tenant_core.errors import AuthenticationFailedError, ValidationFailedError
 from tenant_core.use_cases.api_keys import SECRET_PREFIX
 
 if TYPE_CHECKING:
-    from entrypoints.http.dependencies import Services
+    from entrypoints.container import Services
 
 #: Acting principal when AUTH_DISABLED=true (a gateway in front has authenticated the caller).
 GATEWAY_PRINCIPAL = Principal(subject="gateway", role=Role.ADMIN)

@@ -25,7 +25,7 @@ from entrypoints.http.schemas import ResolvedTenant
 from tenant_core import Principal, Role, Tenant, TenantResolver, TenantServiceError
 
 if TYPE_CHECKING:
-    from entrypoints.http.dependencies import Services
+    from entrypoints.container import Services
 
 _PATH = re.compile(r"^(/api)?/tenants/by-(phone|integration|genesys-org)/([^/]+)$")
 _TEMPLATES = {

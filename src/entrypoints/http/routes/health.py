@@ -8,7 +8,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 
 from entrypoints import metrics
-from entrypoints.http.dependencies import Services
+from entrypoints.container import Services
 from entrypoints.http.schemas import Health, Liveness
 from tenant_core import Permission, Principal
 from tenant_core.errors import UnavailableError
