@@ -43,6 +43,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_graph_url: str = DEFAULT_GRAPH_URL
     meta_graph_version: str = DEFAULT_GRAPH_VERSION
     meta_graph_timeout: float = 10.0
+    fast_lane: bool = True  # cache-hot resolutions answered before the framework (FAST_LANE=false: off)
     http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
 
     @classmethod
@@ -77,6 +78,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             meta_graph_timeout=_positive_float(
                 "META_GRAPH_TIMEOUT_SECONDS", env.get("META_GRAPH_TIMEOUT_SECONDS", "10")
             ),
+            fast_lane=_flag("FAST_LANE", env.get("FAST_LANE", "true")),
             http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
         )
         config.check()

@@ -81,6 +81,14 @@ class ReadThrough(Generic[T]):
         finally:
             del self._loading[key]
 
+    async def cached(self, key: str) -> tuple[bool, T | None]:
+        """``(True, value)`` when the cache knows the key (``value`` is ``None`` for a known miss), else
+        ``(False, None)``. Never loads: for callers that must not wait on the store."""
+        cached, _ = await self._cache.read(key)
+        if cached is None:
+            return False, None
+        return True, (None if cached == _NEGATIVE else self._decode(cached))
+
     async def forget_keys(self, keys: Iterable[str]) -> None:
         """Invalidate these keys (call after the change committed)."""
         if keys := sorted(set(keys)):

@@ -35,9 +35,10 @@ def app_for(postgres_url: str, redis_url: str | None, **settings):
     )
 
 
-@pytest.fixture(scope="session")
-async def session_client(postgres_url: str, redis_server) -> AsyncIterator[AsyncTestClient]:
-    app = app_for(postgres_url, redis_server.url)
+@pytest.fixture(scope="session", params=["fast-lane", "no-fast-lane"])
+async def session_client(request, postgres_url: str, redis_server) -> AsyncIterator[AsyncTestClient]:
+    """The whole API suite runs with the resolution fast lane on and off: both must answer alike."""
+    app = app_for(postgres_url, redis_server.url, fast_lane=request.param == "fast-lane")
     async with AsyncTestClient(app, raise_server_exceptions=False) as client:
         client.headers.update(ADMIN)  # tests act as admin unless they send other credentials
         yield client

@@ -48,6 +48,7 @@ async def test_fast_lane_declines_what_it_must_not_answer(client):
     created = (await client.post("/tenants", json=create_body(phoneNumberId="9002"))).json()
     service = bearer(Role.SERVICE, subject="router-decline")
     await client.get("/tenants/by-phone/9002", headers=service)
+    await client.get("/tenants/by-phone/unknown", headers=service)  # a known miss, now in the cache
     never_verified = bearer(Role.SERVICE, subject="fresh-token")
     own = bearer(Role.TENANT, tenant_id=created["tenant"]["id"])
     await client.get("/tenants/by-phone/9002", headers=own)  # 403, but the token is now verified

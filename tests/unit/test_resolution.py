@@ -110,3 +110,16 @@ async def test_a_failed_load_is_shared_and_not_cached():
         return None
 
     assert await cache.get_or_load("k", working) is None  # the failure was not remembered
+
+
+async def test_cache_only_read_never_loads_and_answers_only_active_tenants(tenants, resolver, storage):
+    """The fast lane's read: a miss is ``None`` without touching the store; suspended tenants are not answered."""
+    created = (await tenants.create(SYSTEM, create_command(phone_number_id="7000"))).tenant
+    assert await resolver.cached(SYSTEM, "phone", "7000") is None  # never looked up: a miss
+    assert await storage.tenants.get_by_phone("7000") is not None  # (the store has it all along)
+    await resolver.resolve(SYSTEM, "phone", "7000")
+    assert (await resolver.cached(SYSTEM, "phone", "7000")).id == created.id
+    await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))
+    with pytest.raises(TenantLockedError):
+        await resolver.resolve(SYSTEM, "phone", "7000")
+    assert await resolver.cached(SYSTEM, "phone", "7000") is None  # the normal route answers 423

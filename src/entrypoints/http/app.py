@@ -47,6 +47,7 @@ class TenantServiceApp(Litestar):
     refusals that must happen before routing (see :mod:`entrypoints.http.early_refusals`)."""
 
     allowed_origins: tuple[str, ...] | None = None
+    fast_lane: bool = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,7 +72,7 @@ class TenantServiceApp(Litestar):
                 services = getattr(self.state, "services", None)
                 if (refusal := refuse_before_routing(scope, self.allowed_origins)) is not None:
                     status = await refusal.send(send_with_id)
-                elif services is not None and (route := await try_fast_lane(services, scope, send, header)):
+                elif self.fast_lane and services and (route := await try_fast_lane(services, scope, send, header)):
                     status = 200
                 else:
                     await super().__call__(scope, receive, send_with_id)
@@ -180,6 +181,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )
     app.allowed_origins = config.allowed_origins or None
+    app.fast_lane = config.fast_lane
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     add_links(app)
     forbid_unknown_fields(app)

@@ -2,44 +2,35 @@
 
 Other services resolve a tenant on every message, and on that path Litestar's machinery (routing, the
 middleware stack, signature parsing, response objects) costs more than the lookup itself. For a GET on a
-resolution route by a caller whose bearer token was already verified, and who is not rate-limited, this
-lane calls the same :class:`~tenant_core.TenantResolver` use case and writes its answer directly.
+resolution route (the table of :mod:`entrypoints.http.routes.resolution`) by a caller whose bearer token was
+already verified (the shared credential parser) and who is not rate-limited (``RateLimitPolicy`` decides),
+this lane asks the same :class:`~tenant_core.TenantResolver` for what its cache already holds and writes the
+answer directly. It never waits on the database.
 
-It only ever answers successes. Anything else — no or unverified credentials, API keys, tenant principals
-(rate-limited), browsers (CORS), a refusal, an unknown id, a failure — falls through to the normal route,
-which re-runs the (read-only) lookup and renders the outcome. The API tests check that both lanes answer
-byte for byte alike.
+It only ever answers cache-hot successes. Anything else — no or unverified credentials, API keys, tenant
+principals, browsers (CORS), a cache miss, a suspended or unknown tenant — falls through to the normal
+route, which renders the outcome. ``FAST_LANE=false`` turns the lane off; the API tests check that both
+lanes answer byte for byte alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import msgspec
 from litestar.types import Scope, Send
 
 from entrypoints.http.auth import GATEWAY_PRINCIPAL, bearer_credential
+from entrypoints.http.routes.resolution import RESOLUTION_ROUTES, route_template
 from entrypoints.http.schemas import ResolvedTenant
-from tenant_core import Principal, Role, Tenant, TenantResolver, TenantServiceError
+from tenant_core import Principal, TenantServiceError
 
 if TYPE_CHECKING:
     from entrypoints.container import Services
 
-_PATH = re.compile(r"^(/api)?/tenants/by-(phone|integration|genesys-org)/([^/]+)$")
-_TEMPLATES = {
-    "phone": "/tenants/by-phone/{phone_number_id}",
-    "integration": "/tenants/by-integration/{integration_id}",
-    "genesys-org": "/tenants/by-genesys-org/{genesys_org_id}",
-}
+_PATH = re.compile(rf"^(/api)?/tenants/by-({'|'.join(map(re.escape, RESOLUTION_ROUTES))})/([^/]+)$")
 _encode = msgspec.json.Encoder().encode
-Lookup = Callable[[TenantResolver], Callable[[Principal, str], Awaitable[Tenant]]]
-_LOOKUPS: dict[str, Lookup] = {
-    "phone": lambda r: r.by_phone,
-    "integration": lambda r: r.by_integration,
-    "genesys-org": lambda r: r.by_genesys_org,
-}
 
 
 async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]) -> str | None:
@@ -47,12 +38,11 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
     if scope["method"] != "GET" or (match := _PATH.match(scope["path"])) is None:
         return None
     principal = _known_caller(services, scope)
-    if principal is None or principal.role is Role.TENANT:
+    if principal is None or services.rate_limits.applies_to(principal):
         return None
     _, lookup, value = match.groups()
-    try:
-        tenant = await _LOOKUPS[lookup](services.resolver)(principal, value)
-    except Exception:  # noqa: BLE001  (the normal route re-runs the lookup and renders whatever it raises)
+    tenant = await services.resolver.cached(principal, lookup, value)
+    if tenant is None:
         return None
     body = _encode(ResolvedTenant.of(tenant))
     await send(
@@ -68,7 +58,7 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
     )
     await send({"type": "http.response.body", "body": body})
     prefix = "/api" if match.group(1) else ""
-    return prefix + _TEMPLATES[lookup]
+    return f"{prefix}/tenants{route_template(lookup)}"
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tenant_core.entities import Admission
 from tenant_core.errors import RateLimitedError
-from tenant_core.lookup_cache import TenantCache, id_key
+from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.ports import RateLimiter, Storage
 from tenant_core.security import Principal, Role
 
@@ -15,16 +15,20 @@ class RateLimitPolicy:
     def __init__(self, limiter: RateLimiter, storage: Storage, tenant_cache: TenantCache) -> None:
         self._limiter = limiter
         self._storage = storage
-        self._tenant_cache = tenant_cache
+        self._directory = TenantDirectory(storage.tenants, tenant_cache)
+
+    @staticmethod
+    def applies_to(principal: Principal) -> bool:
+        """Only tenants are limited: admins and services are the platform itself."""
+        return principal.role is Role.TENANT and principal.tenant_id is not None
 
     async def admit(self, principal: Principal) -> Admission | None:
-        """Count the request. Only ``tenant`` principals are limited (``None`` for the others)."""
-        if principal.role is not Role.TENANT or principal.tenant_id is None:
+        """Count the request of a limited principal (``None`` for the others)."""
+        if not self.applies_to(principal) or principal.tenant_id is None:
             return None
-        tenant_id = principal.tenant_id
-        tenant = await self._tenant_cache.get_or_load(id_key(tenant_id), lambda: self._storage.tenants.get(tenant_id))
+        tenant = await self._directory.any(principal.tenant_id)
         limit = tenant.rate_limit if tenant is not None else 1
-        count, reset = await self._limiter.hit(f"tenant:{tenant_id}", limit, WINDOW_SECONDS)
+        count, reset = await self._limiter.hit(f"tenant:{principal.tenant_id}", limit, WINDOW_SECONDS)
         if count > limit:
             raise RateLimitedError(
                 f"Rate limit of {limit} requests per minute exceeded", limit=limit, retry_after_seconds=max(1, reset)

@@ -1,6 +1,7 @@
 """Contract section "Resolution": the hot path other services call on every message.
 
-These handlers take the request and read the resolver and the caller from it instead of declaring two
+:data:`RESOLUTION_ROUTES` is the one table of these routes; the fast lane matches requests against it too.
+The handlers take the request and read the resolver and the caller from it instead of declaring two
 dependencies (see :func:`~entrypoints.http.dependencies.services_of`); behaviour is identical.
 """
 
@@ -16,21 +17,40 @@ from entrypoints.http.schemas import ResolvedTenant
 
 AnyRequest = Request[Any, Any, Any]
 
+#: Lookup name (as the core names it) → the path parameter of its route, ``/by-<lookup>/{<parameter>}``.
+RESOLUTION_ROUTES: dict[str, str] = {
+    "phone": "phone_number_id",
+    "integration": "integration_id",
+    "genesys-org": "genesys_org_id",
+}
+
+
+def route_template(lookup: str) -> str:
+    """``/by-phone/{phone_number_id}``: the route below the ``/tenants`` prefix, as the access log names it."""
+    return f"/by-{lookup}/{{{RESOLUTION_ROUTES[lookup]}}}"
+
+
+def _path(lookup: str) -> str:
+    return f"/by-{lookup}/{{{RESOLUTION_ROUTES[lookup]}:str}}"
+
+
+async def _resolve(request: AnyRequest, lookup: str, value: str) -> ResolvedTenant:
+    resolver = services_of(request).resolver
+    return ResolvedTenant.of(await resolver.resolve(principal_of(request), lookup, value))
+
 
 class ResolutionController(Controller):
     tags = ["Resolution"]
 
-    @get("/by-phone/{phone_number_id:str}", summary="Resolve a tenant by WhatsApp phone number id")
+    # A handler's parameter must be named as in the table: Litestar refuses to start otherwise.
+    @get(_path("phone"), summary="Resolve a tenant by WhatsApp phone number id")
     async def by_phone(self, request: AnyRequest, phone_number_id: FromPath[str]) -> ResolvedTenant:
-        resolver = services_of(request).resolver
-        return ResolvedTenant.of(await resolver.by_phone(principal_of(request), phone_number_id))
+        return await _resolve(request, "phone", phone_number_id)
 
-    @get("/by-integration/{integration_id:str}", summary="Resolve a tenant by Genesys integration id")
+    @get(_path("integration"), summary="Resolve a tenant by Genesys integration id")
     async def by_integration(self, request: AnyRequest, integration_id: FromPath[str]) -> ResolvedTenant:
-        resolver = services_of(request).resolver
-        return ResolvedTenant.of(await resolver.by_integration(principal_of(request), integration_id))
+        return await _resolve(request, "integration", integration_id)
 
-    @get("/by-genesys-org/{genesys_org_id:str}", summary="Resolve a tenant by Genesys org id")
+    @get(_path("genesys-org"), summary="Resolve a tenant by Genesys org id")
     async def by_genesys_org(self, request: AnyRequest, genesys_org_id: FromPath[str]) -> ResolvedTenant:
-        resolver = services_of(request).resolver
-        return ResolvedTenant.of(await resolver.by_genesys_org(principal_of(request), genesys_org_id))
+        return await _resolve(request, "genesys-org", genesys_org_id)
