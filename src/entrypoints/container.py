@@ -144,7 +144,9 @@ class Container(containers.DeclarativeContainer):
     tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock, cipher=cipher)
     resolver = providers.Singleton(TenantResolver, tenants=storage.provided.tenants, cache=tenant_cache)
     provisioning = providers.Singleton(GenesysProvisioning, storage=storage, cache=tenant_cache, clock=clock)
-    api_keys = providers.Singleton(ApiKeyService, storage=storage, key_cache=key_cache, clock=clock)
+    api_keys = providers.Singleton(
+        ApiKeyService, storage=storage, key_cache=key_cache, clock=clock, tenant_cache=tenant_cache
+    )
     audit_trail = providers.Singleton(AuditTrail, storage=storage)
     authenticator = providers.Singleton(
         Authenticator, storage=storage, key_cache=key_cache, tenant_cache=tenant_cache, tokens=tokens, clock=clock

@@ -6,7 +6,7 @@ The same Struct is the domain object, the cache payload and the HTTP body, so th
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -156,6 +156,10 @@ class IssuedApiKey(msgspec.Struct, frozen=True):
 
     key: ApiKey
     secret: str
+
+
+#: How long a create's ``Idempotency-Key`` is remembered: a repeat within it replays, after it is new.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 class IdempotencyRecord(msgspec.Struct, frozen=True):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from adapters.memory.state import StateView
 from tenant_core.entities import (
+    IDEMPOTENCY_WINDOW,
     UNIQUE_FIELDS,
     IdempotencyRecord,
     Provisioned,
@@ -15,7 +16,6 @@ from tenant_core.entities import (
     wire_name,
 )
 from tenant_core.errors import ConflictError
-from tenant_core.use_cases.tenants import IDEMPOTENCY_WINDOW
 
 _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 

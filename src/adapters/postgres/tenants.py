@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from adapters.postgres.errors import translated
-from tenant_core.entities import IdempotencyRecord, Provisioned, Tenant, TenantQuery
+from tenant_core.entities import IDEMPOTENCY_WINDOW, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.errors import ConflictError
 
 # Column i is Tenant field i; the SELECT list aliases each column to its wire name so that a row converts
@@ -139,10 +139,10 @@ class PostgresIdempotencyKeys:
             "ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
             "tenant_id = EXCLUDED.tenant_id, created_at = EXCLUDED.created_at, key_id = EXCLUDED.key_id, "
             "sealed_api_key = EXCLUDED.sealed_api_key "
-            "WHERE idempotency_keys.created_at < EXCLUDED.created_at - interval '24 hours' RETURNING 1"
+            "WHERE idempotency_keys.created_at < EXCLUDED.created_at - $8::interval RETURNING 1"
         )
         with translated():
-            stored = await self._db.fetchval(sql, *msgspec.structs.astuple(record))
+            stored = await self._db.fetchval(sql, *msgspec.structs.astuple(record), IDEMPOTENCY_WINDOW)
         if stored is None:
             raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
 

@@ -7,9 +7,9 @@ import secrets
 from datetime import datetime
 
 from tenant_core.audit import AuditAction, record
-from tenant_core.entities import ApiKey, IssuedApiKey, TenantStatus
+from tenant_core.entities import ApiKey, IssuedApiKey
 from tenant_core.errors import NotFoundError
-from tenant_core.lookup_cache import ReadThrough
+from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
 from tenant_core.ports import Clock, Storage, UnitOfWork
 from tenant_core.security import Permission, Principal
 
@@ -47,23 +47,23 @@ async def issue_in(uow: UnitOfWork, clock: Clock, principal: Principal, tenant_i
 
 
 class ApiKeyService:
-    def __init__(self, storage: Storage, key_cache: ReadThrough[ApiKey], clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, key_cache: ReadThrough[ApiKey], clock: Clock, tenant_cache: TenantCache
+    ) -> None:
         self._storage = storage
         self._key_cache = key_cache
         self._clock = clock
+        self._directory = TenantDirectory(storage.tenants, tenant_cache)
 
     async def issue(self, principal: Principal, tenant_id: str, name: str) -> IssuedApiKey:
         principal.require(Permission.API_KEYS_MANAGE, tenant_id)
+        await self._directory.live(tenant_id)
         async with self._storage.unit_of_work() as uow:
-            tenant = await uow.tenants.get(tenant_id)
-            if tenant is None or tenant.status is TenantStatus.DELETED:
-                raise NotFoundError(f"Tenant {tenant_id} not found")
             return await issue_in(uow, self._clock, principal, tenant_id, name)
 
     async def list(self, principal: Principal, tenant_id: str) -> list[ApiKey]:
         principal.require(Permission.API_KEYS_MANAGE, tenant_id)
-        if await self._storage.tenants.get(tenant_id) is None:
-            raise NotFoundError(f"Tenant {tenant_id} not found")
+        await self._directory.live(tenant_id)
         return await self._storage.api_keys.list_for_tenant(tenant_id)
 
     async def revoke(self, principal: Principal, tenant_id: str, key_id: str) -> None:

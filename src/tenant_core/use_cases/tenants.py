@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -13,6 +12,7 @@ import msgspec
 from tenant_core.audit import AuditAction, record
 from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
 from tenant_core.entities import (
+    IDEMPOTENCY_WINDOW,
     CreatedTenant,
     IdempotencyRecord,
     Settings,
@@ -28,15 +28,13 @@ from tenant_core.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from tenant_core.lookup_cache import TenantCache, id_key
+from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.paging import page_window
 from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases.api_keys import issue_in
 from tenant_core.validation import validated
-
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 def new_tenant_id() -> str:
@@ -71,6 +69,7 @@ class TenantService:
         self._clock = clock
         self._new_id = new_id
         self._writer = TenantWriter(storage, cache, clock)
+        self._directory = TenantDirectory(storage.tenants, cache)
 
     async def create(
         self, principal: Principal, command: CreateTenant, idempotency_key: str | None = None
@@ -130,7 +129,7 @@ class TenantService:
 
     async def get(self, principal: Principal, tenant_id: str) -> Tenant:
         principal.require(Permission.TENANTS_READ, tenant_id)
-        tenant = await self._cache.get_or_load(id_key(tenant_id), lambda: self._storage.tenants.get(tenant_id))
+        tenant = await self._directory.any(tenant_id)  # a soft-deleted tenant is still shown (status deleted)
         if tenant is None:
             raise NotFoundError(f"Tenant {tenant_id} not found")
         return tenant
