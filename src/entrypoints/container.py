@@ -7,7 +7,7 @@ in its shutdown. Tests replace a provider with ``container.storage.override(...)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
@@ -173,21 +173,13 @@ class Container(containers.DeclarativeContainer):
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
     signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)
 
-    services = providers.Singleton(
-        Services,
-        storage=storage,
-        cache=cache,
-        tenants=tenants,
-        resolver=resolver,
-        provisioning=provisioning,
-        api_keys=api_keys,
-        audit_trail=audit_trail,
-        authenticator=authenticator,
-        rate_limits=rate_limits,
-        vault=vault,
-        signup=signup,
-        auth_disabled=config.auth_disabled,
-    )
+
+# Every field of Services is the provider of the same name (a use case is one provider and one field).
+Container.services = providers.Singleton(
+    Services,
+    **{f.name: getattr(Container, f.name) for f in fields(Services) if f.name != "auth_disabled"},
+    auth_disabled=Container.config.auth_disabled,
+)
 
 
 def build_container(config: Config) -> Container:
