@@ -37,9 +37,9 @@ from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough
 from tenant_core.ports import Cache, OperatedStorage, RateLimiter
 from tenant_core.signup_state import SignupStateCodec
-from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
 from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.signup import WhatsAppSignup
+from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:

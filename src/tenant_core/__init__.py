@@ -7,7 +7,7 @@ Wire it to adapters (``adapters.memory`` for tests and embedding, ``adapters.pos
 
 from tenant_core.clock import SystemClock
 from tenant_core.commands import CompleteOnboarding, CompleteSignup, CreateTenant, ProvisionGenesys, UpdateTenant
-from tenant_core.credentials import (
+from tenant_core.credential_types import (
     Credentials,
     CredentialType,
     GenesysCredentials,
@@ -42,6 +42,7 @@ from tenant_core.errors import (
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
+    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -140,6 +141,7 @@ __all__ = [
     "Settings",
     "SignupError",
     "SignupNonces",
+    "SignupNotConfiguredError",
     "SignupState",
     "SignupStateCodec",
     "Storage",

@@ -14,6 +14,7 @@ in a single table, and in-process callers catch them directly::
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
     ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
+    │   └── SignupNotConfiguredError   no Meta app is configured, so Embedded Signup cannot run
     ├── SignupError                WhatsApp Embedded Signup could not complete
     │   ├── InvalidSignupStateError    the ``state`` is forged, expired, replayed or for another tenant
     │   ├── WabaNotFoundError          the token covers no (or not the requested) WABA or phone number
@@ -100,6 +101,10 @@ class PreconditionFailedError(TenantServiceError):
 
 class UnavailableError(TenantServiceError):
     """A store the use case needs cannot be reached right now; retrying later may succeed."""
+
+
+class SignupNotConfiguredError(UnavailableError):
+    """Embedded Signup needs the platform's Meta app, and none is configured."""
 
 
 class CredentialsUnreadableError(TenantServiceError):

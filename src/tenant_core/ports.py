@@ -13,7 +13,7 @@ from typing import Protocol, Self
 
 import msgspec
 
-from tenant_core.credentials import CredentialType, SealedCredentials
+from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
 

@@ -13,8 +13,8 @@ from adapters.memory import InMemoryCache
 from adapters.postgres import PostgresStorage
 from tenant_core import SYSTEM, TenantCache
 from tenant_core.clock import SystemClock
-from tenant_core.credentials import CredentialType
-from tenant_core.use_cases.credentials import CredentialVault
+from tenant_core.credential_types import CredentialType
+from tenant_core.use_cases.vault import CredentialVault
 from tests.support.builders import tenant
 
 

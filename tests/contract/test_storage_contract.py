@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from tenant_core import ConflictError, Settings, TenantQuery, TenantStatus
-from tenant_core.credentials import CredentialType, SealedCredentials
+from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import IdempotencyRecord
 from tests.support.builders import tenant
 

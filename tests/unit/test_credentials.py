@@ -8,9 +8,9 @@ import pytest
 
 from adapters.crypto import AesGcmCipher
 from tenant_core import SYSTEM, ConflictError, ForbiddenError, NotFoundError, Principal, Role, ValidationFailedError
-from tenant_core.credentials import CredentialType, mask
+from tenant_core.credential_types import CredentialType, mask
 from tenant_core.errors import CredentialsUnreadableError
-from tenant_core.use_cases.credentials import CredentialKeyRotation, CredentialVault
+from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
 from tests.support.builders import create_command
 
 WHATSAPP = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "waba-1", "verifyToken": "vt"}

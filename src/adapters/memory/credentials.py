@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from adapters.memory.state import StateView
-from tenant_core.credentials import CredentialType, SealedCredentials
+from tenant_core.credential_types import CredentialType, SealedCredentials
 
 
 class InMemoryCredentialStore(StateView):

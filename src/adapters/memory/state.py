@@ -7,7 +7,7 @@ from datetime import datetime
 
 import msgspec
 
-from tenant_core.credentials import SealedCredentials
+from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 
 

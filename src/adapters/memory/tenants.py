@@ -102,5 +102,5 @@ class InMemoryIdempotencyKeys(StateView):
     async def remember(self, record: IdempotencyRecord) -> None:
         earlier = self._state.idempotency.get((record.scope, record.key))
         if earlier is not None and earlier.created_at >= record.created_at - IDEMPOTENCY_WINDOW:
-            raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
+            raise ConflictError("The idempotency key is being used by another request", "idempotency_key")
         self._state.idempotency[(record.scope, record.key)] = record

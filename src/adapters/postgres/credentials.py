@@ -6,7 +6,7 @@ import asyncpg
 
 from adapters.postgres.errors import translated
 from adapters.postgres.tenants import Executor
-from tenant_core.credentials import CredentialType, SealedCredentials
+from tenant_core.credential_types import CredentialType, SealedCredentials
 
 _COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at"
 

@@ -144,7 +144,7 @@ class PostgresIdempotencyKeys:
         with translated():
             stored = await self._db.fetchval(sql, *msgspec.structs.astuple(record), IDEMPOTENCY_WINDOW)
         if stored is None:
-            raise ConflictError("Idempotency-Key is being used by another request", "Idempotency-Key")
+            raise ConflictError("The idempotency key is being used by another request", "idempotency_key")
 
 
 def _escape_like(text: str) -> str:

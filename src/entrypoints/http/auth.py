@@ -13,8 +13,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenant_core import Principal, Role
+from tenant_core.api_key_secrets import SECRET_PREFIX
 from tenant_core.errors import AuthenticationFailedError, ValidationFailedError
-from tenant_core.use_cases.api_keys import SECRET_PREFIX
 
 if TYPE_CHECKING:
     from entrypoints.container import Services

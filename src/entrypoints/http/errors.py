@@ -28,6 +28,7 @@ from tenant_core.errors import (
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
+    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -106,9 +107,15 @@ def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None 
     return Response(content=body, status_code=status, headers=headers)
 
 
+#: Where the core's message needs the deployment's words (settings, headers) that the core does not know.
+WIRE_MESSAGES: dict[type[TenantServiceError], str] = {
+    SignupNotConfiguredError: "WhatsApp signup is not configured: set META_APP_ID and META_APP_SECRET",
+}
+
+
 def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[ErrorBody]:
     status, code = next(CORE_ERRORS[cls] for cls in type(exc).__mro__ if cls in CORE_ERRORS)
-    body = ErrorBody(error=exc.message, code=code)
+    body = ErrorBody(error=WIRE_MESSAGES.get(type(exc), exc.message), code=code)
     if isinstance(exc, TenantLockedError):
         body.details = {"tenantId": exc.tenant_id}
     if isinstance(exc, ValidationFailedError):

@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime
-
+from tenant_core.api_key_secrets import api_key_cache_key, check_name, issue_in
 from tenant_core.audit import AuditAction, record
 from tenant_core.entities import ApiKey, IssuedApiKey
 from tenant_core.errors import NotFoundError
 from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
-from tenant_core.ports import Clock, Storage, UnitOfWork
+from tenant_core.ports import Clock, Storage
 from tenant_core.security import Permission, Principal
-
-SECRET_PREFIX = "sk_"
-
-
-def hash_secret(secret: str) -> str:
-    """SHA-256 of the secret. Keys carry 256 random bits, so a slow hash would add cost and no safety."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def api_key_cache_key(key_hash: str) -> str:
-    return f"apikey:{key_hash}"
-
-
-def new_api_key(tenant_id: str, name: str, now: datetime) -> IssuedApiKey:
-    secret = SECRET_PREFIX + secrets.token_hex(32)
-    key = ApiKey(
-        id="key_" + secrets.token_hex(8),
-        tenant_id=tenant_id,
-        name=name,
-        prefix=secret[:11],  # "sk_" + 8 hex: enough to recognise a key, useless to guess it
-        key_hash=hash_secret(secret),
-        created_at=now,
-    )
-    return IssuedApiKey(key=key, secret=secret)
-
-
-async def issue_in(uow: UnitOfWork, clock: Clock, principal: Principal, tenant_id: str, name: str) -> IssuedApiKey:
-    """Issue a key inside an open unit of work (tenant creation uses this too)."""
-    issued = new_api_key(tenant_id, name, clock.now())
-    await uow.api_keys.add(issued.key)
-    await record(uow, clock, principal, AuditAction.API_KEY_CREATED, tenant_id, ["name"])
-    return issued
 
 
 class ApiKeyService:
@@ -57,6 +22,7 @@ class ApiKeyService:
 
     async def issue(self, principal: Principal, tenant_id: str, name: str) -> IssuedApiKey:
         principal.require(Permission.API_KEYS_MANAGE, tenant_id)
+        check_name(name)
         await self._directory.live(tenant_id)
         async with self._storage.unit_of_work() as uow:
             return await issue_in(uow, self._clock, principal, tenant_id, name)

@@ -7,12 +7,12 @@ import time
 
 import msgspec
 
+from tenant_core.api_key_secrets import SECRET_PREFIX, api_key_cache_key, hash_secret
 from tenant_core.entities import ApiKey, TenantStatus
 from tenant_core.errors import AuthenticationFailedError
 from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
 from tenant_core.ports import Clock, Storage, TokenVerifier
 from tenant_core.security import Principal, Role
-from tenant_core.use_cases.api_keys import SECRET_PREFIX, api_key_cache_key, hash_secret
 
 _TOUCH_EVERY_SECONDS = 60.0  # lastUsedAt is kept to the minute, without a write per request
 

@@ -23,9 +23,10 @@ from typing import Any
 
 import msgspec
 
+from tenant_core.api_key_secrets import SECRET_PREFIX, hash_secret
 from tenant_core.audit import AuditAction, record
 from tenant_core.commands import TENANT_ID, Domain, Email, ExternalId, OrgName, Subdomain
-from tenant_core.credentials import (
+from tenant_core.credential_types import (
     CREDENTIAL_TYPES,
     Credentials,
     CredentialType,
@@ -40,8 +41,7 @@ from tenant_core.lookup_cache import TenantCache
 from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
 from tenant_core.regions import normalise_region
 from tenant_core.security import Principal, Role
-from tenant_core.use_cases.api_keys import SECRET_PREFIX, hash_secret
-from tenant_core.use_cases.credentials import associated_data, tenant_fields_for
+from tenant_core.use_cases.vault import associated_data, tenant_fields_for
 from tenant_core.validation import check_settings, normalise_email
 
 #: The actor of every audit event the import writes.

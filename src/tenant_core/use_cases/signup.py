@@ -9,19 +9,19 @@ import msgspec
 
 from tenant_core.audit import AuditAction
 from tenant_core.commands import TENANT_ID, CompleteSignup
-from tenant_core.credentials import WhatsAppCredentials
+from tenant_core.credential_types import WhatsAppCredentials
 from tenant_core.entities import TenantStatus
 from tenant_core.errors import (
     InvalidSignupStateError,
     NotFoundError,
+    SignupNotConfiguredError,
     TenantSuspendedError,
-    UnavailableError,
     WabaNotFoundError,
 )
 from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec, looks_signed
-from tenant_core.use_cases.credentials import CredentialVault
+from tenant_core.use_cases.vault import CredentialVault
 from tenant_core.validation import validated
 
 
@@ -49,7 +49,7 @@ class WhatsAppSignup:
     async def complete(self, principal: Principal | None, command: CompleteSignup) -> SignupResult:
         command = validated(command)
         if self._graph is None:
-            raise UnavailableError("WhatsApp signup is not configured: set META_APP_ID and META_APP_SECRET")
+            raise SignupNotConfiguredError("WhatsApp signup is not configured: this service has no Meta app")
         tenant_id = await self._tenant_of(principal, command.state)
         graph = self._graph
         token = await graph.exchange_code(command.code)
@@ -75,7 +75,7 @@ class WhatsAppSignup:
         if not looks_signed(state):
             # Legacy clients send the tenant id itself; only a caller allowed on that tenant may do so.
             if not TENANT_ID.match(state) or principal is None or not principal.can(Permission.SIGNUP_START, state):
-                raise InvalidSignupStateError("state must be a token from POST /tenants/{id}/whatsapp/signup-state")
+                raise InvalidSignupStateError("state must be a signup state this service issued for the tenant")
             await self._live_tenant(state)
             return state
         verified = self._states.verify(state)

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from tenant_core.api_key_secrets import issue_in
 from tenant_core.audit import AuditAction, record
 from tenant_core.commands import CompleteOnboarding, CreateTenant, UpdateTenant
 from tenant_core.entities import (
@@ -33,7 +34,6 @@ from tenant_core.paging import page_window
 from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
-from tenant_core.use_cases.api_keys import issue_in
 from tenant_core.validation import validated
 
 
@@ -110,7 +110,7 @@ class TenantService:
         if earlier is None:
             return None
         if earlier.fingerprint != print_:
-            raise ConflictError("Idempotency-Key was already used with a different request body", "Idempotency-Key")
+            raise ConflictError("The idempotency key was already used with a different request body", "idempotency_key")
         tenant = await self._storage.tenants.get(earlier.tenant_id)
         if tenant is None:  # deleted since (its record goes with it, so this is a narrow race)
             return None

@@ -9,15 +9,15 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import Meta
 
 from entrypoints.http.schemas import Message
 from tenant_core import ApiKeyService, AuditTrail, Principal
+from tenant_core.api_key_secrets import ApiKeyName
 from tenant_core.entities import ApiKey, AuditPage
 
 
 class NewApiKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")] = "default"
+    name: ApiKeyName = "default"
 
 
 class IssuedKey(msgspec.Struct, rename="camel"):

@@ -14,9 +14,9 @@ from msgspec import UNSET, Meta, UnsetType
 
 from entrypoints.http.schemas import Message
 from tenant_core import Principal
-from tenant_core.credentials import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
+from tenant_core.credential_types import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
 from tenant_core.errors import NotFoundError, ValidationFailedError
-from tenant_core.use_cases.credentials import CredentialsRead, CredentialVault, MaskedCredentials
+from tenant_core.use_cases.vault import CredentialsRead, CredentialVault, MaskedCredentials
 
 
 class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from tenant_core.audit import AuditAction, record
-from tenant_core.credentials import (
+from tenant_core.credential_types import (
     CREDENTIAL_TYPES,
     Credentials,
     CredentialType,
