@@ -1,12 +1,14 @@
 """In-memory adapters: complete, supported implementations for tests and for embedding the core."""
 
 from adapters.memory.cache import InMemoryCache, NoCache
+from adapters.memory.meta_graph import InMemoryMetaGraph
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.storage import InMemoryStorage, InMemoryUnitOfWork
 from adapters.memory.tenants import InMemoryTenantRepository
 
 __all__ = [
     "InMemoryCache",
+    "InMemoryMetaGraph",
     "InMemoryRateLimiter",
     "InMemoryStorage",
     "InMemoryTenantRepository",
