@@ -9,7 +9,7 @@ import pytest
 
 from adapters.memory import InMemoryCache, InMemoryStorage
 from adapters.postgres import PostgresStorage
-from adapters.redis import RedisCache
+from adapters.redis import RedisCache, TieredCache
 
 
 @pytest.fixture
@@ -30,6 +30,19 @@ def storage(request: pytest.FixtureRequest):
     return InMemoryStorage() if request.param == "memory" else request.getfixturevalue("postgres_storage")
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+async def tiered_cache(clean_redis: str) -> AsyncIterator[TieredCache]:
+    """The production cache: an in-process L1 in front of Redis, invalidated over pub/sub."""
+    import redis.asyncio as aioredis
+
+    cache = TieredCache(RedisCache.from_url(clean_redis), aioredis.Redis.from_url(clean_redis))
+    await cache.start()
+    yield cache
+    await cache.close()
+
+
+@pytest.fixture(params=["memory", "redis", "tiered"])
 def cache(request: pytest.FixtureRequest):
-    return InMemoryCache() if request.param == "memory" else request.getfixturevalue("redis_cache")
+    if request.param == "memory":
+        return InMemoryCache()
+    return request.getfixturevalue("redis_cache" if request.param == "redis" else "tiered_cache")
