@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import ADMIN, app_for
+from tenant_core import Role
+from tests.api.conftest import ADMIN, app_for, bearer
 from tests.support.builders import create_body
 
 
@@ -31,9 +32,10 @@ async def test_rate_limit_is_shared_by_two_instances(postgres_url, clean_postgre
 
 async def test_admin_and_service_are_not_rate_limited(client):
     created = (await client.post("/tenants", json=create_body(rateLimit=1))).json()
-    for _ in range(3):
-        response = await client.get(f"/tenants/{created['tenant']['id']}")
-        assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
+    for headers in ({}, bearer(Role.SERVICE, subject="router")):  # the client's admin token, then a service
+        for _ in range(3):
+            response = await client.get(f"/tenants/{created['tenant']['id']}", headers=headers)
+            assert response.status_code == 200 and "x-ratelimit-limit" not in response.headers
 
 
 async def test_audit_log_records_committed_changes_only(client):
