@@ -31,9 +31,12 @@ def _database_url(config: Config) -> tuple[str, Any]:
     """The configured database, or the embedded one started in the data directory."""
     if config.database_url:
         return config.database_url, None
-    from adapters.postgres import start_embedded_postgres
+    from adapters.postgres.embedded import IncompatibleDataDirectoryError, start_embedded_postgres
 
-    dsn, handle = start_embedded_postgres(config.data_dir)
+    try:
+        dsn, handle = start_embedded_postgres(config.data_dir)
+    except IncompatibleDataDirectoryError as exc:
+        raise StartupError(str(exc)) from None
     logger.info("Embedded Postgres running", data_dir=str(config.data_dir / "postgres"))
     return dsn, handle
 

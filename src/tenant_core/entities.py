@@ -92,6 +92,7 @@ class TenantPage(msgspec.Struct, frozen=True):
     total: int
     limit: int
     offset: int
+    next: str | None = None  # the cursor of the following page (``?after=``), when there is one
 
 
 class TenantQuery(msgspec.Struct, frozen=True):
@@ -101,6 +102,7 @@ class TenantQuery(msgspec.Struct, frozen=True):
     offset: int = 0
     status: TenantStatus | None = None
     q: str | None = None
+    after: tuple[datetime, str] | None = None  # keyset: rows strictly after this (createdAt, id), newest first
 
 
 class Provisioned(msgspec.Struct, frozen=True):

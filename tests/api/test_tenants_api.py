@@ -181,3 +181,18 @@ async def test_provision_genesys_creates_then_finds(client, prefix):
     assert second.json()["isNew"] is False
     missing = await client.post(f"{prefix}/provision/genesys", json={"genesysOrgId": "org-2"})
     assert_envelope(missing, 400, "VALIDATION_ERROR")
+
+
+async def test_cursor_paging_under_concurrent_inserts_repeats_and_skips_nothing(client, prefix):
+    """Walk every page by ``next`` while new tenants arrive: each tenant that existed is seen exactly once."""
+    existing = {(await create(client, prefix))["id"] for _ in range(23)}
+    seen: list[str] = []
+    url = f"{prefix}?limit=5"
+    while url:
+        page = (await client.get(url)).json()
+        seen += [t["id"] for t in page["tenants"]]
+        await create(client, prefix)  # a newer tenant: it sorts before the cursor, so this walk never meets it
+        url = f"{prefix}?limit=5&after={page['next']}" if page["next"] else None
+    assert len(seen) == len(set(seen)) == len(existing) and set(seen) == existing
+    assert_envelope(await client.get(f"{prefix}?after=not-a-cursor"), 400, "VALIDATION_ERROR")
+    assert_envelope(await client.get(f"{prefix}?offset=5&after={page['next'] or 'x'}"), 400, "VALIDATION_ERROR")

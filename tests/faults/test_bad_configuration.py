@@ -55,3 +55,16 @@ def test_port_in_use_exits_with_one_line(tmp_path, postgres_url):
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")]
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], result.stderr
+
+
+def test_a_data_directory_of_an_older_postgres_is_refused_not_opened(tmp_path):
+    """A data directory the old embedded PostgreSQL 16 made is detected and left untouched."""
+    pgdata = tmp_path / "postgres"
+    pgdata.mkdir()
+    (pgdata / "PG_VERSION").write_text("16\n")
+    (pgdata / "base").mkdir()
+    result = serve(tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PostgreSQL 16" in lines[0] and "pg_dump" in lines[0], result.stderr
+    assert sorted(p.name for p in pgdata.iterdir()) == ["PG_VERSION", "base"]  # nothing was written there

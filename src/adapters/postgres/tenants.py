@@ -69,21 +69,13 @@ class PostgresTenantRepository:
             return _to_tenant(await self._db.fetchrow(sql, value))
 
     async def list(self, query: TenantQuery) -> tuple[list[Tenant], int]:
-        where, args = ["status = $1" if query.status else f"{_LIVE}"], [query.status.value] if query.status else []
-        if query.q:
-            args.append("%" + _escape_like(query.q.lower()) + "%")
-            where.append(f"search LIKE ${len(args)}")  # see migration 0006
-        condition = " AND ".join(where)
-        page_sql = (
-            f"SELECT {_SELECT} FROM tenants WHERE {condition} "
-            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}"
-        )
+        page_sql, count_sql, args = list_sql(query)
         with translated():
-            rows = await self._db.fetch(page_sql, *args, query.limit, query.offset)
-            if rows and len(rows) < query.limit:
+            rows = await self._db.fetch(page_sql, *args)
+            if rows and len(rows) < query.limit and query.after is None:
                 total = query.offset + len(rows)  # the last page tells the total exactly; no count needed
             else:
-                total = await self._db.fetchval(f"SELECT count(*) FROM tenants WHERE {condition}", *args)
+                total = await self._db.fetchval(count_sql, *args[: _filter_args(query)])
         return [msgspec.convert(dict(r), Tenant) for r in rows], total
 
     async def add(self, tenant: Tenant) -> Tenant:
@@ -145,6 +137,33 @@ class PostgresIdempotencyKeys:
             stored = await self._db.fetchval(sql, *msgspec.structs.astuple(record), IDEMPOTENCY_WINDOW)
         if stored is None:
             raise ConflictError("The idempotency key is being used by another request", "idempotency_key")
+
+
+def _filter_args(query: TenantQuery) -> int:
+    return int(query.status is not None) + int(bool(query.q))
+
+
+def list_sql(query: TenantQuery) -> tuple[str, str, list[Any]]:
+    """``(page SQL, count SQL, arguments)`` of a listing; the count takes the filter arguments only.
+
+    Newest first on (created_at, id), the ``tenants_newest_idx`` order; a cursor continues strictly after
+    its row (a row comparison the index serves), so deep pages cost what the first one does.
+    """
+    where, args = ["status = $1" if query.status else _LIVE], [query.status.value] if query.status else []
+    if query.q:
+        args.append("%" + _escape_like(query.q.lower()) + "%")
+        where.append(f"search LIKE ${len(args)}")  # see migrations 0006 and 0008 (trigram index)
+    condition = " AND ".join(where)
+    count_sql = f"SELECT count(*) FROM tenants WHERE {condition}"
+    if query.after is not None:
+        args += list(query.after)
+        where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    args += [query.limit, query.offset]
+    page_sql = (
+        f"SELECT {_SELECT} FROM tenants WHERE {' AND '.join(where)} "
+        f"ORDER BY created_at DESC, id DESC LIMIT ${len(args) - 1} OFFSET ${len(args)}"
+    )
+    return page_sql, count_sql, args
 
 
 def _escape_like(text: str) -> str:

@@ -30,7 +30,7 @@ from tenant_core.errors import (
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
-from tenant_core.paging import page_window
+from tenant_core.paging import decode_cursor, encode_cursor, page_window
 from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
@@ -134,14 +134,20 @@ class TenantService:
             raise NotFoundError(f"Tenant {tenant_id} not found")
         return tenant
 
-    async def list(self, principal: Principal, query: TenantQuery) -> TenantPage:
+    async def list(self, principal: Principal, query: TenantQuery, after: str | None = None) -> TenantPage:
+        """Newest first. Page by ``offset``, or by the cursor ``after`` (the ``next`` of the previous page),
+        which costs the same however deep the page is and never repeats or skips a row under inserts."""
         principal.require(Permission.TENANTS_LIST)
         limit, offset = page_window(query.limit, query.offset)
         if query.q and any(ord(c) < 32 for c in query.q):
             raise ValidationFailedError.for_field("q", "must not contain control characters")
-        query = msgspec.structs.replace(query, limit=limit, offset=offset, q=(query.q or None))
+        if after is not None and offset:
+            raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
+        position = decode_cursor(after) if after is not None else None
+        query = msgspec.structs.replace(query, limit=limit, offset=offset, q=(query.q or None), after=position)
         tenants, total = await self._storage.tenants.list(query)
-        return TenantPage(tenants=tenants, total=total, limit=query.limit, offset=query.offset)
+        following = encode_cursor(tenants[-1].created_at, tenants[-1].id) if len(tenants) == limit else None
+        return TenantPage(tenants=tenants, total=total, limit=limit, offset=offset, next=following)
 
     async def update(
         self,

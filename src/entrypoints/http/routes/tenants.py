@@ -90,8 +90,12 @@ class TenantController(Controller):
             str | None,
             QueryParameter(max_length=255, description="Case-insensitive substring of name, email or domain"),
         ] = None,
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="Cursor: the `next` of the previous page (instead of offset)"),
+        ] = None,
     ) -> TenantPage:
-        return await tenants.list(principal, TenantQuery(limit=limit, offset=offset, status=status, q=q))
+        return await tenants.list(principal, TenantQuery(limit=limit, offset=offset, status=status, q=q), after)
 
     @get("/{tenant_id:str}", summary="Read a tenant", response_headers=None)
     async def read(
