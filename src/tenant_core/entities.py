@@ -195,6 +195,7 @@ class AuditEvent(msgspec.Struct, frozen=True, rename="camel"):
     tenant_id: str
     changes: list[str]
     request_id: str | None
+    id: int | None = None  # its place in the log (set by the store): newer events have larger ids
 
 
 class AuditPage(msgspec.Struct, frozen=True):
@@ -202,6 +203,7 @@ class AuditPage(msgspec.Struct, frozen=True):
     total: int
     limit: int
     offset: int
+    next: str | None = None  # the cursor of the following page (``?after=``), when there is one
 
 
 class Admission(msgspec.Struct, frozen=True):

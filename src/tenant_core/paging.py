@@ -26,15 +26,34 @@ def page_window(limit: int, offset: int) -> tuple[int, int]:
     return min(limit, MAX_PAGE_SIZE), offset
 
 
-def encode_cursor(created_at: datetime, row_id: str) -> str:
-    """An opaque cursor for keyset paging: the position (createdAt, id) of the last row of a page."""
-    raw = json.dumps([created_at.isoformat(), row_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+def encode_cursor(*position: object) -> str:
+    """An opaque cursor for keyset paging: the position of the last row of a page (datetimes as ISO text)."""
+    values = [v.isoformat() if isinstance(v, datetime) else v for v in position]
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str) -> list[object]:
     try:
-        created_at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created_at), str(row_id)
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error):
+        values = None
+    if not isinstance(values, list) or not values:
+        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
+    return values
+
+
+def tenant_position(cursor: str) -> tuple[datetime, str]:
+    """The (createdAt, id) a tenant-list cursor stands for."""
+    try:
+        created_at, row_id = decode_cursor(cursor)
+        return datetime.fromisoformat(str(created_at)), str(row_id)
+    except (ValueError, TypeError):
         raise ValidationFailedError.for_field("after", "is not a cursor this service issued") from None
+
+
+def audit_position(cursor: str) -> int:
+    """The event id an audit-log cursor stands for."""
+    (event_id, *rest) = decode_cursor(cursor)
+    if rest or not isinstance(event_id, int) or isinstance(event_id, bool):
+        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
+    return event_id

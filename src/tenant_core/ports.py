@@ -106,8 +106,10 @@ class ApiKeyRepository(Protocol):
 class AuditLog(Protocol):
     async def record(self, event: AuditEvent) -> None: ...
 
-    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
-        """Events newest first, and how many there are."""
+    async def list_for_tenant(
+        self, tenant_id: str, limit: int, offset: int, before: int | None = None
+    ) -> tuple[list[AuditEvent], int]:
+        """Events newest first (those with an id below ``before``, when given), and how many the tenant has."""
         ...
 
 

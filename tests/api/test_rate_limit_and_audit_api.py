@@ -88,3 +88,18 @@ async def test_auth_disabled_lets_callers_through_and_warns(postgres_url, clean_
     async with AsyncTestClient(app, raise_server_exceptions=False) as open_client:
         assert (await open_client.post("/tenants", json=create_body())).status_code == 201
     assert "AUTH_DISABLED=true" in capfd.readouterr().err
+
+
+async def test_audit_log_pages_by_cursor(client):
+    tenant_id = (await client.post("/tenants", json=create_body())).json()["tenant"]["id"]
+    for n in range(5):
+        await client.patch(f"/tenants/{tenant_id}", json={"name": f"Name {n}"})
+    by_offset = (await client.get(f"/tenants/{tenant_id}/audit-log?limit=100")).json()["events"]
+    walked, url = [], f"/tenants/{tenant_id}/audit-log?limit=3"
+    while url:
+        page = (await client.get(url)).json()
+        walked += page["events"]
+        url = f"/tenants/{tenant_id}/audit-log?limit=3&after={page['next']}" if page["next"] else None
+    assert walked == by_offset and len(walked) == 7  # created, first key, five renames
+    bad = await client.get(f"/tenants/{tenant_id}/audit-log?after=WyJ4Il0")  # a cursor of the wrong kind
+    assert bad.status_code == 400 and bad.json()["code"] == "VALIDATION_ERROR"

@@ -94,3 +94,13 @@ async def test_rate_limiter_counts_per_key_within_a_window(limiter):
     assert counts == [1, 2, 3, 4]
     count, reset = await limiter.hit("tenant:b", 3, 60)
     assert count == 1 and 1 <= reset <= 61
+
+
+async def test_audit_log_pages_by_cursor_from_an_event(storage):
+    tenant_id = tenant().id
+    async with storage.unit_of_work() as uow:
+        for n in range(5):
+            await uow.audit.record(AuditEvent(NOW + timedelta(seconds=n), "actor", f"action.{n}", tenant_id, [], None))
+    first, total = await storage.audit.list_for_tenant(tenant_id, limit=2, offset=0)
+    after, _ = await storage.audit.list_for_tenant(tenant_id, limit=2, offset=0, before=first[-1].id)
+    assert total == 5 and [e.action for e in first + after] == ["action.4", "action.3", "action.2", "action.1"]

@@ -35,8 +35,11 @@ class InMemoryApiKeyRepository(StateView):
 
 class InMemoryAuditLog(StateView):
     async def record(self, event: AuditEvent) -> None:
-        self._state.audit.append(event)
+        self._state.audit.append(msgspec.structs.replace(event, id=len(self._state.audit) + 1))
 
-    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
+    async def list_for_tenant(
+        self, tenant_id: str, limit: int, offset: int, before: int | None = None
+    ) -> tuple[list[AuditEvent], int]:
         events = [e for e in reversed(self._state.audit) if e.tenant_id == tenant_id]
-        return events[offset : offset + limit], len(events)
+        window = [e for e in events if e.id is not None and e.id < before] if before is not None else events
+        return window[offset : offset + limit], len(events)

@@ -65,9 +65,15 @@ class PostgresAuditLog:
                 sql, event.at, event.actor, event.action, event.tenant_id, event.changes, event.request_id
             )
 
-    async def list_for_tenant(self, tenant_id: str, limit: int, offset: int) -> tuple[list[AuditEvent], int]:
-        sql = f"SELECT {_AUDIT_SELECT} FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
+    async def list_for_tenant(
+        self, tenant_id: str, limit: int, offset: int, before: int | None = None
+    ) -> tuple[list[AuditEvent], int]:
+        # (tenant_id, id DESC) is the audit_log_tenant_idx order: a cursor page starts at its row.
+        sql = (
+            f"SELECT {_AUDIT_SELECT} FROM audit_log WHERE tenant_id = $1 AND ($4::bigint IS NULL OR id < $4) "
+            "ORDER BY id DESC LIMIT $2 OFFSET $3"
+        )
         with translated():
-            rows = await self._db.fetch(sql, tenant_id, limit, offset)
+            rows = await self._db.fetch(sql, tenant_id, limit, offset, before)
             total = await self._db.fetchval("SELECT count(*) FROM audit_log WHERE tenant_id = $1", tenant_id)
         return [msgspec.convert(dict(r), AuditEvent) for r in rows], total

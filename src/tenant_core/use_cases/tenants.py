@@ -30,7 +30,7 @@ from tenant_core.errors import (
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
-from tenant_core.paging import decode_cursor, encode_cursor, page_window
+from tenant_core.paging import encode_cursor, page_window, tenant_position
 from tenant_core.ports import Clock, SecretCipher, Storage
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
@@ -143,7 +143,7 @@ class TenantService:
             raise ValidationFailedError.for_field("q", "must not contain control characters")
         if after is not None and offset:
             raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
-        position = decode_cursor(after) if after is not None else None
+        position = tenant_position(after) if after is not None else None
         query = msgspec.structs.replace(query, limit=limit, offset=offset, q=(query.q or None), after=position)
         tenants, total = await self._storage.tenants.list(query)
         following = encode_cursor(tenants[-1].created_at, tenants[-1].id) if len(tenants) == limit else None

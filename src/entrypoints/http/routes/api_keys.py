@@ -92,5 +92,9 @@ class AuditController(Controller):
         principal: NamedDependency[Principal],
         limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 20,
         offset: Annotated[int, QueryParameter(description="Events to skip")] = 0,
+        after: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="Cursor: the `next` of the previous page (instead of offset)"),
+        ] = None,
     ) -> AuditPage:
-        return await audit_trail.list(principal, tenant_id, limit, offset)
+        return await audit_trail.list(principal, tenant_id, limit, offset, after)
