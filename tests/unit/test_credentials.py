@@ -138,3 +138,81 @@ async def test_rotation_reseals_under_the_new_key(tenants, storage, tenant_cache
     for tenant_id in ids:
         assert (await only_b.reveal(SYSTEM, tenant_id, CredentialType.GENESYS)).credentials.client_id == "client"
     assert (await rotation.rotate()).resealed == 0  # rerunning is harmless
+
+
+SERVICE = Principal(subject="genesys-api", role=Role.SERVICE)
+
+
+async def _reveals(storage, tenant_id):
+    events, _ = await storage.audit.list_for_tenant(tenant_id, 100, 0)
+    return [e for e in events if e.action == "credentials.revealed"]
+
+
+async def test_who_reads_secrets_in_clear_and_how_it_is_audited(tenants, vault, storage):
+    """Services always (one audit row per window), admins when they ask (every time), tenants never."""
+    tenant = await new_tenant(tenants)
+    await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, GENESYS)
+    for _ in range(3):
+        read = await vault.read(SERVICE, tenant.id, CredentialType.GENESYS)
+        assert read.clear and read.credentials["clientSecret"] == GENESYS["clientSecret"]
+    assert len(await _reveals(storage, tenant.id)) == 1
+    masked = await vault.read(SYSTEM, tenant.id, CredentialType.GENESYS)
+    assert not masked.clear and masked.credentials["clientSecret"] == "****9876"
+    for _ in range(2):
+        assert (await vault.read(SYSTEM, tenant.id, CredentialType.GENESYS, reveal=True)).clear
+    assert len(await _reveals(storage, tenant.id)) == 3
+    own = Principal(subject="k", role=Role.TENANT, tenant_id=tenant.id)
+    assert not (await vault.read(own, tenant.id, CredentialType.GENESYS)).clear
+    with pytest.raises(ForbiddenError):
+        await vault.read(own, tenant.id, CredentialType.GENESYS, reveal=True)
+
+
+async def test_meta_credentials_prefer_the_tenants_own_app_secret(tenants, storage, cipher, tenant_cache, clock):
+    vault = CredentialVault(storage, cipher, tenant_cache, clock, meta_app_secret="platform-app-secret")
+    tenant = await new_tenant(tenants)
+    with pytest.raises(NotFoundError):
+        await vault.meta(SERVICE, tenant.id)
+    await vault.store(SYSTEM, tenant.id, CredentialType.WHATSAPP, WHATSAPP)
+    assert (await vault.meta(SERVICE, tenant.id)).app_secret == "platform-app-secret"
+    await vault.store(SYSTEM, tenant.id, CredentialType.WHATSAPP, {**WHATSAPP, "appSecret": "own-app-secret"})
+    meta = await vault.meta(SERVICE, tenant.id)
+    assert (meta.app_secret, meta.access_token, meta.waba_id) == ("own-app-secret", WHATSAPP["accessToken"], "waba-1")
+    with pytest.raises(ForbiddenError):
+        await vault.meta(Principal(subject="k", role=Role.TENANT, tenant_id=tenant.id), tenant.id)
+
+
+async def test_a_tenant_stores_credentials_without_moving_routing_keys(tenants, vault, resolver):
+    tenant = await new_tenant(tenants)
+    own = Principal(subject="k", role=Role.TENANT, tenant_id=tenant.id)
+    whatsapp = await vault.store(own, tenant.id, CredentialType.WHATSAPP, WHATSAPP)
+    genesys = await vault.store(own, tenant.id, CredentialType.GENESYS, GENESYS)
+    assert whatsapp.unbound == ["phoneNumberId"] and genesys.unbound == ["genesysIntegrationId"]
+    assert genesys.tenant.phone_number_id is None and genesys.tenant.genesys_integration_id is None
+    assert genesys.tenant.genesys_region == "usw2.pure.cloud"
+    with pytest.raises(NotFoundError):
+        await resolver.by_phone(SYSTEM, "1555")
+    bound = await vault.store(SYSTEM, tenant.id, CredentialType.WHATSAPP, WHATSAPP)
+    assert bound.unbound == [] and (await resolver.by_phone(SYSTEM, "1555")).id == tenant.id
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("aps1", "aps1.pure.cloud"), ("ap-south-1", "aps1.pure.cloud"), ("AP_SOUTH_1", "aps1.pure.cloud"),
+     ("https://api.mypurecloud.ie/", "mypurecloud.ie"), ("aps1.mypurecloud.com", "aps1.pure.cloud"),
+     ("login.usw2.pure.cloud", "usw2.pure.cloud")],
+)  # fmt: skip
+async def test_every_spelling_of_a_region_is_stored_as_its_host(tenants, vault, sent, stored):
+    tenant = await new_tenant(tenants)
+    outcome = await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, {**GENESYS, "region": sent})
+    assert outcome.tenant.genesys_region == stored
+
+
+async def test_legacy_names_are_stored_under_todays(tenants, vault):
+    tenant = await new_tenant(tenants)
+    legacy = {"clientId": "c", "clientSecret": "s-123456789", "region": "aps1", "openMsgSecret": "hook-1",
+              "openMsgIntegrationId": "intg-legacy"}  # fmt: skip
+    await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, legacy)
+    stored = (await vault.reveal(SYSTEM, tenant.id, CredentialType.GENESYS)).credentials
+    assert (stored.webhook_secret, stored.integration_id) == ("hook-1", "intg-legacy")
+    with pytest.raises(ValidationFailedError):
+        await vault.store(SYSTEM, tenant.id, CredentialType.GENESYS, {**legacy, "integrationId": "other"})
