@@ -14,7 +14,6 @@ WINDOW_SECONDS = 60
 class RateLimitPolicy:
     def __init__(self, limiter: RateLimiter, storage: Storage, tenant_cache: TenantCache) -> None:
         self._limiter = limiter
-        self._storage = storage
         self._directory = TenantDirectory(storage.tenants, tenant_cache)
 
     @staticmethod

@@ -138,7 +138,6 @@ class CredentialVault:
         """``meta_app_secret`` is the platform's Meta app secret, handed out when a tenant has no app of its own."""
         self._storage = storage
         self._cipher = cipher
-        self._tenant_cache = tenant_cache
         self._directory = TenantDirectory(storage.tenants, tenant_cache)
         self._clock = clock
         self._meta_app_secret = meta_app_secret
