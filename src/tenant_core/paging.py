@@ -46,9 +46,12 @@ def tenant_position(cursor: str) -> tuple[datetime, str]:
     """The (createdAt, id) a tenant-list cursor stands for."""
     try:
         created_at, row_id = decode_cursor(cursor)
-        return datetime.fromisoformat(str(created_at)), str(row_id)
+        position = datetime.fromisoformat(str(created_at))
     except (ValueError, TypeError):
-        raise ValidationFailedError.for_field("after", "is not a cursor this service issued") from None
+        position = None
+    if position is None or position.tzinfo is None:  # every cursor this service issues carries its zone
+        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
+    return position, str(row_id)
 
 
 def audit_position(cursor: str) -> int:

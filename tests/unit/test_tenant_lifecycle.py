@@ -18,6 +18,7 @@ from tenant_core import (
     UpdateTenant,
     ValidationFailedError,
 )
+from tenant_core.paging import encode_cursor
 from tests.support.builders import create_command
 
 
@@ -163,3 +164,15 @@ async def test_get_reflects_update_immediately_despite_cache(tenants):
     await tenants.get(SYSTEM, created.id)  # now cached
     await tenants.update(SYSTEM, created.id, UpdateTenant(name="Fresh"))
     assert (await tenants.get(SYSTEM, created.id)).name == "Fresh"
+
+
+async def test_list_pages_by_cursor_and_refuses_foreign_cursors(tenants):
+    """Cursor pages follow each other without overlap; anything but an issued cursor is a 400."""
+    created = {(await tenants.create(SYSTEM, create_command())).tenant.id for _ in range(7)}
+    first = await tenants.list(SYSTEM, TenantQuery(limit=4))
+    second = await tenants.list(SYSTEM, TenantQuery(limit=4), after=first.next)
+    assert {t.id for t in first.tenants + second.tenants} == created and second.next is None
+    naive = encode_cursor("2026-01-01T00:00:00", "t_0000000000000000")
+    for cursor in ("garbage", naive, encode_cursor(1), encode_cursor("x", "y")):
+        with pytest.raises(ValidationFailedError):
+            await tenants.list(SYSTEM, TenantQuery(limit=4), after=cursor)
