@@ -20,7 +20,7 @@ max-steps = 12
 inference.algorithms = []  # follow the schema's own links only
 
 [phases.stateful.generation]
-max-examples = 80
+max-examples = 40
 """
 
 
