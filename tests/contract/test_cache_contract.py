@@ -1,8 +1,12 @@
-"""The Cache port: in-memory and Redis adapters must behave identically."""
+"""The Cache port: the in-memory, Redis and tiered (L1 + Redis) adapters must behave identically."""
 
 from __future__ import annotations
 
 import asyncio
+
+import redis.asyncio as aioredis
+
+from adapters.redis import RedisCache, TieredCache
 
 
 async def test_miss_then_hit(cache):
@@ -54,3 +58,23 @@ async def test_binary_values_round_trip(cache):
     _, stamp = await cache.read("bin")
     await cache.write("bin", payload, stamp, 60)
     assert (await cache.read("bin"))[0] == payload
+
+
+async def test_an_invalidation_reaches_every_tiered_cache_on_the_same_redis(clean_redis):
+    """Two workers' caches: one invalidates, the other stops serving its in-process copy."""
+    caches = [TieredCache(RedisCache.from_url(clean_redis), aioredis.Redis.from_url(clean_redis)) for _ in range(2)]
+    for cache in caches:
+        await cache.start()
+    try:
+        _, stamp = await caches[1].read("tenant:id:t")
+        await caches[1].write("tenant:id:t", b"v1", stamp, 60)
+        assert (await caches[1].read("tenant:id:t"))[0] == b"v1"
+        await caches[0].invalidate(["tenant:id:t"])
+        for _ in range(100):  # pub/sub delivery is asynchronous: allow it up to a second
+            if (await caches[1].read("tenant:id:t"))[0] is None:
+                break
+            await asyncio.sleep(0.01)
+        assert (await caches[1].read("tenant:id:t"))[0] is None
+    finally:
+        for cache in caches:
+            await cache.close()

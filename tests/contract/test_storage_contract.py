@@ -217,3 +217,29 @@ async def test_read_repository_sees_later_commits(storage):
     created = await add(storage, phone_number_id="later")
     assert (await reader.get(created.id)).id == created.id
     assert (await reader.get_by_phone("later")).id == created.id
+
+
+async def test_list_continues_strictly_after_a_cursor_position(storage):
+    """Keyset paging: rows after (createdAt, id), newest first, none twice, whatever was added meanwhile."""
+    added = [await add(storage) for _ in range(6)]
+    newest_first = sorted(added, key=lambda t: (t.created_at, t.id), reverse=True)
+    first, total = await storage.tenants.list(TenantQuery(limit=4))
+    cursor = (first[-1].created_at, first[-1].id)
+    await add(storage)  # a newer tenant arrives between the pages
+    rest, _ = await storage.tenants.list(TenantQuery(limit=4, after=cursor))
+    assert total == 6 and [t.id for t in first + rest] == [t.id for t in newest_first]
+
+
+async def test_list_by_cursor_keeps_the_filters(storage):
+    for n in range(4):
+        await add(storage, status=TenantStatus.SUSPENDED if n % 2 else TenantStatus.ACTIVE)
+    first, _ = await storage.tenants.list(TenantQuery(limit=1, status=TenantStatus.SUSPENDED))
+    rest, total = await storage.tenants.list(
+        TenantQuery(limit=10, status=TenantStatus.SUSPENDED, after=(first[0].created_at, first[0].id))
+    )
+    assert total == 2 and len(rest) == 1 and rest[0].status is TenantStatus.SUSPENDED
+
+
+async def test_free_string_ids_of_imported_tenants_are_stored(storage):
+    stored = await add(storage, id="demo-tenant-001")
+    assert (await storage.tenants.get("demo-tenant-001")) == stored

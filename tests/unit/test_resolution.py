@@ -12,6 +12,7 @@ from tenant_core import (
     NotFoundError,
     ProvisionGenesys,
     TenantCache,
+    TenantDirectory,
     TenantStatus,
     UnavailableError,
     UpdateTenant,
@@ -125,3 +126,14 @@ async def test_cache_only_read_never_loads_and_answers_only_active_tenants(tenan
     with pytest.raises(TenantLockedError):
         await resolver.resolve(SYSTEM, "phone", "7000")
     assert await resolver.cached(SYSTEM, "phone", "7000") is None  # the normal route answers 423
+
+
+async def test_one_existence_rule_any_sees_soft_deleted_live_does_not(tenants, storage, tenant_cache):
+    directory = TenantDirectory(storage.tenants, tenant_cache)
+    created = (await tenants.create(SYSTEM, create_command())).tenant
+    assert (await directory.live(created.id)).id == created.id
+    await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.DELETED))
+    assert (await directory.any(created.id)).status is TenantStatus.DELETED  # still shown to admins
+    for lookup in (directory.live(created.id), directory.live("t_0000000000000000")):
+        with pytest.raises(NotFoundError):
+            await lookup

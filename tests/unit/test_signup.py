@@ -26,6 +26,7 @@ from tenant_core import (
     WabaNotFoundError,
     WhatsAppSignup,
 )
+from tenant_core.entities import new_tenant
 from tests.support.builders import create_command
 
 TOKEN = "EAAG-business-token"
@@ -143,3 +144,12 @@ async def test_signup_needs_an_active_tenant_and_a_meta_app(tenants, signup, sto
         await signup.start(SYSTEM, tenant.id)
     with pytest.raises(SignupNotConfiguredError):
         await WhatsAppSignup(storage, states, None, vault).complete(None, CompleteSignup(code="c", state="s"))
+
+
+async def test_an_imported_tenant_with_a_free_string_id_can_sign_up(storage, signup, tenant_cache, clock):
+    async with storage.unit_of_work() as uow:
+        await uow.tenants.add(new_tenant(id="demo-tenant-001", name="Demo", now=clock.now()))
+    own = Principal(subject="k", role=Role.TENANT, tenant_id="demo-tenant-001")
+    assert (
+        await signup.complete(own, CompleteSignup(code="code-1", state="demo-tenant-001"))
+    ).tenant_id == "demo-tenant-001"

@@ -8,10 +8,14 @@ import pytest
 
 from tenant_core import (
     SYSTEM,
+    AuditTrail,
     CompleteOnboarding,
     ConflictError,
+    CredentialType,
+    CredentialVault,
     NotFoundError,
     PreconditionFailedError,
+    ProvisionGenesys,
     Settings,
     TenantQuery,
     TenantStatus,
@@ -176,3 +180,28 @@ async def test_list_pages_by_cursor_and_refuses_foreign_cursors(tenants):
     for cursor in ("garbage", naive, encode_cursor(1), encode_cursor("x", "y")):
         with pytest.raises(ValidationFailedError):
             await tenants.list(SYSTEM, TenantQuery(limit=4), after=cursor)
+
+
+async def test_delete_takes_what_the_tenant_owns_but_its_audit_log_stays(tenants, storage, cipher, tenant_cache, clock):
+    created = await tenants.create(SYSTEM, create_command())
+    vault = CredentialVault(storage, cipher, tenant_cache, clock)
+    genesys = {"clientId": "c", "clientSecret": "secret-123456", "region": "mypurecloud.com"}
+    await vault.store(SYSTEM, created.tenant.id, CredentialType.GENESYS, genesys)
+    await tenants.delete(SYSTEM, created.tenant.id)
+    assert await storage.credentials.get(created.tenant.id, CredentialType.GENESYS) is None
+    assert await storage.api_keys.list_for_tenant(created.tenant.id) == []
+    page = await AuditTrail(storage).list(SYSTEM, created.tenant.id)
+    assert [e.action for e in page.events][0] == "tenant.deleted" and page.total >= 3
+    with pytest.raises(NotFoundError):
+        await AuditTrail(storage).list(SYSTEM, "t_0000000000000000")
+
+
+async def test_provisioning_normalises_the_region_and_reuses_the_tenant(provisioning):
+    first = await provisioning.provision(
+        SYSTEM, ProvisionGenesys(genesys_org_id="o-1", genesys_org_name="O", genesys_region="ap-south-1")
+    )
+    again = await provisioning.provision(
+        SYSTEM, ProvisionGenesys(genesys_org_id="O-1", genesys_org_name="O", genesys_region="aps1")
+    )
+    assert first.is_new and not again.is_new and again.tenant.id == first.tenant.id
+    assert first.tenant.genesys_region == "aps1.pure.cloud"
