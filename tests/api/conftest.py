@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -78,3 +79,11 @@ def no_secret_in_logs(capfd: pytest.CaptureFixture[str], secrets_in_play: list[s
     for secret in secrets_in_play:
         assert secret not in output, "a stored secret appeared in the logs"
     sys.stderr.write(captured.err)  # keep the output visible in failure reports
+
+
+@pytest.fixture
+def anonymous(client: AsyncTestClient) -> httpx.AsyncClient:
+    """The same running app, reached without the admin default: for calls that bring their own credentials
+    (or none). Tests never change the shared client's headers. (Not closed: the transport is the shared
+    client's.)"""
+    return httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))

@@ -28,15 +28,11 @@ async def tenant(client) -> dict:
 
 
 @pytest.fixture(params=["jwt", "api-key"])
-def as_tenant(request, client, tenant):
-    """The tenant's own principal, as a JWT or as its API key (the client's admin header is lifted)."""
+def as_tenant(request, tenant) -> dict[str, str]:
+    """The tenant's own credentials, as a JWT or as its API key (sent through the ``anonymous`` client)."""
     if request.param == "jwt":
-        headers = bearer(Role.TENANT, tenant_id=tenant["id"])
-    else:
-        headers = {"X-API-Key": tenant["key"]}
-    client.headers.pop("Authorization", None)
-    yield headers
-    client.headers.update(ADMIN)
+        return bearer(Role.TENANT, tenant_id=tenant["id"])
+    return {"X-API-Key": tenant["key"]}
 
 
 async def _set_status(client, tenant_id: str, status: str) -> None:
@@ -47,10 +43,10 @@ async def _set_status(client, tenant_id: str, status: str) -> None:
 # 1. A suspended tenant keeps working through its JWTs ---------------------------------------------------
 
 
-async def test_suspended_tenant_may_only_read_its_own_record(client, tenant, as_tenant, prefix):
+async def test_suspended_tenant_may_only_read_its_own_record(client, anonymous, tenant, as_tenant, prefix):
     await _set_status(client, tenant["id"], "suspended")
     base = f"{prefix}/{tenant['id']}"
-    own = await client.get(base, headers=as_tenant)
+    own = await anonymous.get(base, headers=as_tenant)
     assert own.status_code == 200 and own.json()["status"] == "suspended"
     for method, path, body in (
         ("PATCH", "", {"name": "Still here"}),
@@ -60,16 +56,16 @@ async def test_suspended_tenant_may_only_read_its_own_record(client, tenant, as_
         ("GET", "/credentials/genesys", None),
         ("GET", "/audit-log", None),
     ):
-        response = await client.request(method, base + path, json=body, headers=as_tenant)
+        response = await anonymous.request(method, base + path, json=body, headers=as_tenant)
         assert_envelope(response, 403, "TENANT_SUSPENDED")
     await _set_status(client, tenant["id"], "active")  # takes effect on the very next request
-    assert (await client.patch(base, json={"name": "Back"}, headers=as_tenant)).status_code == 200
+    assert (await anonymous.patch(base, json={"name": "Back"}, headers=as_tenant)).status_code == 200
 
 
-async def test_deleted_tenant_principals_are_refused(client, tenant, as_tenant, prefix):
+async def test_deleted_tenant_principals_are_refused(client, anonymous, tenant, as_tenant, prefix):
     await _set_status(client, tenant["id"], "deleted")
     for path in ("", "/audit-log", "/api-keys"):
-        response = await client.get(f"{prefix}/{tenant['id']}{path}", headers=as_tenant)
+        response = await anonymous.get(f"{prefix}/{tenant['id']}{path}", headers=as_tenant)
         assert_envelope(response, 401, "UNAUTHORIZED")
 
 
@@ -81,16 +77,16 @@ async def test_a_jwt_for_a_tenant_that_never_existed_is_refused(client):
 # 2. A tenant can claim routing keys it does not own ----------------------------------------------------
 
 
-async def test_tenant_credential_writes_never_move_routing_keys(client, tenant, as_tenant, prefix):
+async def test_tenant_credential_writes_never_move_routing_keys(client, anonymous, tenant, as_tenant, prefix):
     base = f"{prefix}/{tenant['id']}"
-    stored = await client.post(f"{base}/whatsapp", json=WHATSAPP, headers=as_tenant)
+    stored = await anonymous.post(f"{base}/whatsapp", json=WHATSAPP, headers=as_tenant)
     assert stored.status_code == 200 and stored.json()["routingKeysNotBound"] == ["phoneNumberId"]
-    put = await client.put(f"{base}/genesys/credentials", json=GENESYS, headers=as_tenant)
+    put = await anonymous.put(f"{base}/genesys/credentials", json=GENESYS, headers=as_tenant)
     assert put.status_code == 200 and put.json()["routingKeysNotBound"] == ["genesysIntegrationId"]
     assert put.json()["tenant"]["genesysIntegrationId"] is None
     generic = {"type": "whatsapp", "credentials": WHATSAPP}
-    assert (await client.post(f"{base}/credentials", json=generic, headers=as_tenant)).json()["routingKeysNotBound"]
-    own = (await client.get(base, headers=as_tenant)).json()
+    assert (await anonymous.post(f"{base}/credentials", json=generic, headers=as_tenant)).json()["routingKeysNotBound"]
+    own = (await anonymous.get(base, headers=as_tenant)).json()
     assert own["phoneNumberId"] is None and own["genesysIntegrationId"] is None
     assert own["genesysRegion"] == "mypurecloud.com"  # not a routing key: stored as sent
     assert_envelope(await client.get(f"{prefix}/by-phone/15550007777", headers=ADMIN), 404, "NOT_FOUND")
@@ -117,13 +113,9 @@ async def test_both_credential_headers_are_refused(client, tenant, path):
     assert "send one credential" in body["error"]
 
 
-async def test_x_api_key_takes_only_api_keys(client):
-    client.headers.pop("Authorization")
-    try:
-        token = ADMIN["Authorization"].removeprefix("Bearer ")
-        assert_envelope(await client.get("/tenants", headers={"X-API-Key": token}), 401, "UNAUTHORIZED")
-    finally:
-        client.headers.update(ADMIN)
+async def test_x_api_key_takes_only_api_keys(anonymous):
+    token = ADMIN["Authorization"].removeprefix("Bearer ")
+    assert_envelope(await anonymous.get("/tenants", headers={"X-API-Key": token}), 401, "UNAUTHORIZED")
 
 
 # 5. Authenticated 500s that must be 400 ----------------------------------------------------------------

@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from tenant_core import Role
-from tests.api.conftest import ADMIN, TEST_CREDENTIALS_KEYS, TEST_JWT_SECRET, bearer
+from tests.api.conftest import TEST_CREDENTIALS_KEYS, TEST_JWT_SECRET, bearer
 
 OLD_SCHEMA = """
 CREATE TABLE tenants (
@@ -152,7 +152,7 @@ def summary_counts(stdout: str) -> dict[str, list[int]]:
 
 
 async def test_import_keeps_ids_seals_secrets_and_reports_every_awkward_row(
-    client, postgres_url, legacy_db, secrets_in_play, clean_postgres
+    client, anonymous, postgres_url, legacy_db, secrets_in_play, clean_postgres
 ):
     secrets_in_play.extend(SECRETS)
     await fill_awkward_rows(legacy_db)
@@ -181,13 +181,9 @@ async def test_import_keeps_ids_seals_secrets_and_reports_every_awkward_row(
     assert (await client.get("/tenants/by-phone/15550000001")).json()["tenantId"] == "demo-tenant-001"
 
     # The old API key keeps working, as the tenant it belonged to; the inactive one does not.
-    client.headers.pop("Authorization")
-    try:
-        own = await client.get("/tenants/demo-tenant-001", headers={"X-API-Key": DEMO_KEY})
-        assert own.status_code == 200
-        assert (await client.get("/tenants/demo-tenant-001", headers={"X-API-Key": INACTIVE_KEY})).status_code == 401
-    finally:
-        client.headers.update(ADMIN)
+    own = await anonymous.get("/tenants/demo-tenant-001", headers={"X-API-Key": DEMO_KEY})
+    assert own.status_code == 200
+    assert (await anonymous.get("/tenants/demo-tenant-001", headers={"X-API-Key": INACTIVE_KEY})).status_code == 401
 
     nameless = (await client.get("/tenants/t_0123456789abcdef")).json()
     assert nameless["name"] == "t_0123456789abcdef" and nameless["email"] is None

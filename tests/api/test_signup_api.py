@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -59,15 +60,13 @@ async def state_for(client, tenant_id: str) -> str:
     return body["state"]
 
 
+def without_credentials(client) -> httpx.AsyncClient:
+    """The same running app, without the client's admin default (the signup callback is public)."""
+    return httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))
+
+
 async def signup(client, **body):
-    anonymous = {"Authorization": ""}
-    client.headers.pop("Authorization", None)
-    try:
-        return await client.post(
-            "/api/whatsapp/signup", json={"code": CODE, **body}, headers={k: v for k, v in anonymous.items() if v}
-        )
-    finally:
-        client.headers.update(ADMIN)
+    return await without_credentials(client).post("/api/whatsapp/signup", json={"code": CODE, **body})
 
 
 async def assert_untouched(client, tenant: dict) -> None:
@@ -284,13 +283,9 @@ async def test_signup_binds_the_number_even_when_a_tenant_completes_it(signup_cl
     ids=["non-ascii-signature", "deep-json", "invalid-utf8"],
 )
 async def test_hostile_signup_bodies_are_400s(signup_client, graph, body):
-    signup_client.headers.pop("Authorization", None)
-    try:
-        response = await signup_client.post(
-            "/api/whatsapp/signup", content=body, headers={"content-type": "application/json"}
-        )
-    finally:
-        signup_client.headers.update(ADMIN)
+    response = await without_credentials(signup_client).post(
+        "/api/whatsapp/signup", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["code"] in ("VALIDATION_ERROR", "INVALID_STATE")
     assert graph.calls == []
