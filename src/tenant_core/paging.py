@@ -15,14 +15,17 @@ MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000_000
 
 
-def page_window(limit: int, offset: int) -> tuple[int, int]:
-    """``(limit, offset)`` checked: limit at least 1 (clamped to :data:`MAX_PAGE_SIZE`), offset 0..MAX_OFFSET."""
+def page_window(limit: int, offset: int, after: str | None = None) -> tuple[int, int]:
+    """``(limit, offset)`` checked: limit at least 1 (clamped to :data:`MAX_PAGE_SIZE`), offset 0..MAX_OFFSET,
+    and a page is chosen by offset or by the cursor ``after``, not both."""
     if limit < 1:
         raise ValidationFailedError.for_field("limit", "must be at least 1")
     if offset < 0:
         raise ValidationFailedError.for_field("offset", "must be 0 or more")
     if offset > MAX_OFFSET:
         raise ValidationFailedError.for_field("offset", f"must be at most {MAX_OFFSET:,}")
+    if after is not None and offset:
+        raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
     return min(limit, MAX_PAGE_SIZE), offset
 
 

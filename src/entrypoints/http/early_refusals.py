@@ -12,6 +12,7 @@ import msgspec
 from litestar.types import Scope, Send
 
 from entrypoints.http.errors import ErrorBody, ErrorDetail
+from entrypoints.http.raw_response import send_json
 
 _encode = msgspec.json.Encoder().encode
 
@@ -22,10 +23,7 @@ class Refusal:
     body: ErrorBody
 
     async def send(self, send: Send) -> int:
-        content = _encode(self.body)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
-        await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, self.status, _encode(self.body))
         return self.status
 
 

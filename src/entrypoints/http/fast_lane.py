@@ -22,6 +22,7 @@ import msgspec
 from litestar.types import Scope, Send
 
 from entrypoints.http.auth import GATEWAY_PRINCIPAL, bearer_credential
+from entrypoints.http.raw_response import send_json
 from entrypoints.http.routes.resolution import RESOLUTION_ROUTES, route_template
 from entrypoints.http.schemas import ResolvedTenant
 from tenant_core import Principal, TenantServiceError
@@ -44,19 +45,7 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
     tenant = await services.resolver.cached(principal, lookup, value)
     if tenant is None:
         return None
-    body = _encode(ResolvedTenant.of(tenant))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                header,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 200, _encode(ResolvedTenant.of(tenant)), header)
     prefix = "/api" if match.group(1) else ""
     return f"{prefix}/tenants{route_template(lookup)}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tenant_core.entities import AuditPage
-from tenant_core.errors import NotFoundError, ValidationFailedError
+from tenant_core.errors import NotFoundError
 from tenant_core.paging import audit_position, encode_cursor, page_window
 from tenant_core.ports import Storage
 from tenant_core.security import Permission, Principal
@@ -19,9 +19,7 @@ class AuditTrail:
         """Newest first, by ``offset`` or by the cursor ``after`` (the previous page's ``next``). The log
         outlives a deleted tenant, so admins can still read it after a DELETE."""
         principal.require(Permission.AUDIT_READ, tenant_id)
-        limit, offset = page_window(limit, offset)
-        if after is not None and offset:
-            raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
+        limit, offset = page_window(limit, offset, after)
         before = audit_position(after) if after is not None else None
         events, total = await self._storage.audit.list_for_tenant(tenant_id, limit, offset, before)
         if total == 0 and await self._storage.tenants.get(tenant_id) is None:

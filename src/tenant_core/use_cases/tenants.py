@@ -138,11 +138,9 @@ class TenantService:
         """Newest first. Page by ``offset``, or by the cursor ``after`` (the ``next`` of the previous page),
         which costs the same however deep the page is and never repeats or skips a row under inserts."""
         principal.require(Permission.TENANTS_LIST)
-        limit, offset = page_window(query.limit, query.offset)
+        limit, offset = page_window(query.limit, query.offset, after)
         if query.q and any(ord(c) < 32 for c in query.q):
             raise ValidationFailedError.for_field("q", "must not contain control characters")
-        if after is not None and offset:
-            raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
         position = tenant_position(after) if after is not None else None
         query = msgspec.structs.replace(query, limit=limit, offset=offset, q=(query.q or None), after=position)
         tenants, total = await self._storage.tenants.list(query)
