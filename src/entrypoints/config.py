@@ -12,6 +12,7 @@ import msgspec
 from adapters.crypto import parse_keys
 from adapters.jwt.tokens import DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TTL_SECONDS
 from adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
+from tenant_core.webhooks import DEFAULT_RETRY_SCHEDULE
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -45,6 +46,13 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_graph_timeout: float = 10.0
     fast_lane: bool = True  # cache-hot resolutions answered before the framework (FAST_LANE=false: off)
     http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
+    event_retention_days: float = 30.0  # the feed keeps events this long; older cursors get 410
+    event_delivery: bool = True  # this process delivers webhooks and relays to RabbitMQ (EVENT_DELIVERY=false: not)
+    webhook_allow_private: bool = False  # deliver to private/loopback addresses (tests, closed networks)
+    webhook_timeout: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE  # seconds before each retry
+    rabbitmq_url: str | None = None  # set: publish every event to the tenant-events queue
+    rabbitmq_queue: str = "tenant-events"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -80,6 +88,13 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ),
             fast_lane=_flag("FAST_LANE", env.get("FAST_LANE", "true")),
             http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
+            event_retention_days=_positive_float("EVENT_RETENTION_DAYS", env.get("EVENT_RETENTION_DAYS", "30")),
+            event_delivery=_flag("EVENT_DELIVERY", env.get("EVENT_DELIVERY", "true")),
+            webhook_allow_private=_flag("WEBHOOK_ALLOW_PRIVATE", env.get("WEBHOOK_ALLOW_PRIVATE", "false")),
+            webhook_timeout=_positive_float("WEBHOOK_TIMEOUT_SECONDS", env.get("WEBHOOK_TIMEOUT_SECONDS", "10")),
+            webhook_retry_schedule=_schedule(env.get("WEBHOOK_RETRY_SCHEDULE")),
+            rabbitmq_url=env.get("RABBITMQ_URL") or None,
+            rabbitmq_queue=env.get("RABBITMQ_QUEUE") or "tenant-events",
         )
         config.check()
         return config
@@ -102,6 +117,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("META_GRAPH_URL must be an http(s) URL such as https://graph.facebook.com")
         if not self.meta_graph_version.startswith("v"):
             raise ConfigError("META_GRAPH_VERSION must look like v26.0")
+        if self.rabbitmq_url is not None and urlsplit(self.rabbitmq_url).scheme not in ("amqp", "amqps"):
+            raise ConfigError("RABBITMQ_URL must look like amqp://user:password@host:5672/")
         if self.log_format not in (None, "json", "text"):
             raise ConfigError("LOG_FORMAT must be json or text")
         if self.log_level not in LOG_LEVELS:
@@ -121,6 +138,18 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         from entrypoints.local_secrets import read_or_create
 
         return parse_keys(self.credentials_keys or f"local={read_or_create(self.data_dir / 'credentials-key')}")
+
+
+def _schedule(text: str | None) -> tuple[float, ...]:
+    if not text:
+        return DEFAULT_RETRY_SCHEDULE
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(d <= 0 for d in delays):
+        raise ConfigError("WEBHOOK_RETRY_SCHEDULE must be positive seconds separated by commas, like 5,30,120")
+    return delays
 
 
 def _flag(name: str, text: str) -> bool:

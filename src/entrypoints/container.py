@@ -18,10 +18,13 @@ from adapters.jwt import JwtTokens
 from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
 from adapters.meta_graph import HttpMetaGraph
 from adapters.postgres import PostgresStorage, create_pool
+from adapters.rabbitmq import RabbitMqBus
 from adapters.redis import RedisCache, RedisRateLimiter, TieredCache
 from adapters.redis.cache import connect
+from adapters.webhooks import HttpWebhookSender
 from entrypoints import metrics
 from entrypoints.config import Config
+from entrypoints.event_worker import EventWorker
 from tenant_core import (
     ApiKeyService,
     AuditTrail,
@@ -34,20 +37,45 @@ from tenant_core import (
     TenantService,
 )
 from tenant_core.entities import ApiKey
-from tenant_core.lookup_cache import ReadThrough
+from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Cache, OperatedStorage, RateLimiter
 from tenant_core.signup_state import SignupStateCodec
+from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.signup import WhatsAppSignup
 from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
+from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:
     pool = await create_pool(dsn, max_size=pool_max)
+    storage = PostgresStorage(pool, dsn=dsn)
     try:
-        yield PostgresStorage(pool)
+        yield storage
     finally:
+        await storage.close()
         await pool.close()
+
+
+async def open_webhook_sender(allow_private: bool, timeout_seconds: float) -> AsyncIterator[HttpWebhookSender]:
+    sender = HttpWebhookSender(
+        allow_private=allow_private, timeout_seconds=timeout_seconds, on_attempt=metrics.observe_webhook_attempt
+    )
+    try:
+        yield sender
+    finally:
+        await sender.close()
+
+
+async def open_bus(url: str | None, queue: str) -> AsyncIterator[RabbitMqBus | None]:
+    if not url:
+        yield None
+        return
+    bus = RabbitMqBus(url, queue)
+    try:
+        yield bus
+    finally:
+        await bus.close()
 
 
 async def open_redis(url: str | None) -> AsyncIterator[redis.Redis | None]:
@@ -117,6 +145,8 @@ class Services:
     rate_limits: RateLimitPolicy
     vault: CredentialVault
     signup: WhatsAppSignup
+    events: EventFeed
+    webhooks: WebhookSubscriptions
     auth_disabled: bool
 
 
@@ -172,6 +202,33 @@ class Container(containers.DeclarativeContainer):
     )
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
     signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)
+
+    directory = providers.Singleton(TenantDirectory, tenants=storage.provided.tenants, cache=tenant_cache)
+    events = providers.Singleton(EventFeed, storage=storage)
+    webhook_sender = providers.Resource(
+        open_webhook_sender, allow_private=config.webhook_allow_private, timeout_seconds=config.webhook_timeout
+    )
+    bus = providers.Resource(open_bus, url=config.rabbitmq_url, queue=config.rabbitmq_queue)
+    webhooks = providers.Singleton(
+        WebhookSubscriptions, storage=storage, cipher=cipher, sender=webhook_sender, directory=directory, clock=clock
+    )
+    webhook_delivery = providers.Singleton(
+        WebhookDelivery,
+        storage=storage,
+        cipher=cipher,
+        sender=webhook_sender,
+        clock=clock,
+        bus=bus,
+        retry_schedule=config.webhook_retry_schedule,
+    )
+    event_worker = providers.Singleton(
+        EventWorker,
+        storage=storage,
+        delivery=webhook_delivery,
+        feed=events,
+        clock=clock,
+        retention_days=config.event_retention_days,
+    )
 
 
 # Every field of Services is the provider of the same name (a use case is one provider and one field).

@@ -39,6 +39,16 @@ POOL_CONNECTIONS = Gauge(
     "tenant_service_db_pool_connections", "Database pool connections by state", ["state"], multiprocess_mode="livesum"
 )
 
+WEBHOOK_ATTEMPTS = Histogram(
+    "tenant_service_webhook_attempts_seconds",
+    "Webhook delivery attempts by outcome (ok: a 2xx answer) and their latency",
+    ["outcome"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+EVENTS_RELAYED = Counter(
+    "tenant_service_events_relayed_total", "Change events handed on, by destination and outcome", ["to", "outcome"]
+)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
@@ -58,6 +68,14 @@ def observe_cache(level: str, hit: bool) -> None:
 
 def observe_graph(step: str, outcome: str) -> None:
     GRAPH_CALLS.labels(step, outcome).inc()
+
+
+def observe_webhook_attempt(outcome: str, seconds: float) -> None:
+    WEBHOOK_ATTEMPTS.labels(outcome).observe(seconds)
+
+
+def observe_relay(to: str, outcome: str, count: int = 1) -> None:
+    EVENTS_RELAYED.labels(to, outcome).inc(count)
 
 
 def observe_pool(size: int, idle: int) -> None:

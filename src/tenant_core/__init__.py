@@ -5,6 +5,7 @@ Wire it to adapters (``adapters.memory`` for tests and embedding, ``adapters.pos
 ``adapters.redis`` for production) and call the use cases with a :class:`Principal`.
 """
 
+from tenant_core.change_events import ChangeEvent, EventType
 from tenant_core.clock import SystemClock
 from tenant_core.commands import CompleteOnboarding, CompleteSignup, CreateTenant, ProvisionGenesys, UpdateTenant
 from tenant_core.credential_types import (
@@ -34,6 +35,7 @@ from tenant_core.errors import (
     AuthenticationFailedError,
     ConflictError,
     CredentialsUnreadableError,
+    CursorExpiredError,
     FieldProblem,
     ForbiddenError,
     GraphApiError,
@@ -58,6 +60,9 @@ from tenant_core.ports import (
     Cache,
     Clock,
     CredentialStore,
+    EventBus,
+    EventConsumers,
+    EventLog,
     GraphPhoneNumber,
     IdempotencyKeys,
     MetaGraph,
@@ -69,9 +74,23 @@ from tenant_core.ports import (
     TenantRepository,
     TokenVerifier,
     UnitOfWork,
+    WebhookRepository,
+    WebhookSender,
 )
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec
+from tenant_core.use_cases.events import EventFeed, EventPage
+from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.webhooks import (
+    CreatedWebhook,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    NewWebhook,
+    Webhook,
+    WebhookChange,
+    WebhookStatus,
+)
 from tenant_core.use_cases import (
     ApiKeyService,
     AuditTrail,
@@ -98,18 +117,30 @@ __all__ = [
     "AuthenticationFailedError",
     "Authenticator",
     "Cache",
+    "ChangeEvent",
     "Clock",
     "CompleteOnboarding",
     "CompleteSignup",
     "ConflictError",
     "CreateTenant",
     "CreatedTenant",
+    "CreatedWebhook",
     "CredentialKeyRotation",
     "CredentialStore",
     "CredentialType",
     "CredentialVault",
     "Credentials",
     "CredentialsUnreadableError",
+    "CursorExpiredError",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "EventBus",
+    "EventConsumers",
+    "EventFeed",
+    "EventLog",
+    "EventPage",
+    "EventType",
     "FieldProblem",
     "ForbiddenError",
     "GenesysCredentials",
@@ -123,6 +154,7 @@ __all__ = [
     "LegacySource",
     "LegacyTenant",
     "MetaGraph",
+    "NewWebhook",
     "NotFoundError",
     "OperatedStorage",
     "Permission",
@@ -165,6 +197,13 @@ __all__ = [
     "UpdateTenant",
     "ValidationFailedError",
     "WabaNotFoundError",
+    "Webhook",
+    "WebhookChange",
+    "WebhookDelivery",
+    "WebhookRepository",
+    "WebhookSender",
+    "WebhookStatus",
+    "WebhookSubscriptions",
     "WhatsAppCredentials",
     "WhatsAppSignup",
 ]

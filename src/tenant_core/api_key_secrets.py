@@ -57,5 +57,6 @@ async def issue_in(uow: UnitOfWork, clock: Clock, principal: Principal, tenant_i
     """Issue a key inside an open unit of work (tenant creation uses this too)."""
     issued = new_api_key(tenant_id, name, clock.now())
     await uow.api_keys.add(issued.key)
-    await record(uow, clock, principal, AuditAction.API_KEY_CREATED, tenant_id, ["name"])
+    detail = {"apiKeyId": issued.key.id, "name": issued.key.name, "prefix": issued.key.prefix}
+    await record(uow, clock, principal, AuditAction.API_KEY_CREATED, tenant_id, ["name"], detail=detail)
     return issued

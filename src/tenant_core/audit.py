@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from tenant_core import context
-from tenant_core.entities import AuditEvent
+from tenant_core.change_events import events_for
+from tenant_core.entities import AuditEvent, Tenant
 from tenant_core.ports import Clock, UnitOfWork
 from tenant_core.security import Principal
 
@@ -33,15 +35,25 @@ async def record(
     action: AuditAction,
     tenant_id: str,
     changes: Iterable[str] = (),
+    *,
+    before: Tenant | None = None,
+    after: Tenant | None = None,
+    detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write the event inside ``uow``, so it exists exactly when the change it describes committed."""
+    """Write the audit row and the change events inside ``uow``, so they exist exactly when the change they
+    describe committed. ``before``/``after`` are the tenant around the change; ``detail`` names what else
+    changed (a credential type, an API key) for :func:`~tenant_core.change_events.events_for`."""
+    now = clock.now()
+    changes = sorted(changes)
     await uow.audit.record(
         AuditEvent(
-            at=clock.now(),
+            at=now,
             actor=principal.subject,
             action=action.value,
             tenant_id=tenant_id,
-            changes=sorted(changes),
+            changes=changes,
             request_id=context.request_id.get(),
         )
     )
+    for event in events_for(action.value, tenant_id, now, changes=changes, before=before, after=after, detail=detail):
+        await uow.events.append(event)

@@ -95,6 +95,10 @@ class ConflictError(TenantServiceError):
         self.field = field
 
 
+class CursorExpiredError(TenantServiceError):
+    """A feed cursor points before the retention horizon: events after it were pruned and cannot be replayed."""
+
+
 class PreconditionFailedError(TenantServiceError):
     """The caller's ``If-Match`` version is not the tenant's current version."""
 

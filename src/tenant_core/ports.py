@@ -13,9 +13,11 @@ from typing import Protocol, Self
 
 import msgspec
 
+from tenant_core.change_events import ChangeEvent
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 
 
 class Clock(Protocol):
@@ -145,6 +147,80 @@ class SignupNonces(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    """The outbox and the feed it serves. Events appended in a unit of work commit with it, and positions
+    follow commit order: a reader that saw position ``p`` never later finds a new event below ``p``."""
+
+    async def append(self, event: ChangeEvent) -> None:
+        """Add ``event`` to the transaction; it gets its position when the transaction commits."""
+        ...
+
+    async def read(
+        self, after: int, limit: int, types: frozenset[str] | None = None, tenant_id: str | None = None
+    ) -> list[ChangeEvent]:
+        """Committed events with a position above ``after``, in position order, filtered when asked."""
+        ...
+
+    async def horizon(self) -> int:
+        """Events at or below this position were pruned (0 when none was)."""
+        ...
+
+    async def prune(self, before: datetime) -> int:
+        """Remove events older than ``before``; returns how many went."""
+        ...
+
+
+class EventConsumers(Protocol):
+    """Named positions in the feed (the webhook fan-out, the bus relay), each held by one worker at a time."""
+
+    async def claim(self, name: str) -> int | None:
+        """The consumer's position, held until the transaction ends; ``None`` when another worker holds it."""
+        ...
+
+    async def advance(self, name: str, position: int) -> None: ...
+
+
+class WebhookRepository(Protocol):
+    """Subscriptions and their deliveries. Deliveries go with their subscription."""
+
+    async def add(self, webhook: Webhook) -> Webhook: ...
+
+    async def get(self, webhook_id: str) -> Webhook | None: ...
+
+    async def list(self) -> list[Webhook]:
+        """Every subscription, oldest first."""
+        ...
+
+    async def replace(self, webhook: Webhook) -> Webhook | None: ...
+
+    async def remove(self, webhook_id: str) -> bool: ...
+
+    async def enqueue(self, deliveries: list[Delivery]) -> None:
+        """Queue deliveries; a delivery of the same event to the same subscription is queued once."""
+        ...
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
+        """Reserve pending deliveries due by ``now`` until ``lease_until``, only the oldest pending one of each
+        subscription and tenant (so a tenant's deliveries go out in order), and none another worker holds."""
+        ...
+
+    async def record_attempt(
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+    ) -> None:
+        """Log an attempt, set the delivery's state and next try, and release its reservation."""
+        ...
+
+    async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:
+        """The subscription's deliveries, newest first (those created before delivery ``before``, when given)."""
+        ...
+
+    async def get_delivery(self, webhook_id: str, delivery_id: str) -> Delivery | None: ...
+
+    async def requeue(self, webhook_id: str, delivery_id: str, now: datetime) -> Delivery | None:
+        """Make the delivery pending and due now (a manual retry); ``None`` when there is no such delivery."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
@@ -153,6 +229,9 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     audit: AuditLog
     credentials: CredentialStore
+    events: EventLog
+    consumers: EventConsumers
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -181,6 +260,18 @@ class Storage(Protocol):
 
     @property
     def signup_nonces(self) -> SignupNonces: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    async def wait_for_events(self, after: int, at_most: float) -> int:
+        """Return soon after an event above ``after`` commits (in any worker), or after ``at_most`` seconds.
+
+        Returns the newest position known to exist (at least ``after``): pass it next time to wait again."""
+        ...
 
     def unit_of_work(self) -> UnitOfWork: ...
 
@@ -280,4 +371,26 @@ class MetaGraph(Protocol):
 
     async def subscribe_app(self, waba_id: str, access_token: str) -> None:
         """Subscribe this app to the WABA's webhooks."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """Delivers one signed event to one URL."""
+
+    async def refusal(self, url: str) -> str | None:
+        """Why ``url`` may not receive webhooks (not http(s), a private address, …), or ``None``."""
+        ...
+
+    async def send(self, url: str, secret: str, message_id: str, payload: bytes) -> DeliveryAttempt:
+        """POST ``payload`` signed with ``secret`` (Standard Webhooks, ``webhook-id: message_id``). Never
+        raises: a failure is an attempt without a 2xx status."""
+        ...
+
+
+class EventBus(Protocol):
+    """The platform's message bus."""
+
+    async def publish(self, events: list[ChangeEvent]) -> None:
+        """Publish durably, in order; returns once the broker confirmed all. Raises
+        :class:`~tenant_core.errors.UnavailableError` if it could not."""
         ...

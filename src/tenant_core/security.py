@@ -31,6 +31,8 @@ class Permission(enum.StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"
+    EVENTS_READ = "events:read"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 _ALL = frozenset(Permission)
@@ -47,6 +49,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CREDENTIALS_READ,
             Permission.CREDENTIALS_REVEAL,
             Permission.METRICS_READ,
+            Permission.EVENTS_READ,
         }
     ),
     Role.TENANT: frozenset(
@@ -58,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SIGNUP_START,
             Permission.API_KEYS_MANAGE,
             Permission.AUDIT_READ,
+            Permission.EVENTS_READ,  # its own events only
         }
     ),
 }

@@ -6,7 +6,7 @@ writes that commit in the same transaction as the tenant's change and its audit 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -41,8 +41,10 @@ class TenantWriter:
         *,
         expected_version: int | None = None,
         also: Also | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> Tenant:
-        """Apply ``compute`` (and ``also``) atomically; retried when another writer got in first.
+        """Apply ``compute`` (and ``also``) atomically with its audit row and change events; retried when
+        another writer got in first. ``detail`` is passed to the events (see :mod:`tenant_core.change_events`).
 
         With ``expected_version`` (from ``If-Match``) a concurrent change is reported instead of retried.
         """
@@ -70,7 +72,17 @@ class TenantWriter:
                         names.update(await also(uow, stored))
                     if not names:
                         return current
-                    await record(uow, self._clock, principal, action, tenant_id, names)
+                    await record(
+                        uow,
+                        self._clock,
+                        principal,
+                        action,
+                        tenant_id,
+                        names,
+                        before=current,
+                        after=stored,
+                        detail=detail,
+                    )
             if stored is not None:
                 await self._cache.forget(current, stored)
                 return stored

@@ -7,8 +7,10 @@ from datetime import datetime
 
 import msgspec
 
+from tenant_core.change_events import ChangeEvent
 from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
+from tenant_core.webhooks import Delivery, Webhook
 
 
 class State(msgspec.Struct):
@@ -18,6 +20,13 @@ class State(msgspec.Struct):
     audit: list[AuditEvent] = msgspec.field(default_factory=list)
     credentials: dict[tuple[str, str], SealedCredentials] = msgspec.field(default_factory=dict)
     signup_nonces: dict[str, datetime] = msgspec.field(default_factory=dict)
+    events: list[ChangeEvent] = msgspec.field(default_factory=list)
+    last_position: int = 0
+    pruned_through: int = 0
+    consumers: dict[str, int] = msgspec.field(default_factory=dict)
+    webhooks: dict[str, Webhook] = msgspec.field(default_factory=dict)
+    deliveries: dict[str, Delivery] = msgspec.field(default_factory=dict)
+    leases: dict[str, datetime] = msgspec.field(default_factory=dict)
 
     def copy(self) -> State:
         return State(
@@ -27,6 +36,13 @@ class State(msgspec.Struct):
             list(self.audit),
             dict(self.credentials),
             dict(self.signup_nonces),
+            list(self.events),
+            self.last_position,
+            self.pruned_through,
+            dict(self.consumers),
+            dict(self.webhooks),
+            dict(self.deliveries),
+            dict(self.leases),
         )
 
     def drop_owned_by(self, tenant_id: str) -> None:

@@ -7,11 +7,13 @@ Public and supported: other services use it in their tests, and it behaves like 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
 from adapters.memory.credentials import InMemoryCredentialStore
+from adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
 from adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
 from adapters.memory.signup import InMemorySignupNonces
 from adapters.memory.state import State
@@ -34,6 +36,9 @@ class InMemoryUnitOfWork:
         self.audit = InMemoryAuditLog(lambda: work)
         self.credentials = InMemoryCredentialStore(lambda: work)
         self.signup_nonces = InMemorySignupNonces(lambda: work)
+        self.events = InMemoryEventLog(lambda: work)
+        self.consumers = InMemoryEventConsumers(lambda: work)
+        self.webhooks = InMemoryWebhookRepository(lambda: work)
         return self
 
     async def __aexit__(
@@ -58,9 +63,22 @@ class InMemoryStorage:
         self.audit = InMemoryAuditLog(lambda: self._state)
         self.credentials = InMemoryCredentialStore(lambda: self._state)
         self.signup_nonces = InMemorySignupNonces(lambda: self._state)
+        self.events = InMemoryEventLog(lambda: self._state)
+        self.webhooks = InMemoryWebhookRepository(lambda: self._state)
+        self._committed = asyncio.Event()
 
     def _publish(self, state: State) -> None:
+        grew = state.last_position > self._state.last_position
         self._state = state
+        if grew:  # wake whoever waits for events, then arm a fresh signal for the next commit
+            self._committed.set()
+            self._committed = asyncio.Event()
+
+    async def wait_for_events(self, after: int, at_most: float) -> int:
+        if self._state.last_position <= after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._committed.wait(), at_most)
+        return max(after, self._state.last_position)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)

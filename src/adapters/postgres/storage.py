@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -9,6 +10,12 @@ import asyncpg
 
 from adapters.postgres.credentials import PostgresCredentialStore
 from adapters.postgres.errors import translated
+from adapters.postgres.events import (
+    EventListener,
+    PostgresEventConsumers,
+    PostgresEventLog,
+    PostgresWebhookRepository,
+)
 from adapters.postgres.migrations import expected_migration_ids
 from adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from adapters.postgres.signup import PostgresSignupNonces
@@ -36,6 +43,9 @@ class PostgresUnitOfWork:
         self.audit = PostgresAuditLog(self._connection)
         self.credentials = PostgresCredentialStore(self._connection)
         self.signup_nonces = PostgresSignupNonces(self._connection)
+        self.events = PostgresEventLog(self._connection)
+        self.consumers = PostgresEventConsumers(self._connection)
+        self.webhooks = PostgresWebhookRepository(self._connection)
         return self
 
     async def __aexit__(
@@ -44,6 +54,7 @@ class PostgresUnitOfWork:
         try:
             with translated():
                 if exc_type is None:
+                    await self.events.flush()  # last, so the outbox lock is held only until the commit
                     await self._transaction.commit()
                 else:
                     await self._transaction.rollback()
@@ -52,14 +63,30 @@ class PostgresUnitOfWork:
 
 
 class PostgresStorage:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """``dsn``, when given, lets :meth:`wait_for_events` LISTEN on its own connection; without it, it polls."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self._pool = pool
+        self._listener = EventListener(dsn) if dsn else None
         self.tenants = PostgresTenantRepository(pool)
         self.idempotency = PostgresIdempotencyKeys(pool)
         self.api_keys = PostgresApiKeyRepository(pool)
         self.audit = PostgresAuditLog(pool)
         self.credentials = PostgresCredentialStore(pool)
         self.signup_nonces = PostgresSignupNonces(pool)
+        self.events = PostgresEventLog(pool)
+        self.webhooks = PostgresWebhookRepository(pool)
+
+    async def wait_for_events(self, after: int, at_most: float) -> int:
+        if self._listener is None:
+            await asyncio.sleep(min(at_most, 0.5))
+            return after
+        return await self._listener.wait(after, at_most)
+
+    async def close(self) -> None:
+        """Close the listening connection (the pool is closed by its owner)."""
+        if self._listener is not None:
+            await self._listener.close()
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool)

@@ -32,6 +32,7 @@ from entrypoints.http.openapi_refinements import add_links, forbid_unknown_field
 from entrypoints.http.request import TenantServiceRequest
 from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from entrypoints.http.routes.credentials import CredentialController
+from entrypoints.http.routes.events import EventController, WebhookController
 from entrypoints.http.routes.health import health, live, prometheus_metrics, ready
 from entrypoints.http.routes.resolution import ResolutionController
 from entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
@@ -108,11 +109,16 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
                 logger.warning("AUTH_DISABLED=true: authentication is OFF; every caller acts as admin")
             # What start-up built lives as long as the process: move it out of the collector's way, so that
             # collections during requests walk only young objects (fewer long pauses on the hot path).
+            worker = await _resolved(container.event_worker()) if container.config.event_delivery() else None
             gc.collect()
             gc.freeze()
             sampler = asyncio.create_task(_sample_pool(app.state.services), name="pool-metrics")
+            if worker is not None:
+                worker.start()
             yield
             sampler.cancel()
+            if worker is not None:
+                await worker.stop()
         finally:
             if (stopped := container.shutdown_resources()) is not None:
                 await stopped
@@ -156,7 +162,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
     configure_logging(config.log_level, config.log_format)
     app = TenantServiceApp(
         request_class=TenantServiceRequest,
-        route_handlers=[*_api_routers(), health, live, ready, prometheus_metrics],
+        route_handlers=[*_api_routers(), EventController, WebhookController, health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
         cors_config=CORSConfig(allow_origins=list(config.allowed_origins)) if config.allowed_origins else None,

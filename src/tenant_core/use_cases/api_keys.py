@@ -39,5 +39,6 @@ class ApiKeyService:
             removed = await uow.api_keys.remove(tenant_id, key_id)
             if removed is None:
                 raise NotFoundError(f"API key {key_id} not found")
-            await record(uow, self._clock, principal, AuditAction.API_KEY_REVOKED, tenant_id, ["id"])
+            detail = {"apiKeyId": removed.id, "name": removed.name, "prefix": removed.prefix}
+            await record(uow, self._clock, principal, AuditAction.API_KEY_REVOKED, tenant_id, ["id"], detail=detail)
         await self._key_cache.forget_keys([api_key_cache_key(removed.key_hash)])

@@ -230,11 +230,14 @@ class LegacyImport:
         lines: list[ImportLine] = []
         try:
             async with self._storage.unit_of_work() as uow:
+                before = await uow.tenants.get(plan.tenant.id)
                 changed = await self._write_tenant(uow, plan, lines)
                 changed += await self._write_credentials(uow, plan, lines)
                 changed += await self._write_keys(uow, plan, lines)
                 if changed:
-                    await record(uow, self._clock, IMPORTER, AuditAction.TENANT_IMPORTED, plan.tenant.id, changed)
+                    after = await uow.tenants.get(plan.tenant.id)
+                    action, tenant_id = AuditAction.TENANT_IMPORTED, plan.tenant.id
+                    await record(uow, self._clock, IMPORTER, action, tenant_id, changed, before=before, after=after)
                 if dry_run:
                     raise _DryRun
         except _DryRun:

@@ -42,7 +42,8 @@ class GenesysProvisioning:
             result = await uow.tenants.add_or_get_by_genesys_org(candidate)
             if result.is_new:
                 fields = ["genesysOrgId", "genesysOrgName", "genesysRegion", "name"]
-                await record(uow, self._clock, principal, AuditAction.TENANT_PROVISIONED, result.tenant.id, fields)
+                action = AuditAction.TENANT_PROVISIONED
+                await record(uow, self._clock, principal, action, result.tenant.id, fields, after=result.tenant)
         if result.is_new:
             await self._cache.forget(result.tenant)
         return result

@@ -91,7 +91,7 @@ class TenantService:
             async with self._storage.unit_of_work() as uow:
                 tenant = await uow.tenants.add(tenant)
                 sent = [wire_name(k) for k, v in fields.items() if v not in (None, {}, Settings())]
-                await record(uow, self._clock, principal, AuditAction.TENANT_CREATED, tenant.id, sent)
+                await record(uow, self._clock, principal, AuditAction.TENANT_CREATED, tenant.id, sent, after=tenant)
                 issued = await issue_in(uow, self._clock, principal, tenant.id, "default")
                 if idempotency_key:
                     remembered = IdempotencyRecord(principal.subject, idempotency_key, print_, tenant.id, now)
@@ -186,6 +186,6 @@ class TenantService:
             removed = await uow.tenants.remove(tenant_id)
             if removed is None:
                 raise NotFoundError(f"Tenant {tenant_id} not found")
-            await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id)
+            await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id, before=removed)
         await self._cache.forget(removed)
         return removed

@@ -179,7 +179,8 @@ class CredentialVault:
             await uow.credentials.put(SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now()))
             return [f"credentials.{kind.value}.{name}" for name in field_names(credentials)]
 
-        return await self._writer.change(principal, action, tenant_id, lambda t: fields, also=put)
+        detail = {"credentialType": kind.value}
+        return await self._writer.change(principal, action, tenant_id, lambda t: fields, also=put, detail=detail)
 
     async def view(self, principal: Principal, tenant_id: str, kind: CredentialType) -> MaskedCredentials | None:
         """The masked credential, or ``None`` when the (existing) tenant has none of this type."""
@@ -244,7 +245,12 @@ class CredentialVault:
             return [f"credentials.{kind.value}"]
 
         return await self._writer.change(
-            principal, AuditAction.CREDENTIALS_DELETED, tenant_id, lambda t: tenant_fields_on_delete(kind), also=remove
+            principal,
+            AuditAction.CREDENTIALS_DELETED,
+            tenant_id,
+            lambda t: tenant_fields_on_delete(kind),
+            also=remove,
+            detail={"credentialType": kind.value},
         )
 
     async def _audit_clear_read(self, principal: Principal, tenant_id: str, what: str) -> None:

@@ -1,0 +1,259 @@
+"""The outbox, the event feed, consumer positions and webhook subscriptions in Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from adapters.postgres.errors import translated
+from adapters.postgres.tenants import Executor
+from tenant_core.change_events import ChangeEvent
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
+
+#: The advisory lock a writer takes to number its events and holds until it commits (see migration 0009).
+OUTBOX_LOCK = 0x7E4A_0E17
+#: Committed events are announced on this channel, so waiting consumers wake at once.
+EVENTS_CHANNEL = "tenant_events"
+
+_EVENT_SELECT = "position, id, type, tenant_id AS subject, occurred_at AS time, data"
+_WEBHOOK_COLUMNS = [f.name for f in msgspec.structs.fields(Webhook)]
+_DELIVERY_COLUMNS = [f.name for f in msgspec.structs.fields(Delivery)]
+_attempts = msgspec.json.Decoder(list[DeliveryAttempt])
+
+
+def _event(row: asyncpg.Record) -> ChangeEvent:
+    return msgspec.convert(dict(row), ChangeEvent)
+
+
+def _webhook(row: asyncpg.Record | None) -> Webhook | None:
+    return None if row is None else msgspec.convert(dict(row), Webhook)
+
+
+def _delivery(row: asyncpg.Record | None) -> Delivery | None:
+    if row is None:
+        return None
+    values = dict(row)
+    values["attempts"] = msgspec.convert(values["attempts"], list[DeliveryAttempt])
+    values["payload"] = bytes(values["payload"])
+    return msgspec.convert(values, Delivery)
+
+
+class PostgresEventLog:
+    """Inside a unit of work, appended events wait in memory and are written by :meth:`flush` just before
+    the commit, under the outbox lock: the lock is held only for the insert and the commit itself."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+        self._pending: list[ChangeEvent] = []
+
+    async def append(self, event: ChangeEvent) -> None:
+        self._pending.append(event)
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        events, self._pending = self._pending, []
+        with translated():
+            await self._db.execute("SELECT pg_advisory_xact_lock($1)", OUTBOX_LOCK)
+            await self._db.execute(
+                "INSERT INTO events (position, id, type, tenant_id, occurred_at, data) "
+                "SELECT nextval('events_position_seq'), e.id, e.type, e.tenant_id, e.at, e.data "
+                "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) "
+                "WITH ORDINALITY AS e(id, type, tenant_id, at, data, n) ORDER BY e.n",
+                [e.id for e in events],
+                [e.type for e in events],
+                [e.subject for e in events],
+                [e.time for e in events],
+                [e.data for e in events],
+            )
+            await self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', currval('events_position_seq')::text)")
+
+    async def read(
+        self, after: int, limit: int, types: frozenset[str] | None = None, tenant_id: str | None = None
+    ) -> list[ChangeEvent]:
+        sql = (
+            f"SELECT {_EVENT_SELECT} FROM events WHERE position > $1 "
+            "AND ($3::text[] IS NULL OR type = ANY($3)) AND ($4::text IS NULL OR tenant_id = $4) "
+            "ORDER BY position LIMIT $2"
+        )
+        with translated():
+            rows = await self._db.fetch(sql, after, limit, sorted(types) if types else None, tenant_id)
+        return [_event(r) for r in rows]
+
+    async def horizon(self) -> int:
+        with translated():
+            return await self._db.fetchval("SELECT pruned_through FROM events_horizon")  # type: ignore[no-any-return]
+
+    async def prune(self, before: datetime) -> int:
+        # A prefix of the feed goes, so "at or below the horizon" is exactly what was removed.
+        sql = (
+            "WITH cut AS (SELECT max(position) AS through FROM events WHERE occurred_at < $1), "
+            "gone AS (DELETE FROM events WHERE position <= (SELECT through FROM cut) RETURNING position), "
+            "moved AS (UPDATE events_horizon SET pruned_through = greatest(pruned_through, (SELECT through FROM cut)) "
+            "WHERE (SELECT through FROM cut) IS NOT NULL) "
+            "SELECT count(*) FROM gone"
+        )
+        with translated():
+            return await self._db.fetchval(sql, before)  # type: ignore[no-any-return]
+
+
+class PostgresEventConsumers:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def claim(self, name: str) -> int | None:
+        with translated():
+            await self._db.execute("INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
+            return await self._db.fetchval(  # type: ignore[no-any-return]
+                "SELECT position FROM event_consumers WHERE name = $1 FOR UPDATE SKIP LOCKED", name
+            )
+
+    async def advance(self, name: str, position: int) -> None:
+        with translated():
+            await self._db.execute("UPDATE event_consumers SET position = $2 WHERE name = $1", name, position)
+
+
+class PostgresWebhookRepository:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def add(self, webhook: Webhook) -> Webhook:
+        columns = ", ".join(_WEBHOOK_COLUMNS)
+        values = ", ".join(f"${i}" for i in range(1, len(_WEBHOOK_COLUMNS) + 1))
+        with translated():
+            row = await self._db.fetchrow(
+                f"INSERT INTO webhooks ({columns}) VALUES ({values}) RETURNING *", *_webhook_params(webhook)
+            )
+        return _webhook(row)  # type: ignore[return-value]
+
+    async def get(self, webhook_id: str) -> Webhook | None:
+        with translated():
+            return _webhook(await self._db.fetchrow("SELECT * FROM webhooks WHERE id = $1", webhook_id))
+
+    async def list(self) -> list[Webhook]:
+        with translated():
+            rows = await self._db.fetch("SELECT * FROM webhooks ORDER BY created_at, id")
+        return [_webhook(r) for r in rows]  # type: ignore[misc]
+
+    async def replace(self, webhook: Webhook) -> Webhook | None:
+        sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_WEBHOOK_COLUMNS, start=1) if c != "id")
+        with translated():
+            row = await self._db.fetchrow(
+                f"UPDATE webhooks SET {sets} WHERE id = $1 RETURNING *", *_webhook_params(webhook)
+            )
+        return _webhook(row)
+
+    async def remove(self, webhook_id: str) -> bool:
+        with translated():
+            return await self._db.fetchval("DELETE FROM webhooks WHERE id = $1 RETURNING true", webhook_id) is True
+
+    async def enqueue(self, deliveries: list[Delivery]) -> None:
+        if not deliveries:
+            return
+        columns = ", ".join(_DELIVERY_COLUMNS)
+        values = ", ".join(f"${i}" for i in range(1, len(_DELIVERY_COLUMNS) + 1))
+        sql = (
+            f"INSERT INTO webhook_deliveries ({columns}) VALUES ({values}) "
+            "ON CONFLICT (webhook_id, event_id) DO NOTHING"
+        )
+        with translated():
+            await self._db.executemany(sql, [_delivery_params(d) for d in deliveries])
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
+        # The lease conditions sit on the locked rows themselves, so a row another worker leased and
+        # committed in between is re-checked and skipped (READ COMMITTED re-evaluates them on the new row).
+        sql = (
+            "WITH heads AS (SELECT DISTINCT ON (webhook_id, tenant_id) id FROM webhook_deliveries "
+            "  WHERE state = 'pending' ORDER BY webhook_id, tenant_id, event_position), "
+            "due AS (SELECT d.id FROM webhook_deliveries d WHERE d.id IN (SELECT id FROM heads) "
+            "  AND d.state = 'pending' AND d.next_attempt_at <= $1 "
+            "  AND (d.leased_until IS NULL OR d.leased_until <= $1) "
+            "  ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
+            "UPDATE webhook_deliveries w SET leased_until = $2 FROM due WHERE w.id = due.id RETURNING w.*"
+        )
+        with translated():
+            rows = await self._db.fetch(sql, now, lease_until, limit)
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.next_attempt_at)  # type: ignore[union-attr, return-value]
+
+    async def record_attempt(
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+    ) -> None:
+        sql = (
+            "UPDATE webhook_deliveries SET attempts = attempts || $2::jsonb, state = $3, next_attempt_at = $4, "
+            "leased_until = NULL WHERE id = $1"
+        )
+        with translated():
+            await self._db.execute(sql, delivery_id, [msgspec.to_builtins(attempt)], state.value, next_attempt_at)
+
+    async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:
+        sql = (
+            "SELECT * FROM webhook_deliveries WHERE webhook_id = $1 AND ($3::text IS NULL OR (created_at, id) < "
+            "(SELECT created_at, id FROM webhook_deliveries WHERE id = $3)) ORDER BY created_at DESC, id DESC LIMIT $2"
+        )
+        with translated():
+            rows = await self._db.fetch(sql, webhook_id, limit, before)
+        return [_delivery(r) for r in rows]  # type: ignore[misc]
+
+    async def get_delivery(self, webhook_id: str, delivery_id: str) -> Delivery | None:
+        sql = "SELECT * FROM webhook_deliveries WHERE id = $1 AND webhook_id = $2"
+        with translated():
+            return _delivery(await self._db.fetchrow(sql, delivery_id, webhook_id))
+
+    async def requeue(self, webhook_id: str, delivery_id: str, now: datetime) -> Delivery | None:
+        sql = (
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $3 "
+            "WHERE id = $1 AND webhook_id = $2 RETURNING *"
+        )
+        with translated():
+            return _delivery(await self._db.fetchrow(sql, delivery_id, webhook_id, now))
+
+
+def _webhook_params(webhook: Webhook) -> list[object]:
+    return [getattr(webhook, c) for c in _WEBHOOK_COLUMNS]
+
+
+def _delivery_params(delivery: Delivery) -> list[object]:
+    values = [getattr(delivery, c) for c in _DELIVERY_COLUMNS]
+    values[_DELIVERY_COLUMNS.index("attempts")] = msgspec.to_builtins(delivery.attempts)
+    values[_DELIVERY_COLUMNS.index("state")] = delivery.state.value
+    return values
+
+
+class EventListener:
+    """One connection LISTENing for committed events (each notification carries the newest position); wakes
+    every waiter on each one. Notifications are a shortcut, not a guarantee: waiters also time out."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._signal = asyncio.Event()
+        self._latest = 0
+
+    async def wait(self, after: int, at_most: float) -> int:
+        if self._connection is None or self._connection.is_closed():
+            with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+                await self._connect()
+        if self._latest <= after:
+            signal = self._signal
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), at_most)
+        return max(after, self._latest)
+
+    async def _connect(self) -> None:
+        self._connection = await asyncpg.connect(self._dsn, timeout=5)
+        await self._connection.add_listener(EVENTS_CHANNEL, self._notified)
+
+    def _notified(self, connection: object, pid: int, channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._latest = max(self._latest, int(payload))
+        self._signal.set()
+        self._signal = asyncio.Event()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close(timeout=2)

@@ -1,0 +1,60 @@
+"""Publishes change events to the platform's ``tenant-events`` queue: durable queue, persistent messages,
+publisher confirms. Each message is the CloudEvent JSON; ``message_id`` is the event id, so consumers can
+drop the duplicates that at-least-once relaying may produce."""
+
+from __future__ import annotations
+
+import aio_pika
+import msgspec
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+
+from tenant_core.change_events import ChangeEvent
+from tenant_core.errors import UnavailableError
+
+DEFAULT_QUEUE = "tenant-events"
+
+
+class RabbitMqBus:
+    def __init__(self, url: str, queue: str = DEFAULT_QUEUE, timeout_seconds: float = 5.0) -> None:
+        self._url = url
+        self._queue = queue
+        self._timeout = timeout_seconds
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractRobustChannel | None = None
+
+    async def _ready_channel(self) -> AbstractRobustChannel:
+        if self._channel is None or self._channel.is_closed:
+            if self._connection is None or self._connection.is_closed:
+                self._connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
+            self._channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
+            await self._channel.declare_queue(self._queue, durable=True)  # type: ignore[union-attr]
+        return self._channel  # type: ignore[return-value]
+
+    async def publish(self, events: list[ChangeEvent]) -> None:
+        try:
+            channel = await self._ready_channel()
+            for event in events:  # one at a time, each confirmed: order is kept and nothing is assumed sent
+                message = aio_pika.Message(
+                    body=msgspec.json.encode(event.cloud_event()),
+                    content_type="application/cloudevents+json",
+                    message_id=event.id,
+                    type=event.type,
+                    timestamp=event.time,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    headers={"tenant_id": event.subject},
+                )
+                await channel.default_exchange.publish(message, routing_key=self._queue, timeout=self._timeout)
+        except Exception as exc:  # the broker's many failure types all mean "not confirmed: try later"
+            await self._reset()
+            raise UnavailableError(f"RabbitMQ did not confirm the events: {type(exc).__name__}") from exc
+
+    async def _reset(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too; it is gone either way
+                pass
+
+    async def close(self) -> None:
+        await self._reset()

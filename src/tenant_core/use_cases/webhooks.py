@@ -1,0 +1,243 @@
+"""Webhook subscriptions (admin) and the work that delivers events to them.
+
+:class:`WebhookDelivery` is what every worker of ``serve`` runs in a loop: fan new events out to
+subscriptions, send due deliveries, relay events to the bus. Each step claims its work in the database, so
+any number of workers and instances share it without duplicating it (deliveries are at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from datetime import timedelta
+
+import msgspec
+
+from tenant_core.change_events import EventType
+from tenant_core.errors import NotFoundError, ValidationFailedError
+from tenant_core.lookup_cache import TenantDirectory
+from tenant_core.ports import Clock, EventBus, SecretCipher, Storage, WebhookSender
+from tenant_core.security import Permission, Principal
+from tenant_core.webhooks import (
+    DEFAULT_RETRY_SCHEDULE,
+    DELIVERY_LEASE,
+    CreatedWebhook,
+    Delivery,
+    DeliveryState,
+    NewWebhook,
+    Webhook,
+    WebhookChange,
+    WebhookStatus,
+    retry_delay,
+)
+
+WEBHOOK_FAN_OUT = "webhooks"
+BUS_RELAY = "bus"
+MAX_URL_LENGTH = 2048
+
+
+def _associated_data(webhook_id: str) -> bytes:
+    return f"webhook:{webhook_id}".encode()
+
+
+class WebhookSubscriptions:
+    def __init__(
+        self, storage: Storage, cipher: SecretCipher, sender: WebhookSender, directory: TenantDirectory, clock: Clock
+    ) -> None:
+        self._storage = storage
+        self._cipher = cipher
+        self._sender = sender
+        self._directory = directory
+        self._clock = clock
+
+    async def create(self, principal: Principal, new: NewWebhook) -> CreatedWebhook:
+        """Subscribe; the signing secret is returned here only, and stored sealed."""
+        principal.require(Permission.WEBHOOKS_MANAGE)
+        await self._check(new.url, new.event_types, new.tenant_id, new.description)
+        webhook_id = "wh_" + secrets.token_hex(8)
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        key_id, sealed = self._cipher.seal(secret.encode(), _associated_data(webhook_id))
+        now = self._clock.now()
+        webhook = Webhook(
+            id=webhook_id,
+            url=new.url,
+            event_types=sorted(set(new.event_types)),
+            tenant_id=new.tenant_id,
+            description=new.description,
+            status=WebhookStatus.ACTIVE,
+            key_id=key_id,
+            sealed_secret=sealed,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._storage.unit_of_work() as uow:
+            stored = await uow.webhooks.add(webhook)
+        return CreatedWebhook(webhook=stored, secret=secret)
+
+    async def list(self, principal: Principal) -> list[Webhook]:
+        principal.require(Permission.WEBHOOKS_MANAGE)
+        return await self._storage.webhooks.list()
+
+    async def get(self, principal: Principal, webhook_id: str) -> Webhook:
+        principal.require(Permission.WEBHOOKS_MANAGE)
+        if (webhook := await self._storage.webhooks.get(webhook_id)) is None:
+            raise NotFoundError(f"Webhook {webhook_id} not found")
+        return webhook
+
+    async def update(self, principal: Principal, webhook_id: str, change: WebhookChange) -> Webhook:
+        current = await self.get(principal, webhook_id)
+        fields = msgspec.structs.asdict(change)
+        fields = {k: v for k, v in fields.items() if v is not msgspec.UNSET}
+        if not fields:
+            raise ValidationFailedError("Request body must change at least one field", [])
+        if "event_types" in fields:
+            fields["event_types"] = sorted(set(fields["event_types"]))
+        changed = msgspec.structs.replace(current, **fields, updated_at=self._clock.now())
+        await self._check(changed.url, changed.event_types, changed.tenant_id, changed.description)
+        async with self._storage.unit_of_work() as uow:
+            stored = await uow.webhooks.replace(changed)
+        if stored is None:
+            raise NotFoundError(f"Webhook {webhook_id} not found")
+        return stored
+
+    async def delete(self, principal: Principal, webhook_id: str) -> None:
+        principal.require(Permission.WEBHOOKS_MANAGE)
+        async with self._storage.unit_of_work() as uow:
+            if not await uow.webhooks.remove(webhook_id):
+                raise NotFoundError(f"Webhook {webhook_id} not found")
+
+    async def deliveries(
+        self, principal: Principal, webhook_id: str, limit: int = 20, before: str | None = None
+    ) -> list[Delivery]:
+        await self.get(principal, webhook_id)
+        if limit < 1:
+            raise ValidationFailedError.for_field("limit", "must be at least 1")
+        return await self._storage.webhooks.deliveries(webhook_id, min(limit, 100), before)
+
+    async def retry(self, principal: Principal, webhook_id: str, delivery_id: str) -> Delivery:
+        """Send the delivery again now (whatever its state); attempts so far are kept."""
+        await self.get(principal, webhook_id)
+        async with self._storage.unit_of_work() as uow:
+            delivery = await uow.webhooks.requeue(webhook_id, delivery_id, self._clock.now())
+        if delivery is None:
+            raise NotFoundError(f"Delivery {delivery_id} not found")
+        return delivery
+
+    async def _check(self, url: str, event_types: list[str], tenant_id: str | None, description: str | None) -> None:
+        if len(url) > MAX_URL_LENGTH:
+            raise ValidationFailedError.for_field("url", f"must be at most {MAX_URL_LENGTH} characters")
+        if (reason := await self._sender.refusal(url)) is not None:
+            raise ValidationFailedError.for_field("url", reason)
+        if not event_types:
+            raise ValidationFailedError.for_field("eventTypes", "must name at least one event type")
+        if unknown := set(event_types) - {t.value for t in EventType}:
+            known = ", ".join(t.value for t in EventType)
+            raise ValidationFailedError.for_field("eventTypes", f"unknown type {sorted(unknown)[0]!r}; known: {known}")
+        if description is not None and len(description) > 500:
+            raise ValidationFailedError.for_field("description", "must be at most 500 characters")
+        if tenant_id is not None:
+            try:
+                await self._directory.live(tenant_id)
+            except NotFoundError:
+                raise ValidationFailedError.for_field("tenantId", f"no tenant {tenant_id}") from None
+
+
+class WebhookDelivery:
+    """The delivery work; each method does one batch and says how much it did (0: nothing to do)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        cipher: SecretCipher,
+        sender: WebhookSender,
+        clock: Clock,
+        bus: EventBus | None = None,
+        retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
+    ) -> None:
+        self._storage = storage
+        self._cipher = cipher
+        self._sender = sender
+        self._clock = clock
+        self._bus = bus
+        self._schedule = retry_schedule
+
+    async def fan_out(self, batch: int = 200) -> int:
+        """Queue one delivery per new event and subscription that wants it, and move the fan-out's position,
+        in one transaction: a crash queues the batch again, and duplicates are ignored."""
+        async with self._storage.unit_of_work() as uow:
+            position = await uow.consumers.claim(WEBHOOK_FAN_OUT)
+            if position is None:
+                return 0  # another worker is fanning out
+            events = await uow.events.read(position, batch)
+            if not events:
+                return 0
+            webhooks = await uow.webhooks.list()
+            now = self._clock.now()
+            queued = [
+                Delivery(
+                    id="dlv_" + secrets.token_hex(10),
+                    webhook_id=webhook.id,
+                    event_id=event.id,
+                    event_type=event.type,
+                    event_position=event.position or 0,
+                    tenant_id=event.subject,
+                    state=DeliveryState.PENDING,
+                    attempts=[],
+                    next_attempt_at=now,
+                    created_at=now,
+                    payload=msgspec.json.encode(event.cloud_event()),
+                )
+                for event in events
+                for webhook in webhooks
+                if webhook.wants(event)
+            ]
+            await uow.webhooks.enqueue(queued)
+            await uow.consumers.advance(WEBHOOK_FAN_OUT, events[-1].position or position)
+        return len(events)
+
+    async def send_due(self, batch: int = 20) -> int:
+        """Send the deliveries that are due, each the oldest pending one of its subscription and tenant."""
+        now = self._clock.now()
+        claimed = await self._storage.webhooks.claim_due(now, now + DELIVERY_LEASE, batch)
+        if claimed:
+            await asyncio.gather(*(self._send(d) for d in claimed))
+        return len(claimed)
+
+    async def _send(self, delivery: Delivery) -> None:
+        webhook = await self._storage.webhooks.get(delivery.webhook_id)
+        if webhook is None:
+            return  # unsubscribed meanwhile; its deliveries went with it
+        secret = self._cipher.open(webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)).decode()
+        attempt = await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
+        delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
+        delay = None if delivered else retry_delay(len(delivery.attempts) + 1, self._schedule)
+        if delivered:
+            state, next_at = DeliveryState.DELIVERED, attempt.at
+        elif delay is None:
+            state, next_at = DeliveryState.FAILED, attempt.at
+        else:
+            state, next_at = DeliveryState.PENDING, attempt.at + timedelta(seconds=delay)
+        async with self._storage.unit_of_work() as uow:
+            await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at)
+            status = {DeliveryState.DELIVERED: WebhookStatus.ACTIVE, DeliveryState.FAILED: WebhookStatus.FAILING}
+            wanted = status.get(state)
+            current = await uow.webhooks.get(webhook.id)
+            if wanted and current and current.status not in (wanted, WebhookStatus.DISABLED):
+                await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=attempt.at))
+
+    async def relay_to_bus(self, batch: int = 100) -> int:
+        """Publish new events to the bus in feed order; the position moves only after the broker confirmed,
+        so an outage delays events and loses none (a crash in between publishes a batch twice)."""
+        if self._bus is None:
+            return 0
+        async with self._storage.unit_of_work() as uow:
+            position = await uow.consumers.claim(BUS_RELAY)
+            if position is None:
+                return 0
+            events = await uow.events.read(position, batch)
+            if not events:
+                return 0
+            await self._bus.publish(events)
+            await uow.consumers.advance(BUS_RELAY, events[-1].position or position)
+        return len(events)

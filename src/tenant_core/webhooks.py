@@ -1,0 +1,108 @@
+"""Webhook subscriptions and their deliveries: entities and the rules that need no I/O.
+
+A subscription names a URL, the event types it wants and optionally one tenant. Each matching event
+becomes one delivery per subscription, tried until the receiver answers 2xx or the retry schedule (about a
+day) runs out, after which the delivery is ``failed`` and the subscription ``failing``. Deliveries of one
+subscription and tenant go out in feed order: a delivery waits while an earlier one is still pending.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from datetime import datetime, timedelta
+
+import msgspec
+
+from tenant_core.change_events import ChangeEvent
+
+#: Seconds before each retry (±20% jitter): 5 s growing to 8 h, eleven attempts over about 24 hours.
+DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
+
+#: How long a claimed delivery is reserved for the worker sending it; after a crash it is sent again.
+DELIVERY_LEASE = timedelta(seconds=60)
+
+
+class WebhookStatus(enum.StrEnum):
+    ACTIVE = "active"
+    FAILING = "failing"  # a delivery ran out of retries; the next success makes it active again
+    DISABLED = "disabled"  # paused by an operator: events are not queued for it
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Webhook(msgspec.Struct, frozen=True):
+    id: str
+    url: str
+    event_types: list[str]
+    tenant_id: str | None
+    description: str | None
+    status: WebhookStatus
+    key_id: str  # which cipher key sealed the signing secret
+    sealed_secret: bytes
+    created_at: datetime
+    updated_at: datetime
+
+    def wants(self, event: ChangeEvent) -> bool:
+        """Events of its types (and tenant) written since it was created; a disabled one wants none."""
+        return (
+            self.status is not WebhookStatus.DISABLED
+            and event.type in self.event_types
+            and (self.tenant_id is None or self.tenant_id == event.subject)
+            and event.time >= self.created_at
+        )
+
+
+class DeliveryAttempt(msgspec.Struct, frozen=True):
+    at: datetime
+    status_code: int | None  # None: no HTTP answer (refused, timed out, address not allowed)
+    latency_ms: float
+    error: str | None = None
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    event_position: int
+    tenant_id: str
+    state: DeliveryState
+    attempts: list[DeliveryAttempt]
+    next_attempt_at: datetime
+    created_at: datetime
+    payload: bytes  # the exact body every attempt sends, so a receiver sees one message however often it comes
+
+
+class NewWebhook(msgspec.Struct, frozen=True):
+    url: str
+    event_types: list[str]
+    tenant_id: str | None = None
+    description: str | None = None
+
+
+class WebhookChange(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A partial change; ``UNSET`` fields stay as they are."""
+
+    url: str | msgspec.UnsetType = msgspec.UNSET
+    event_types: list[str] | msgspec.UnsetType = msgspec.UNSET
+    tenant_id: str | None | msgspec.UnsetType = msgspec.UNSET
+    description: str | None | msgspec.UnsetType = msgspec.UNSET
+    status: WebhookStatus | msgspec.UnsetType = msgspec.UNSET
+
+
+class CreatedWebhook(msgspec.Struct, frozen=True):
+    webhook: Webhook
+    secret: str  # ``whsec_…``, shown once
+
+
+def retry_delay(attempts_made: int, schedule: tuple[float, ...]) -> float | None:
+    """Seconds until the next try after ``attempts_made`` failures (with jitter), or ``None``: give up."""
+    if attempts_made > len(schedule):
+        return None
+    base = schedule[attempts_made - 1]
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
