@@ -37,7 +37,7 @@ async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def clean_postgres(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
     """A database with the schema and no rows."""
-    await pg_pool.execute("TRUNCATE tenants, audit_log CASCADE")
+    await pg_pool.execute("TRUNCATE tenants, audit_log, events, webhooks CASCADE")
     return pg_pool
 
 

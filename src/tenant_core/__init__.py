@@ -79,18 +79,6 @@ from tenant_core.ports import (
 )
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec
-from tenant_core.use_cases.events import EventFeed, EventPage
-from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
-from tenant_core.webhooks import (
-    CreatedWebhook,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryState,
-    NewWebhook,
-    Webhook,
-    WebhookChange,
-    WebhookStatus,
-)
 from tenant_core.use_cases import (
     ApiKeyService,
     AuditTrail,
@@ -103,6 +91,18 @@ from tenant_core.use_cases import (
     TenantResolver,
     TenantService,
     WhatsAppSignup,
+)
+from tenant_core.use_cases.events import EventFeed, EventPage
+from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.webhooks import (
+    CreatedWebhook,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    NewWebhook,
+    Webhook,
+    WebhookChange,
+    WebhookStatus,
 )
 
 __all__ = [

@@ -31,6 +31,8 @@ ADMIN = bearer(Role.ADMIN, ttl=24 * 3600)
 
 def app_for(postgres_url: str, redis_url: str | None, **settings):
     settings.setdefault("credentials_keys", TEST_CREDENTIALS_KEYS)
+    settings.setdefault("webhook_allow_private", True)  # receivers in the tests listen on loopback
+    settings.setdefault("webhook_retry_schedule", (0.2, 0.4, 0.8))
     return create_app(
         config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -74,6 +75,14 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
     ("GET", "/tenants/{tenant_id}/whatsapp"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
     ("POST", "/tenants/{tenant_id}/whatsapp/signup-state"): ({"admin", "own-jwt", "own-key"}, 200, None),
     ("POST", "/whatsapp/signup"): (SIGNUP, 503, {"code": "c", "state": "ss1.x.y"}),
+    ("GET", "/events"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),  # ?tenantId= the target
+    ("POST", "/webhooks"): ({"admin"}, 201, {"url": "http://127.0.0.1:9/hook", "eventTypes": ["tenant.created"]}),
+    ("GET", "/webhooks"): ({"admin"}, 200, None),
+    ("GET", "/webhooks/{webhook_id}"): ({"admin"}, 200, None),
+    ("PATCH", "/webhooks/{webhook_id}"): ({"admin"}, 200, {"description": "renamed"}),
+    ("DELETE", "/webhooks/{webhook_id}"): ({"admin"}, 204, None),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): ({"admin"}, 200, None),
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): ({"admin"}, 202, None),
     ("GET", "/metrics"): ({"admin", "service"}, 200, None),
     ("GET", "/health"): (PUBLIC, 200, None),
     ("GET", "/health/live"): (PUBLIC, 200, None),
@@ -100,7 +109,9 @@ async def test_every_route_has_a_row(session_client):
 
 
 async def _world(client) -> dict[str, str]:
-    """Tenant A (the target) with a live and a revoked API key, and tenant B (the other tenant)."""
+    """Tenant A (the target) with a live and a revoked API key, tenant B (the other tenant), and a webhook."""
+    hook = {"url": "http://127.0.0.1:9/hook", "eventTypes": ["tenant.created"]}  # nothing listens: stays pending
+    webhook_id = (await client.post("/webhooks", json=hook)).json()["id"]
     a = (
         await client.post(
             "/tenants", json=create_body(phoneNumberId="1555", genesysIntegrationId="intg-a", genesysOrgId="org-a")
@@ -122,7 +133,18 @@ async def _world(client) -> dict[str, str]:
         "a_key": a["apiKey"],
         "revoked_key": revoked["apiKey"],
         "spare_key_id": spare["id"],
+        "webhook_id": webhook_id,
     }
+
+
+async def _delivery_of(client, webhook_id: str) -> str:
+    """A delivery of the world's webhook (queued by the service's event worker moments after the creates)."""
+    for _ in range(200):
+        found = (await client.get(f"/webhooks/{webhook_id}/deliveries")).json()["deliveries"]
+        if found:
+            return found[0]["id"]
+        await asyncio.sleep(0.02)
+    raise AssertionError("no delivery was queued")
 
 
 def _headers(caller: str, world: dict[str, str]) -> dict[str, str]:
@@ -177,7 +199,11 @@ async def test_route_and_caller(client, anonymous, route, caller):
         genesys_org_id="org-a",
         key_id=world["spare_key_id"],
         kind="genesys",
+        webhook_id=world["webhook_id"],
+        delivery_id=await _delivery_of(client, world["webhook_id"]) if "{delivery_id}" in template else "",
     )
+    if template == "/events":
+        path += f"?tenantId={world['a']}"  # another tenant's principal must be refused, not shown its own
     if body == "new-tenant":
         body = create_body()
     headers = _headers(caller, world)

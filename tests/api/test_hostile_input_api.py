@@ -55,7 +55,11 @@ async def _world(client) -> dict[str, str]:
     created = (await client.post("/tenants", json=create_body(phoneNumberId="1555"))).json()
     tenant_id = created["tenant"]["id"]
     key = (await client.post(f"/tenants/{tenant_id}/api-keys", json={"name": "k"})).json()
+    hook = {"url": "http://127.0.0.1:9/hook", "eventTypes": ["tenant.created"]}
+    webhook = (await client.post("/webhooks", json=hook)).json()
     return {
+        "webhook_id": webhook["id"],
+        "delivery_id": "dlv_none",
         "tenant_id": tenant_id,
         "key_id": key["id"],
         "kind": "genesys",
