@@ -100,3 +100,69 @@ class PostgresServer:
             self._handle._cleanup()
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
+
+
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # Debian's rabbitmq-server, installed by .ci/run
+
+
+class RabbitMqServer:
+    """A throwaway RabbitMQ node on 127.0.0.1 with its own data directory; stop and start keep its data, so
+    durable queues and persistent messages survive a restart as they would in production."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        self._dir = Path(tempfile.mkdtemp(prefix="tenant-rabbitmq-"))
+        (self._dir / "enabled_plugins").write_text("[].\n")
+        name = f"tenant-test-{self.port}"
+        self._env = {
+            **os.environ,
+            "HOME": str(self._dir),  # the Erlang cookie lives here
+            "RABBITMQ_NODENAME": f"{name}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(self._dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self._dir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self._dir / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(self._dir / "pid"),
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return RABBITMQ_SERVER.exists()
+
+    def start(self) -> RabbitMqServer:
+        self._process = subprocess.Popen(
+            [str(RABBITMQ_SERVER)],
+            env=self._env,
+            cwd=self._dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                if self._process.poll() is not None:
+                    break
+                time.sleep(0.2)
+        raise RuntimeError(f"rabbitmq-server did not start (logs in {self._dir / 'log'})")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            os.killpg(self._process.pid, 15)
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, 9)
+                self._process.wait()
+            self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)

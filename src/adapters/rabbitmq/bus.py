@@ -4,14 +4,20 @@ drop the duplicates that at-least-once relaying may produce."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import aio_pika
 import msgspec
-from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 
 from tenant_core.change_events import ChangeEvent
 from tenant_core.errors import UnavailableError
 
 DEFAULT_QUEUE = "tenant-events"
+
+# The relay reports an outage once, itself; aiormq would log every failed reconnect as an error.
+logging.getLogger("aiormq").setLevel(logging.CRITICAL)
 
 
 class RabbitMqBus:
@@ -19,13 +25,15 @@ class RabbitMqBus:
         self._url = url
         self._queue = queue
         self._timeout = timeout_seconds
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractRobustChannel | None = None
+        self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
 
-    async def _ready_channel(self) -> AbstractRobustChannel:
+    async def _ready_channel(self) -> AbstractChannel:
         if self._channel is None or self._channel.is_closed:
             if self._connection is None or self._connection.is_closed:
-                self._connection = await aio_pika.connect_robust(self._url, timeout=self._timeout)
+                # A plain connection: the relay already retries from the outbox, so a robust connection's own
+                # reconnect loop would only add noise and hide the outage from it.
+                self._connection = await aio_pika.connect(self._url, timeout=self._timeout)
             self._channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[assignment]
             await self._channel.declare_queue(self._queue, durable=True)  # type: ignore[union-attr]
         return self._channel  # type: ignore[return-value]
@@ -52,8 +60,8 @@ class RabbitMqBus:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             try:
-                await connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail too; it is gone either way
+                await asyncio.wait_for(connection.close(), self._timeout)
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail or hang; it is gone either way
                 pass
 
     async def close(self) -> None:
