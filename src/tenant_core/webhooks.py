@@ -19,8 +19,9 @@ from tenant_core.change_events import ChangeEvent
 #: Seconds before each retry (±20% jitter): 5 s growing to 8 h, eleven attempts over about 24 hours.
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
 
-#: How long a claimed delivery is reserved for the worker sending it; after a crash it is sent again.
-DELIVERY_LEASE = timedelta(seconds=60)
+#: How long a claimed delivery is reserved for the worker sending it; after a crash it is sent again then.
+#: It must outlast one attempt (the HTTP timeout), or a slow attempt could overlap its own retry.
+DELIVERY_LEASE = timedelta(seconds=30)
 
 
 class WebhookStatus(enum.StrEnum):

@@ -154,6 +154,7 @@ class WebhookDelivery:
         clock: Clock,
         bus: EventBus | None = None,
         retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
+        lease: timedelta = DELIVERY_LEASE,
     ) -> None:
         self._storage = storage
         self._cipher = cipher
@@ -161,6 +162,7 @@ class WebhookDelivery:
         self._clock = clock
         self._bus = bus
         self._schedule = retry_schedule
+        self._lease = lease
 
     async def fan_out(self, batch: int = 200) -> int:
         """Queue one delivery per new event and subscription that wants it, and move the fan-out's position,
@@ -199,7 +201,7 @@ class WebhookDelivery:
     async def send_due(self, batch: int = 20) -> int:
         """Send the deliveries that are due, each the oldest pending one of its subscription and tenant."""
         now = self._clock.now()
-        claimed = await self._storage.webhooks.claim_due(now, now + DELIVERY_LEASE, batch)
+        claimed = await self._storage.webhooks.claim_due(now, now + self._lease, batch)
         if claimed:
             await asyncio.gather(*(self._send(d) for d in claimed))
         return len(claimed)
