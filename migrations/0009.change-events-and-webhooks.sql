@@ -25,6 +25,7 @@ CREATE TABLE event_consumers (
     name     text   PRIMARY KEY,
     position bigint NOT NULL DEFAULT 0
 );
+INSERT INTO event_consumers (name) VALUES ('webhooks'), ('bus');
 
 CREATE TABLE webhooks (
     id            text        PRIMARY KEY,

@@ -106,11 +106,16 @@ class PostgresEventConsumers:
         self._db = db
 
     async def claim(self, name: str) -> int | None:
+        lock = "SELECT position FROM event_consumers WHERE name = $1 FOR UPDATE SKIP LOCKED"
         with translated():
+            position = await self._db.fetchval(lock, name)
+            if position is not None:
+                return position  # type: ignore[no-any-return]
+            if await self._db.fetchval("SELECT true FROM event_consumers WHERE name = $1", name):
+                return None  # another worker holds it
+            # A consumer never seen before (the migration creates the usual ones).
             await self._db.execute("INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT DO NOTHING", name)
-            return await self._db.fetchval(  # type: ignore[no-any-return]
-                "SELECT position FROM event_consumers WHERE name = $1 FOR UPDATE SKIP LOCKED", name
-            )
+            return await self._db.fetchval(lock, name)  # type: ignore[no-any-return]
 
     async def advance(self, name: str, position: int) -> None:
         with translated():
