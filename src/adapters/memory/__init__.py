@@ -5,13 +5,16 @@ from adapters.memory.meta_graph import InMemoryMetaGraph
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.storage import InMemoryStorage, InMemoryUnitOfWork
 from adapters.memory.tenants import InMemoryTenantRepository
+from adapters.memory.webhooks import InMemoryEventBus, InMemoryWebhookSender
 
 __all__ = [
     "InMemoryCache",
+    "InMemoryEventBus",
     "InMemoryMetaGraph",
     "InMemoryRateLimiter",
     "InMemoryStorage",
     "InMemoryTenantRepository",
     "InMemoryUnitOfWork",
+    "InMemoryWebhookSender",
     "NoCache",
 ]

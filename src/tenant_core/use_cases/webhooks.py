@@ -214,19 +214,20 @@ class WebhookDelivery:
         attempt = await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
         delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
         delay = None if delivered else retry_delay(len(delivery.attempts) + 1, self._schedule)
+        now = self._clock.now()
         if delivered:
-            state, next_at = DeliveryState.DELIVERED, attempt.at
+            state, next_at = DeliveryState.DELIVERED, now
         elif delay is None:
-            state, next_at = DeliveryState.FAILED, attempt.at
+            state, next_at = DeliveryState.FAILED, now
         else:
-            state, next_at = DeliveryState.PENDING, attempt.at + timedelta(seconds=delay)
+            state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         async with self._storage.unit_of_work() as uow:
             await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at)
             status = {DeliveryState.DELIVERED: WebhookStatus.ACTIVE, DeliveryState.FAILED: WebhookStatus.FAILING}
             wanted = status.get(state)
             current = await uow.webhooks.get(webhook.id)
             if wanted and current and current.status not in (wanted, WebhookStatus.DISABLED):
-                await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=attempt.at))
+                await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=now))
 
     async def relay_to_bus(self, batch: int = 100) -> int:
         """Publish new events to the bus in feed order; the position moves only after the broker confirmed,

@@ -1,0 +1,236 @@
+"""Change events, the feed and webhook delivery as use cases on the in-memory adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import msgspec
+import pytest
+
+from adapters.memory import InMemoryEventBus, InMemoryWebhookSender
+from adapters.webhooks.sender import HttpWebhookSender
+from tenant_core import (
+    SYSTEM,
+    CursorExpiredError,
+    EventFeed,
+    ForbiddenError,
+    NewWebhook,
+    Principal,
+    Role,
+    TenantDirectory,
+    UpdateTenant,
+    ValidationFailedError,
+    WebhookChange,
+    WebhookDelivery,
+    WebhookStatus,
+    WebhookSubscriptions,
+)
+from tenant_core.change_events import events_for
+from tenant_core.entities import TenantStatus
+from tests.support.builders import create_command, tenant
+
+
+@pytest.fixture
+def sender() -> InMemoryWebhookSender:
+    return InMemoryWebhookSender()
+
+
+@pytest.fixture
+def bus() -> InMemoryEventBus:
+    return InMemoryEventBus()
+
+
+@pytest.fixture
+def feed(storage) -> EventFeed:
+    return EventFeed(storage)
+
+
+@pytest.fixture
+def subscriptions(storage, cipher, sender, tenant_cache, clock) -> WebhookSubscriptions:
+    return WebhookSubscriptions(storage, cipher, sender, TenantDirectory(storage.tenants, tenant_cache), clock)
+
+
+@pytest.fixture
+def delivery(storage, cipher, sender, clock, bus) -> WebhookDelivery:
+    return WebhookDelivery(storage, cipher, sender, clock, bus, retry_schedule=(0.0, 0.0))
+
+
+# -- what each change publishes ---------------------------------------------------------------------------
+
+
+def test_status_changes_are_named_for_what_they_do():
+    before = tenant()
+    after = msgspec.structs.replace(before, status=TenantStatus.SUSPENDED)
+    now = before.created_at
+    assert [e.type for e in events_for("tenant.updated", before.id, now, before=before, after=after)] == [
+        "tenant.suspended"
+    ]
+    assert [e.type for e in events_for("tenant.updated", before.id, now, before=after, after=before)] == [
+        "tenant.reactivated"
+    ]
+    renamed = msgspec.structs.replace(before, name="New")
+    assert [e.type for e in events_for("tenant.updated", before.id, now, before=before, after=renamed)] == [
+        "tenant.updated"
+    ]
+
+
+def test_a_moved_lookup_key_adds_routing_changed_with_old_and_new_values():
+    before = tenant(phone_number_id="111")
+    after = msgspec.structs.replace(before, phone_number_id="222")
+    events = events_for("tenant.updated", before.id, before.created_at, before=before, after=after)
+    assert [e.type for e in events] == ["tenant.updated", "tenant.routing_changed"]
+    assert events[1].data["previous"]["phoneNumberId"] == "111"
+    assert events[1].data["current"]["phoneNumberId"] == "222"
+
+
+def test_reads_publish_nothing_and_credentials_carry_only_their_type():
+    assert events_for("credentials.revealed", "t_1", tenant().created_at) == []
+    (event,) = events_for("credentials.stored", "t_1", tenant().created_at, detail={"credentialType": "genesys"})
+    assert event.data == {"credentialType": "genesys"}
+
+
+async def test_each_use_case_writes_its_events_in_the_same_transaction(tenants, feed):
+    created = await tenants.create(SYSTEM, create_command(phone_number_id="1555"))
+    await tenants.update(SYSTEM, created.tenant.id, UpdateTenant(status=TenantStatus.SUSPENDED))
+    page = await feed.read(SYSTEM)
+    assert [e.type for e in page.events] == [
+        "tenant.created",
+        "tenant.routing_changed",
+        "api_key.created",
+        "tenant.suspended",
+    ]
+    assert page.next == str(page.events[-1].position)
+
+
+# -- the feed ----------------------------------------------------------------------------------------------
+
+
+async def test_a_tenant_reads_only_its_own_events(tenants, feed):
+    mine = (await tenants.create(SYSTEM, create_command())).tenant.id
+    other = (await tenants.create(SYSTEM, create_command())).tenant.id
+    me = Principal(subject="k", role=Role.TENANT, tenant_id=mine)
+    assert {e.subject for e in (await feed.read(me)).events} == {mine}
+    with pytest.raises(ForbiddenError):
+        await feed.read(me, tenant_id=other)
+
+
+async def test_a_cursor_behind_the_horizon_is_refused(tenants, feed, storage, clock):
+    await tenants.create(SYSTEM, create_command())
+    await tenants.create(SYSTEM, create_command())
+    assert await feed.prune(clock.now() + timedelta(days=31)) == 4
+    with pytest.raises(CursorExpiredError):
+        await feed.read(SYSTEM, after="1")
+    assert (await feed.read(SYSTEM)).events == []
+
+
+async def test_bad_cursors_and_types_name_the_parameter(feed):
+    with pytest.raises(ValidationFailedError, match="after"):
+        await feed.read(SYSTEM, after="12a")
+    with pytest.raises(ValidationFailedError, match="type"):
+        await feed.read(SYSTEM, types=["tenant.nope"])
+
+
+async def test_an_in_process_subscriber_follows_events_as_they_commit(tenants, feed):
+    seen = []
+
+    async def subscriber() -> None:
+        async for event in feed.follow(SYSTEM, types=["tenant.created"], poll_seconds=5):
+            seen.append(event.subject)
+            if len(seen) == 2:
+                return
+
+    following = asyncio.create_task(subscriber())
+    await asyncio.sleep(0.01)
+    first = (await tenants.create(SYSTEM, create_command())).tenant.id
+    second = (await tenants.create(SYSTEM, create_command())).tenant.id
+    await asyncio.wait_for(following, 2)  # woken by each commit, not by the 5 s poll
+    assert seen == [first, second]
+
+
+# -- webhooks ----------------------------------------------------------------------------------------------
+
+
+async def test_subscriptions_are_admin_only_and_their_secret_is_sealed(subscriptions, storage):
+    with pytest.raises(ForbiddenError):
+        await subscriptions.create(
+            Principal("svc", Role.SERVICE), NewWebhook("https://x.example/h", ["tenant.created"])
+        )
+    created = await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"]))
+    assert created.secret.startswith("whsec_")
+    stored = await storage.webhooks.get(created.webhook.id)
+    assert created.secret.encode() not in stored.sealed_secret
+
+
+async def test_refused_urls_and_unknown_tenants_are_validation_errors(subscriptions, sender):
+    sender.refused_hosts.add("10.0.0.1")
+    for new, field in [
+        (NewWebhook("http://10.0.0.1/h", ["tenant.created"]), "url"),
+        (NewWebhook("https://x.example/h", ["tenant.created"], tenant_id="t_missing"), "tenantId"),
+        (NewWebhook("https://x.example/h", ["nope"]), "eventTypes"),
+    ]:
+        with pytest.raises(ValidationFailedError, match=field):
+            await subscriptions.create(SYSTEM, new)
+    created = await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"]))
+    with pytest.raises(ValidationFailedError, match="url"):
+        await subscriptions.update(SYSTEM, created.webhook.id, WebhookChange(url="http://10.0.0.1/h"))
+    assert (await subscriptions.get(SYSTEM, created.webhook.id)).url == "https://x.example/h"
+
+
+async def test_matching_events_are_delivered_once_each_in_order(subscriptions, delivery, sender, tenants):
+    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
+    created = (await tenants.create(SYSTEM, create_command())).tenant.id
+    for name in ("One", "Two"):
+        await tenants.update(SYSTEM, created, UpdateTenant(name=name))
+    await delivery.fan_out()
+    while await delivery.send_due():
+        pass
+    assert [s.event["data"]["tenant"]["name"] for s in sender.sent] == ["One", "Two"]
+    assert await delivery.fan_out() == 0  # the position moved: nothing is queued twice
+
+
+async def test_a_delivery_that_keeps_failing_marks_its_subscription_failing(subscriptions, delivery, sender, tenants):
+    hook = (await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"]))).webhook
+    sender.statuses = [500, 500, 500]  # the first try and both retries of the schedule
+    await tenants.create(SYSTEM, create_command())
+    await delivery.fan_out()
+    while await delivery.send_due():
+        pass
+    (failed,) = await subscriptions.deliveries(SYSTEM, hook.id)
+    assert failed.state == "failed" and [a.status_code for a in failed.attempts] == [500, 500, 500]
+    assert (await subscriptions.get(SYSTEM, hook.id)).status is WebhookStatus.FAILING
+    await subscriptions.retry(SYSTEM, hook.id, failed.id)
+    await delivery.send_due()
+    assert (await subscriptions.get(SYSTEM, hook.id)).status is WebhookStatus.ACTIVE
+
+
+async def test_the_bus_relay_keeps_its_place_through_an_outage(delivery, bus, tenants):
+    await tenants.create(SYSTEM, create_command())
+    bus.down = True
+    with pytest.raises(Exception, match="down"):
+        await delivery.relay_to_bus()
+    bus.down = False
+    assert await delivery.relay_to_bus() == 2
+    assert [e.type for e in bus.published] == ["tenant.created", "api_key.created"]
+    assert await delivery.relay_to_bus() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/h",
+        "http://10.1.2.3/h",
+        "http://[::1]/h",
+        "http://169.254.169.254/latest",
+        "http://localhost/h",
+    ],
+)
+async def test_private_addresses_are_refused_unless_allowed(url):
+    assert "non-public" in (await HttpWebhookSender().refusal(url) or "")
+    assert await HttpWebhookSender(allow_private=True).refusal(url) is None
+
+
+async def test_non_http_urls_and_urls_with_credentials_are_refused():
+    sender = HttpWebhookSender(allow_private=True)
+    assert await sender.refusal("file:///etc/passwd") is not None
+    assert await sender.refusal("https://user:pw@example.com/h") is not None
