@@ -37,7 +37,14 @@ async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 async def clean_postgres(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
     """A database with the schema and no rows."""
-    await pg_pool.execute("TRUNCATE tenants, audit_log, events, webhooks CASCADE")
+    # The apps' event workers read these tables meanwhile; TRUNCATE can deadlock with them, so it retries.
+    for attempt in range(5):
+        try:
+            await pg_pool.execute("TRUNCATE tenants, audit_log, events, webhooks CASCADE")
+            break
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 4:
+                raise
     return pg_pool
 
 

@@ -74,7 +74,7 @@ async def test_prune_moves_the_horizon_past_what_it_removed(storage):
     old, new = NOW - timedelta(days=40), NOW
     await _append(storage, _event(1, at=old), _event(2, at=old))
     await _append(storage, _event(3, at=new))
-    assert await storage.events.horizon() == 0
+    assert await storage.events.horizon() < (await storage.events.read(0, 1))[0].position  # nothing pruned yet
     assert await storage.events.prune(NOW - timedelta(days=30)) == 2
     remaining = await storage.events.read(0, 10)
     assert [e.data["n"] for e in remaining] == [3]

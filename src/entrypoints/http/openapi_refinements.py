@@ -63,14 +63,20 @@ def _structs(base: type) -> set[type]:
     return found
 
 
+#: Links of the routes outside the tenant prefixes.
+_ROOT_RULES = [
+    (("/webhooks", "post", "201"), (("/webhooks/{webhook_id}",), {"webhook_id": "$response.body#/id"})),
+]
+
+
 def add_links(app: Litestar) -> None:
     operations = _operations(app)
-    for prefix in ("/tenants", "/api/tenants"):
-        for (source_path, method, status), (targets, parameters) in _RULES:
-            item = (app.openapi_schema.paths or {}).get(prefix + source_path)
-            source = getattr(item, method, None) if item is not None else None
-            if source is not None:
-                _link(source, status, operations, tuple(prefix + t for t in targets), parameters)
+    rules = [(prefix, rule) for prefix in ("/tenants", "/api/tenants") for rule in _RULES]
+    for prefix, ((source_path, method, status), (targets, parameters)) in [*rules, *(("", r) for r in _ROOT_RULES)]:
+        item = (app.openapi_schema.paths or {}).get(prefix + source_path)
+        source = getattr(item, method, None) if item is not None else None
+        if source is not None:
+            _link(source, status, operations, tuple(prefix + t for t in targets), parameters)
 
 
 def _link(
