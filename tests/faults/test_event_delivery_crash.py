@@ -8,6 +8,7 @@ from collections import Counter
 
 import httpx
 
+from tests.api.conftest import TEST_CREDENTIALS_KEYS
 from tests.support.service_process import ADMIN
 from tests.support.webhook_receiver import Receiver
 
@@ -20,6 +21,8 @@ async def test_kill_9_during_writes_keeps_exactly_one_event_per_change_and_deliv
     receiver = Receiver().start()
     env = {
         "DATABASE_URL": postgres_url,
+        # The keys of every other instance on this database (the API suite's apps): one deployment, one key set.
+        "CREDENTIALS_KEYS": TEST_CREDENTIALS_KEYS,
         "WEBHOOK_ALLOW_PRIVATE": "true",
         "WEBHOOK_RETRY_SCHEDULE": "0.2,0.5,1,2",
         "WEBHOOK_TIMEOUT_SECONDS": "1",  # so a delivery claimed by the killed process is free again in 6 s

@@ -234,3 +234,24 @@ async def test_non_http_urls_and_urls_with_credentials_are_refused():
     sender = HttpWebhookSender(allow_private=True)
     assert await sender.refusal("file:///etc/passwd") is not None
     assert await sender.refusal("https://user:pw@example.com/h") is not None
+
+
+async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_worker(
+    storage, sender, clock, tenants, tenant_cache
+):
+    from adapters.crypto import AesGcmCipher
+
+    sealing, other = AesGcmCipher({"x": b"x" * 32}), AesGcmCipher({"y": b"y" * 32})
+    directory = TenantDirectory(storage.tenants, tenant_cache)
+    hook = (
+        await WebhookSubscriptions(storage, sealing, sender, directory, clock).create(
+            SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"])
+        )
+    ).webhook
+    elsewhere = WebhookDelivery(storage, other, sender, clock, retry_schedule=(60.0,))  # another key set
+    await tenants.create(SYSTEM, create_command())
+    await elsewhere.fan_out()
+    assert await elsewhere.send_due() == 1
+    (attempted,) = await storage.webhooks.deliveries(hook.id, 10)
+    assert attempted.state == "pending" and "unreadable" in attempted.attempts[0].error
+    assert sender.sent == []

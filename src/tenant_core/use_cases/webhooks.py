@@ -15,7 +15,7 @@ from datetime import timedelta
 import msgspec
 
 from tenant_core.change_events import EventType
-from tenant_core.errors import NotFoundError, ValidationFailedError
+from tenant_core.errors import CredentialsUnreadableError, NotFoundError, ValidationFailedError
 from tenant_core.lookup_cache import TenantDirectory
 from tenant_core.ports import Clock, EventBus, SecretCipher, Storage, WebhookSender
 from tenant_core.security import Permission, Principal
@@ -24,6 +24,7 @@ from tenant_core.webhooks import (
     DELIVERY_LEASE,
     CreatedWebhook,
     Delivery,
+    DeliveryAttempt,
     DeliveryState,
     NewWebhook,
     Webhook,
@@ -210,8 +211,15 @@ class WebhookDelivery:
         webhook = await self._storage.webhooks.get(delivery.webhook_id)
         if webhook is None:
             return  # unsubscribed meanwhile; its deliveries went with it
-        secret = self._cipher.open(webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)).decode()
-        attempt = await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
+        try:
+            secret = self._cipher.open(webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)).decode()
+        except CredentialsUnreadableError:
+            # Its key is not configured here (yet): an attempt that failed, retried like any other.
+            attempt = DeliveryAttempt(
+                self._clock.now(), None, 0.0, "signing secret unreadable: its key is not configured"
+            )
+        else:
+            attempt = await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
         delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
         delay = None if delivered else retry_delay(len(delivery.attempts) + 1, self._schedule)
         now = self._clock.now()
