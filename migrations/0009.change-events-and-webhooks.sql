@@ -1,16 +1,19 @@
 -- depends: 0008.tenant-search-trigram-index
--- The outbox and event feed. Positions come from the sequence while the writer holds the outbox's
--- advisory lock, which it keeps until it commits: so positions follow commit order and a reader that saw
--- position p never later finds a new event below p.
+-- The outbox and event feed. A change inserts its events (seq: insertion order) in its own transaction,
+-- without a position. The sequencer (any serve worker, one at a time) numbers committed events in seq
+-- order: so positions follow commit order, and a reader that saw position p never later finds a new event
+-- below p. Writers take no shared lock, so commits still group.
 CREATE SEQUENCE events_position_seq;
 CREATE TABLE events (
-    position    bigint      PRIMARY KEY,
+    seq         bigserial   PRIMARY KEY,
+    position    bigint      UNIQUE,
     id          text        NOT NULL,
     type        text        NOT NULL,
     tenant_id   text        NOT NULL,
     occurred_at timestamptz NOT NULL,
     data        jsonb       NOT NULL
 );
+CREATE INDEX events_unsequenced_idx ON events (seq) WHERE position IS NULL;
 CREATE INDEX events_tenant_idx ON events (tenant_id, position);
 
 -- Events at or below pruned_through were removed by retention; older cursors have lost events.

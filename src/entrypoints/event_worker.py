@@ -83,6 +83,7 @@ class EventWorker:
 
     async def step(self) -> bool:
         """One round of every kind of work; True when any of it found something to do."""
+        numbered = await self._feed.sequence()
         fanned = await self._delivery.fan_out()
         sent = await self._delivery.send_due()
         try:
@@ -92,7 +93,7 @@ class EventWorker:
             raise
         if relayed:
             metrics.observe_relay("rabbitmq", "ok", relayed)
-        return bool(fanned or sent or relayed)
+        return bool(numbered or fanned or sent or relayed)
 
     async def _pause(self, seconds: float) -> None:
         try:

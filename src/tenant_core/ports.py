@@ -148,11 +148,17 @@ class SignupNonces(Protocol):
 
 
 class EventLog(Protocol):
-    """The outbox and the feed it serves. Events appended in a unit of work commit with it, and positions
-    follow commit order: a reader that saw position ``p`` never later finds a new event below ``p``."""
+    """The outbox and the feed it serves. Events appended in a unit of work commit with it; :meth:`sequence`
+    then gives them feed positions in commit order, so a reader that saw position ``p`` never later finds a
+    new event below ``p``."""
 
     async def append(self, event: ChangeEvent) -> None:
-        """Add ``event`` to the transaction; it gets its position when the transaction commits."""
+        """Add ``event`` to the transaction."""
+        ...
+
+    async def sequence(self, wait: bool = False) -> int:
+        """Give committed events without a position the next positions; returns how many. Run in its own unit
+        of work. When another worker is numbering, return 0 at once, or with ``wait`` number after it."""
         ...
 
     async def read(

@@ -21,6 +21,12 @@ async def _append(storage, *events: ChangeEvent) -> None:
     async with storage.unit_of_work() as uow:
         for event in events:
             await uow.events.append(event)
+    await _sequence(storage)
+
+
+async def _sequence(storage) -> None:
+    async with storage.unit_of_work() as uow:
+        await uow.events.sequence(wait=True)
 
 
 async def test_events_get_increasing_positions_in_commit_order_and_filter(storage):
@@ -52,12 +58,15 @@ async def test_a_reader_never_finds_a_new_event_below_a_position_it_saw(storage)
 
     async def writer(n: int) -> None:
         for i in range(10):
-            await _append(storage, _event(n * 100 + i, f"t_{n}"))
+            async with storage.unit_of_work() as uow:
+                await uow.events.append(_event(n * 100 + i, f"t_{n}"))
 
     async def reader() -> None:
         nonlocal seen_max
         known: set[int] = set()
         for _ in range(60):
+            async with storage.unit_of_work() as uow:
+                await uow.events.sequence()  # as every worker does, concurrently with the writers
             events = await storage.events.read(0, 1000)
             positions = {e.position for e in events}
             violations.extend(p for p in positions - known if p <= seen_max)
@@ -66,6 +75,7 @@ async def test_a_reader_never_finds_a_new_event_below_a_position_it_saw(storage)
             await asyncio.sleep(0)
 
     await asyncio.gather(reader(), *(writer(n) for n in range(4)))
+    await _sequence(storage)
     assert violations == []
     assert len(await storage.events.read(0, 1000)) == 40
 

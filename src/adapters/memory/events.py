@@ -34,6 +34,9 @@ class InMemoryEventLog(StateView):
                     break
         return found
 
+    async def sequence(self, wait: bool = False) -> int:
+        return 0  # memory transactions run one at a time: positions given at append are already final
+
     async def horizon(self) -> int:
         return self._state.pruned_through
 

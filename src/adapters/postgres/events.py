@@ -14,9 +14,9 @@ from adapters.postgres.tenants import Executor
 from tenant_core.change_events import ChangeEvent
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 
-#: The advisory lock a writer takes to number its events and holds until it commits (see migration 0009).
-OUTBOX_LOCK = 0x7E4A_0E17
-#: Committed events are announced on this channel, so waiting consumers wake at once.
+#: The advisory lock the sequencer holds while it numbers events (one sequencer at a time).
+SEQUENCER_LOCK = 0x7E4A_0E17
+#: The sequencer announces newly numbered events here (payload: the newest position), waking consumers.
 EVENTS_CHANNEL = "tenant_events"
 
 _EVENT_SELECT = "position, id, type, tenant_id AS subject, occurred_at AS time, data"
@@ -43,8 +43,8 @@ def _delivery(row: asyncpg.Record | None) -> Delivery | None:
 
 
 class PostgresEventLog:
-    """Inside a unit of work, appended events wait in memory and are written by :meth:`flush` just before
-    the commit, under the outbox lock: the lock is held only for the insert and the commit itself."""
+    """Inside a unit of work, appended events wait in memory and are inserted by :meth:`flush` just before
+    the commit; they get their feed position later, from :meth:`sequence`."""
 
     def __init__(self, db: Executor) -> None:
         self._db = db
@@ -53,24 +53,46 @@ class PostgresEventLog:
     async def append(self, event: ChangeEvent) -> None:
         self._pending.append(event)
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Insert the appended events; True when there were any."""
         if not self._pending:
-            return
+            return False
         events, self._pending = self._pending, []
         with translated():
-            await self._db.execute("SELECT pg_advisory_xact_lock($1)", OUTBOX_LOCK)
             await self._db.execute(
-                "INSERT INTO events (position, id, type, tenant_id, occurred_at, data) "
-                "SELECT nextval('events_position_seq'), e.id, e.type, e.tenant_id, e.at, e.data "
-                "FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) "
-                "WITH ORDINALITY AS e(id, type, tenant_id, at, data, n) ORDER BY e.n",
+                "INSERT INTO events (id, type, tenant_id, occurred_at, data) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])",
                 [e.id for e in events],
                 [e.type for e in events],
                 [e.subject for e in events],
                 [e.time for e in events],
                 [e.data for e in events],
             )
-            await self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', currval('events_position_seq')::text)")
+        return True
+
+    async def sequence(self, wait: bool = False, batch: int = 1000) -> int:
+        """Number committed events that have no position yet, in insertion order; returns how many.
+
+        Run in its own transaction (see ``EventFeed.sequence``): the advisory lock is held
+        to its commit, so numbering rounds never overlap and positions only grow."""
+        with translated():
+            if wait:
+                await self._db.execute("SELECT pg_advisory_xact_lock($1)", SEQUENCER_LOCK)
+            elif not await self._db.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEQUENCER_LOCK):
+                return 0  # another worker is numbering
+            # nextval runs once per row in the order the sorted subquery yields them: insertion order.
+            row = await self._db.fetchrow(
+                "WITH numbered AS (UPDATE events e SET position = n.position FROM "
+                "  (SELECT seq, nextval('events_position_seq') AS position FROM "
+                "    (SELECT seq FROM events WHERE position IS NULL ORDER BY seq LIMIT $1) waiting) n "
+                "  WHERE e.seq = n.seq RETURNING e.position) "
+                "SELECT max(position) AS newest, count(*) AS numbered FROM numbered",
+                batch,
+            )
+            if not row["numbered"]:
+                return 0
+            await self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', $1)", str(row["newest"]))
+        return int(row["numbered"])
 
     async def read(
         self, after: int, limit: int, types: frozenset[str] | None = None, tenant_id: str | None = None
@@ -251,6 +273,11 @@ class EventListener:
     async def _connect(self) -> None:
         self._connection = await asyncpg.connect(self._dsn, timeout=5)
         await self._connection.add_listener(EVENTS_CHANNEL, self._notified)
+
+    def poke(self) -> None:
+        """Wake the waiters now (this process committed events)."""
+        self._signal.set()
+        self._signal = asyncio.Event()
 
     def _notified(self, connection: object, pid: int, channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -25,8 +27,9 @@ from adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRep
 class PostgresUnitOfWork:
     """One connection, one transaction: commit on clean exit, roll back on any exception."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, on_events: Callable[[], None] | None = None) -> None:
         self._pool = pool
+        self._on_events = on_events
 
     async def __aenter__(self) -> Self:
         with translated():
@@ -54,8 +57,10 @@ class PostgresUnitOfWork:
         try:
             with translated():
                 if exc_type is None:
-                    await self.events.flush()  # last, so the outbox lock is held only until the commit
+                    wrote_events = await self.events.flush()
                     await self._transaction.commit()
+                    if wrote_events and self._on_events is not None:
+                        self._on_events()  # this process's event worker numbers them at once
                 else:
                     await self._transaction.rollback()
         finally:
@@ -68,6 +73,7 @@ class PostgresStorage:
     def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self._pool = pool
         self._listener = EventListener(dsn) if dsn else None
+        self._committed = asyncio.Event()
         self.tenants = PostgresTenantRepository(pool)
         self.idempotency = PostgresIdempotencyKeys(pool)
         self.api_keys = PostgresApiKeyRepository(pool)
@@ -78,10 +84,20 @@ class PostgresStorage:
         self.webhooks = PostgresWebhookRepository(pool)
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
+        """Wakes on this process's commits of events at once, on other processes' through the sequencer's
+        notification (when ``dsn`` was given), and otherwise after ``at_most`` seconds."""
         if self._listener is None:
-            await asyncio.sleep(min(at_most, 0.5))
+            committed = self._committed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), at_most)
             return after
         return await self._listener.wait(after, at_most)
+
+    def _events_committed(self) -> None:
+        if self._listener is not None:
+            self._listener.poke()
+        self._committed.set()
+        self._committed = asyncio.Event()
 
     async def close(self) -> None:
         """Close the listening connection (the pool is closed by its owner)."""
@@ -89,7 +105,7 @@ class PostgresStorage:
             await self._listener.close()
 
     def unit_of_work(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._pool)
+        return PostgresUnitOfWork(self._pool, self._events_committed)
 
     async def ping(self) -> None:
         with translated():

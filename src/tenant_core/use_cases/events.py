@@ -43,6 +43,7 @@ class EventFeed:
         if limit < 1:
             raise ValidationFailedError.for_field("limit", "must be at least 1")
         wanted = _event_types(types)
+        await self.sequence(wait=True)  # a read sees every event committed before it
         horizon = await self._storage.events.horizon()
         position = horizon if after is None else parse_cursor(after)
         if position < horizon:
@@ -71,6 +72,12 @@ class EventFeed:
             cursor = page.next
             if not page.events:
                 await self._storage.wait_for_events(int(cursor), poll_seconds)
+
+    async def sequence(self, wait: bool = False) -> int:
+        """Give newly committed events their feed positions (the event worker of every ``serve`` process runs
+        this, and every read does first)."""
+        async with self._storage.unit_of_work() as uow:
+            return await uow.events.sequence(wait)
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Drop events older than ``retention`` (any worker may run it; it is idempotent)."""
