@@ -205,9 +205,15 @@ class WebhookRepository(Protocol):
         """Queue deliveries; a delivery of the same event to the same subscription is queued once."""
         ...
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
-        """Reserve pending deliveries due by ``now`` until ``lease_until``, only the oldest pending one of each
-        subscription and tenant (so a tenant's deliveries go out in order), and none another worker holds."""
+    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
+        """Reserve until ``lease_until`` the next deliveries of up to ``lines`` subscription-and-tenant lines
+        whose oldest pending delivery is due by ``now`` and free: that one and the pending ones after it, at
+        most ``per_line``, in feed order. A line another worker holds is skipped, so each tenant's deliveries
+        go out in order."""
+        ...
+
+    async def release(self, delivery_ids: list[str]) -> None:
+        """Drop the reservation of deliveries claimed but not attempted."""
         ...
 
     async def record_attempt(

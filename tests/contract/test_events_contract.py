@@ -155,26 +155,26 @@ async def _subscribed(storage, *deliveries: Delivery) -> None:
 async def test_only_the_oldest_pending_delivery_of_each_tenant_is_claimed(storage):
     await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3, "t_b"))
     lease = NOW + timedelta(seconds=30)
-    claimed = await storage.webhooks.claim_due(NOW, lease, 10)
+    claimed = await storage.webhooks.claim_due(NOW, lease, 10, 1)
     assert sorted(d.id for d in claimed) == ["dlv_1_t_a", "dlv_3_t_b"]
-    assert await storage.webhooks.claim_due(NOW, lease, 10) == []  # leased
+    assert await storage.webhooks.claim_due(NOW, lease, 10, 1) == []  # leased
     ok = DeliveryAttempt(at=NOW, status_code=204, latency_ms=3.5)
     await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, NOW)
-    assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10)] == ["dlv_2_t_a"]
+    assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10, 1)] == ["dlv_2_t_a"]
     assert (await storage.webhooks.get_delivery("wh_1", "dlv_1_t_a")).attempts == [ok]
 
 
 async def test_a_lease_that_ran_out_is_claimed_again_and_retries_wait_their_turn(storage):
     await _subscribed(storage, _delivery(1))
-    (first,) = await storage.webhooks.claim_due(NOW, NOW + timedelta(seconds=30), 10)
+    (first,) = await storage.webhooks.claim_due(NOW, NOW + timedelta(seconds=30), 10, 1)
     later = NOW + timedelta(seconds=31)
-    (again,) = await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10)  # the worker died
+    (again,) = await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10, 1)  # the worker died
     assert again.id == first.id and again.payload == b'{"n": 1}'
     failed = DeliveryAttempt(at=later, status_code=503, latency_ms=1.0, error="HTTP 503")
     retry_at = later + timedelta(seconds=5)
     await storage.webhooks.record_attempt(first.id, failed, DeliveryState.PENDING, retry_at)
-    assert await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10) == []
-    (due,) = await storage.webhooks.claim_due(retry_at, retry_at + timedelta(seconds=30), 10)
+    assert await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10, 1) == []
+    (due,) = await storage.webhooks.claim_due(retry_at, retry_at + timedelta(seconds=30), 10, 1)
     assert due.attempts == [failed]
 
 
@@ -210,3 +210,17 @@ async def test_webhooks_round_trip(storage):
         assert await uow.webhooks.replace(_webhook("wh_missing")) is None
     assert [w.id for w in await storage.webhooks.list()] == ["wh_1", "wh_2"]
     assert await storage.webhooks.get("wh_2") == changed
+
+
+async def test_a_line_is_claimed_in_order_up_to_its_limit_and_released_whole(storage):
+    await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3), _delivery(4, "t_b"))
+    lease = NOW + timedelta(seconds=30)
+    claimed = await storage.webhooks.claim_due(NOW, lease, 10, 2)
+    assert [d.id for d in claimed] == ["dlv_1_t_a", "dlv_2_t_a", "dlv_4_t_b"]
+    assert await storage.webhooks.claim_due(NOW, lease, 10, 2) == []  # every line is held
+    await storage.webhooks.release(["dlv_1_t_a", "dlv_2_t_a"])
+    assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10, 5)] == [
+        "dlv_1_t_a",
+        "dlv_2_t_a",
+        "dlv_3_t_a",
+    ]

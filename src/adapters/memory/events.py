@@ -88,23 +88,28 @@ class InMemoryWebhookRepository(StateView):
             if (delivery.webhook_id, delivery.event_id) not in queued:
                 state.deliveries[delivery.id] = delivery
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
         state = self._state
-        heads: dict[tuple[str, str], Delivery] = {}
+        free = datetime.min.replace(tzinfo=now.tzinfo)
+        queues: dict[tuple[str, str], list[Delivery]] = {}
         for delivery in state.deliveries.values():
             if delivery.state is DeliveryState.PENDING:
-                line = (delivery.webhook_id, delivery.tenant_id)
-                if line not in heads or delivery.event_position < heads[line].event_position:
-                    heads[line] = delivery
-        due = [
-            d
-            for d in heads.values()
-            if d.next_attempt_at <= now and state.leases.get(d.id, datetime.min.replace(tzinfo=now.tzinfo)) <= now
-        ]
-        due.sort(key=lambda d: (d.next_attempt_at, d.event_position))
-        for delivery in due[:limit]:
+                queues.setdefault((delivery.webhook_id, delivery.tenant_id), []).append(delivery)
+        due = []
+        for queue in queues.values():
+            queue.sort(key=lambda d: d.event_position)
+            head = queue[0]
+            if head.next_attempt_at <= now and state.leases.get(head.id, free) <= now:
+                due.append(queue)
+        due.sort(key=lambda q: q[0].next_attempt_at)
+        claimed = [d for queue in due[:lines] for d in queue[:per_line] if state.leases.get(d.id, free) <= now]
+        for delivery in claimed:
             state.leases[delivery.id] = lease_until
-        return due[:limit]
+        return claimed
+
+    async def release(self, delivery_ids: list[str]) -> None:
+        for delivery_id in delivery_ids:
+            self._state.leases.pop(delivery_id, None)
 
     async def record_attempt(
         self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime

@@ -190,21 +190,34 @@ class PostgresWebhookRepository:
         with translated():
             await self._db.executemany(sql, [_delivery_params(d) for d in deliveries])
 
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
         # The lease conditions sit on the locked rows themselves, so a row another worker leased and
         # committed in between is re-checked and skipped (READ COMMITTED re-evaluates them on the new row).
         sql = (
-            "WITH heads AS (SELECT DISTINCT ON (webhook_id, tenant_id) id FROM webhook_deliveries "
-            "  WHERE state = 'pending' ORDER BY webhook_id, tenant_id, event_position), "
-            "due AS (SELECT d.id FROM webhook_deliveries d WHERE d.id IN (SELECT id FROM heads) "
-            "  AND d.state = 'pending' AND d.next_attempt_at <= $1 "
-            "  AND (d.leased_until IS NULL OR d.leased_until <= $1) "
-            "  ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
-            "UPDATE webhook_deliveries w SET leased_until = $2 FROM due WHERE w.id = due.id RETURNING w.*"
+            "WITH heads AS (SELECT DISTINCT ON (webhook_id, tenant_id) webhook_id, tenant_id, next_attempt_at, "
+            "  leased_until FROM webhook_deliveries WHERE state = 'pending' "
+            "  ORDER BY webhook_id, tenant_id, event_position), "
+            "due_lines AS (SELECT webhook_id, tenant_id FROM heads WHERE next_attempt_at <= $1 "
+            "  AND (leased_until IS NULL OR leased_until <= $1) ORDER BY next_attempt_at LIMIT $3), "
+            "ranked AS (SELECT d.id, row_number() OVER (PARTITION BY d.webhook_id, d.tenant_id "
+            "  ORDER BY d.event_position) AS n FROM webhook_deliveries d JOIN due_lines USING (webhook_id, tenant_id) "
+            "  WHERE d.state = 'pending'), "
+            "picked AS (SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id WHERE r.n <= $4 "
+            "  AND d.state = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= $1) "
+            "  FOR UPDATE OF d SKIP LOCKED) "
+            "UPDATE webhook_deliveries w SET leased_until = $2 FROM picked WHERE w.id = picked.id RETURNING w.*"
         )
         with translated():
-            rows = await self._db.fetch(sql, now, lease_until, limit)
-        return sorted((_delivery(r) for r in rows), key=lambda d: d.next_attempt_at)  # type: ignore[union-attr, return-value]
+            rows = await self._db.fetch(sql, now, lease_until, lines, per_line)
+        claimed = [_delivery(r) for r in rows]
+        return sorted(claimed, key=lambda d: (d.webhook_id, d.tenant_id, d.event_position))  # type: ignore[union-attr]
+
+    async def release(self, delivery_ids: list[str]) -> None:
+        if delivery_ids:
+            with translated():
+                await self._db.execute(
+                    "UPDATE webhook_deliveries SET leased_until = NULL WHERE id = ANY($1)", delivery_ids
+                )
 
     async def record_attempt(
         self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime

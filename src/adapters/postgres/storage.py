@@ -74,6 +74,7 @@ class PostgresStorage:
         self._pool = pool
         self._listener = EventListener(dsn) if dsn else None
         self._committed = asyncio.Event()
+        self._uncounted_commits = False
         self.tenants = PostgresTenantRepository(pool)
         self.idempotency = PostgresIdempotencyKeys(pool)
         self.api_keys = PostgresApiKeyRepository(pool)
@@ -86,14 +87,21 @@ class PostgresStorage:
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Wakes on this process's commits of events at once, on other processes' through the sequencer's
         notification (when ``dsn`` was given), and otherwise after ``at_most`` seconds."""
+        if self._uncounted_commits:  # committed while the caller was busy: no need to wait
+            self._uncounted_commits = False
+            return after
         if self._listener is None:
             committed = self._committed
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(committed.wait(), at_most)
-            return after
-        return await self._listener.wait(after, at_most)
+            newest = after
+        else:
+            newest = await self._listener.wait(after, at_most)
+        self._uncounted_commits = False
+        return newest
 
     def _events_committed(self) -> None:
+        self._uncounted_commits = True
         if self._listener is not None:
             self._listener.poke()
         self._committed.set()

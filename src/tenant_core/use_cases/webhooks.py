@@ -199,18 +199,29 @@ class WebhookDelivery:
             await uow.consumers.advance(WEBHOOK_FAN_OUT, events[-1].position or position)
         return len(events)
 
-    async def send_due(self, batch: int = 20) -> int:
-        """Send the deliveries that are due, each the oldest pending one of its subscription and tenant."""
+    async def send_due(self, lines: int = 20, per_line: int = 20) -> int:
+        """Send what is due: for each subscription-and-tenant line, its pending deliveries in feed order,
+        stopping at the first that fails (the rest wait for it, so a tenant's events never overtake)."""
         now = self._clock.now()
-        claimed = await self._storage.webhooks.claim_due(now, now + self._lease, batch)
-        if claimed:
-            await asyncio.gather(*(self._send(d) for d in claimed))
-        return len(claimed)
+        claimed = await self._storage.webhooks.claim_due(now, now + self._lease, lines, per_line)
+        queues: dict[tuple[str, str], list[Delivery]] = {}
+        for delivery in claimed:
+            queues.setdefault((delivery.webhook_id, delivery.tenant_id), []).append(delivery)
+        sent = await asyncio.gather(*(self._send_line(queue) for queue in queues.values()))
+        return sum(sent)
 
-    async def _send(self, delivery: Delivery) -> None:
+    async def _send_line(self, queue: list[Delivery]) -> int:
+        for n, delivery in enumerate(queue):
+            if not await self._send(delivery):
+                await self._storage.webhooks.release([d.id for d in queue[n + 1 :]])
+                return n + 1
+        return len(queue)
+
+    async def _send(self, delivery: Delivery) -> bool:
+        """One attempt, recorded; True when it was delivered."""
         webhook = await self._storage.webhooks.get(delivery.webhook_id)
         if webhook is None:
-            return  # unsubscribed meanwhile; its deliveries went with it
+            return False  # unsubscribed meanwhile; its deliveries went with it
         try:
             secret = self._cipher.open(webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)).decode()
         except CredentialsUnreadableError:
@@ -236,6 +247,7 @@ class WebhookDelivery:
             current = await uow.webhooks.get(webhook.id)
             if wanted and current and current.status not in (wanted, WebhookStatus.DISABLED):
                 await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=now))
+        return delivered
 
     async def relay_to_bus(self, batch: int = 100) -> int:
         """Publish new events to the bus in feed order; the position moves only after the broker confirmed,
