@@ -44,35 +44,14 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
         }
         service = await service_factory(env).start()
         (tmp_path / "schemathesis.toml").write_text(CONFIG)
+        event_routes = _run(service.url, "examples,coverage,fuzzing", "--include-path-regex")
         events = await asyncio.to_thread(
-            subprocess.run, _events_run(service.url), capture_output=True, text=True, timeout=600, cwd=tmp_path
+            subprocess.run, event_routes, capture_output=True, text=True, timeout=600, cwd=tmp_path
         )
         assert events.returncode == 0, events.stdout[-3000:]
-        command = [
-            sys.executable,
-            "-c",
-            "from schemathesis.cli import schemathesis; schemathesis()",
-            "run",
-            f"{service.url}/schema/openapi.json",
-            "-H",
-            f"Authorization: {ADMIN['Authorization']}",
-            "--checks",
-            "not_a_server_error,response_schema_conformance",
-            # Valid and invalid inputs alike; the stateful phase follows the OpenAPI links with real ids.
-            "--mode",
-            "all",
-            "--phases",
-            "examples,coverage,fuzzing,stateful",
-            "--generation-with-security-parameters",
-            "false",  # the admin bearer above authenticates; a generated X-API-Key too would be a 400
-            "--seed",
-            "1",
-            "--no-color",
-            # The event routes run on their own (below): their operations would dilute the stateful walk
-            # through the tenant routes, which is what it is for.
-            "--exclude-path-regex",
-            "^/(events|webhooks)",
-        ]
+        # The event routes run on their own (above): their operations would dilute the stateful walk
+        # through the tenant routes, which is what it is for.
+        command = _run(service.url, "examples,coverage,fuzzing,stateful", "--exclude-path-regex")
         result = await asyncio.to_thread(
             subprocess.run,
             command,
@@ -94,8 +73,8 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
         assert operation not in unreached, f"{operation} never got a real id:\n{unreached}"
 
 
-def _events_run(url: str) -> list[str]:
-    """Schemathesis on the event feed and webhook routes: examples, coverage and fuzzing."""
+def _run(url: str, phases: str, filter_option: str) -> list[str]:
+    """A schemathesis run of ``phases``, on the event routes or (``--exclude-path-regex``) all the others."""
     return [
         sys.executable,
         "-c",
@@ -106,16 +85,17 @@ def _events_run(url: str) -> list[str]:
         f"Authorization: {ADMIN['Authorization']}",
         "--checks",
         "not_a_server_error,response_schema_conformance",
+        # Valid and invalid inputs alike; the stateful phase follows the OpenAPI links with real ids.
         "--mode",
         "all",
         "--phases",
-        "examples,coverage,fuzzing",
+        phases,
         "--generation-with-security-parameters",
-        "false",
+        "false",  # the admin bearer above authenticates; a generated X-API-Key too would be a 400
         "--seed",
         "1",
         "--no-color",
-        "--include-path-regex",
+        filter_option,
         "^/(events|webhooks)",
     ]
 
