@@ -122,11 +122,17 @@ async def main() -> None:
     with_outbox = TenantService(storage, TenantCache(InMemoryCache()), clock, cipher=cipher)
     without = TenantService(NoOutboxStorage(pool), TenantCache(InMemoryCache()), clock, cipher=cipher)
 
+    sender = HttpWebhookSender(allow_private=True)
+    delivery = WebhookDelivery(storage, cipher, sender, clock)
     await write_round(with_outbox, 1, args.concurrency, "warm")
     ratios, rates = [], {"with": [], "without": []}
     for r in range(args.rounds):
         plain = await write_round(without, args.seconds, args.concurrency, f"n{r}")
+        # As in serve: the event worker numbers the events while they are written.
+        worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)
+        worker.start()
         outboxed = await write_round(with_outbox, args.seconds, args.concurrency, f"o{r}")
+        await worker.stop()
         rates["without"].append(plain)
         rates["with"].append(outboxed)
         ratios.append(outboxed / plain)
@@ -142,11 +148,9 @@ async def main() -> None:
     port = server.sockets[0].getsockname()[1]
     while await EventFeed(storage).sequence(wait=True):  # number what the write rounds left
         pass
-    sender = HttpWebhookSender(allow_private=True)
     directory = TenantDirectory(storage.tenants, TenantCache(InMemoryCache()))
     hooks = WebhookSubscriptions(storage, cipher, sender, directory, clock)
     await hooks.create(SYSTEM, NewWebhook(f"http://127.0.0.1:{port}/", ["tenant.updated"]))
-    delivery = WebhookDelivery(storage, cipher, sender, clock)
     while await delivery.fan_out(batch=5000):  # walk past the write rounds' events before timing anything
         pass
     worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)
