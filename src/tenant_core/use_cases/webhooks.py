@@ -211,21 +211,25 @@ class WebhookDelivery:
         return sum(sent)
 
     async def _send_line(self, queue: list[Delivery]) -> int:
+        """The line's deliveries in order, with one lookup of their subscription and its secret."""
+        webhook = await self._storage.webhooks.get(queue[0].webhook_id)
+        if webhook is None:
+            return 0  # unsubscribed meanwhile; its deliveries went with it
+        try:
+            secret: str | None = self._cipher.open(
+                webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)
+            ).decode()
+        except CredentialsUnreadableError:
+            secret = None  # its key is not configured here (yet): each attempt fails and is retried
         for n, delivery in enumerate(queue):
-            if not await self._send(delivery):
+            if not await self._send(webhook, secret, delivery):
                 await self._storage.webhooks.release([d.id for d in queue[n + 1 :]])
                 return n + 1
         return len(queue)
 
-    async def _send(self, delivery: Delivery) -> bool:
+    async def _send(self, webhook: Webhook, secret: str | None, delivery: Delivery) -> bool:
         """One attempt, recorded; True when it was delivered."""
-        webhook = await self._storage.webhooks.get(delivery.webhook_id)
-        if webhook is None:
-            return False  # unsubscribed meanwhile; its deliveries went with it
-        try:
-            secret = self._cipher.open(webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)).decode()
-        except CredentialsUnreadableError:
-            # Its key is not configured here (yet): an attempt that failed, retried like any other.
+        if secret is None:
             attempt = DeliveryAttempt(
                 self._clock.now(), None, 0.0, "signing secret unreadable: its key is not configured"
             )
