@@ -17,6 +17,10 @@ from tenant_core.webhooks import DEFAULT_RETRY_SCHEDULE
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
 
+#: Hosts GENESYS_BASE_URL may name: it exists to reach a fake Genesys in tests, never a real one.
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class ConfigError(ValueError):
     """A setting is malformed; the message says which and how to fix it."""
 
@@ -44,6 +48,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_graph_url: str = DEFAULT_GRAPH_URL
     meta_graph_version: str = DEFAULT_GRAPH_VERSION
     meta_graph_timeout: float = 10.0
+    genesys_base_url: str | None = None  # tests only: login and API of every region at one loopback server
+    genesys_timeout: float = 10.0
     fast_lane: bool = True  # cache-hot resolutions answered before the framework (FAST_LANE=false: off)
     http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
     event_retention_days: float = 30.0  # the feed keeps events this long; older cursors get 410
@@ -86,6 +92,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             meta_graph_timeout=_positive_float(
                 "META_GRAPH_TIMEOUT_SECONDS", env.get("META_GRAPH_TIMEOUT_SECONDS", "10")
             ),
+            genesys_base_url=env.get("GENESYS_BASE_URL") or None,
+            genesys_timeout=_positive_float("GENESYS_TIMEOUT_SECONDS", env.get("GENESYS_TIMEOUT_SECONDS", "10")),
             fast_lane=_flag("FAST_LANE", env.get("FAST_LANE", "true")),
             http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
             event_retention_days=_positive_float("EVENT_RETENTION_DAYS", env.get("EVENT_RETENTION_DAYS", "30")),
@@ -117,6 +125,12 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("META_GRAPH_URL must be an http(s) URL such as https://graph.facebook.com")
         if not self.meta_graph_version.startswith("v"):
             raise ConfigError("META_GRAPH_VERSION must look like v26.0")
+        if self.genesys_base_url is not None:
+            parts = urlsplit(self.genesys_base_url)
+            if parts.scheme not in ("http", "https") or parts.hostname not in _LOOPBACK:
+                raise ConfigError(
+                    "GENESYS_BASE_URL is for tests: it must point at loopback, like http://127.0.0.1:8081"
+                )
         if self.rabbitmq_url is not None and urlsplit(self.rabbitmq_url).scheme not in ("amqp", "amqps"):
             raise ConfigError("RABBITMQ_URL must look like amqp://user:password@host:5672/")
         if self.log_format not in (None, "json", "text"):

@@ -15,6 +15,7 @@ from dependency_injector import containers, providers
 from loguru import logger
 
 from adapters.crypto import AesGcmCipher
+from adapters.genesys import HttpGenesysCloud
 from adapters.jwt import JwtTokens
 from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
 from adapters.meta_graph import HttpMetaGraph
@@ -30,6 +31,7 @@ from tenant_core import (
     ApiKeyService,
     AuditTrail,
     Authenticator,
+    ConnectionChecks,
     GenesysProvisioning,
     RateLimitPolicy,
     SystemClock,
@@ -105,6 +107,14 @@ async def open_graph(
         await graph.close()
 
 
+async def open_genesys(base_url: str | None, timeout_seconds: float) -> AsyncIterator[HttpGenesysCloud]:
+    genesys = HttpGenesysCloud(base_url, timeout_seconds=timeout_seconds, on_call=metrics.observe_genesys)
+    try:
+        yield genesys
+    finally:
+        await genesys.close()
+
+
 async def open_cache(client: redis.Redis | None, url: str | None, workers: int) -> AsyncIterator[Cache]:
     """Redis: an in-process L1 in front of Redis, invalidated over pub/sub. No Redis: in-process only."""
     if client is None or not url:
@@ -151,6 +161,7 @@ class Services:
     rate_limits: RateLimitPolicy
     vault: CredentialVault
     signup: WhatsAppSignup
+    connections: ConnectionChecks
     events: EventFeed
     webhooks: WebhookSubscriptions
     auth_disabled: bool
@@ -208,6 +219,10 @@ class Container(containers.DeclarativeContainer):
     )
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
     signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)
+    genesys = providers.Resource(open_genesys, base_url=config.genesys_base_url, timeout_seconds=config.genesys_timeout)
+    connections = providers.Singleton(
+        ConnectionChecks, storage=storage, vault=vault, clock=clock, genesys=genesys, graph=graph
+    )
 
     directory = providers.Singleton(TenantDirectory, tenants=storage.provided.tenants, cache=tenant_cache)
     events = providers.Singleton(EventFeed, storage=storage)

@@ -35,6 +35,11 @@ CACHE_LOOKUPS = Counter(
 GRAPH_CALLS = Counter(
     "tenant_service_graph_calls_total", "Meta Graph API calls by step and outcome", ["step", "outcome"]
 )
+GENESYS_CALLS = Counter(
+    "tenant_service_genesys_calls_total",
+    "Genesys Cloud calls (connection checks) by step and outcome",
+    ["step", "outcome"],
+)
 POOL_CONNECTIONS = Gauge(
     "tenant_service_db_pool_connections", "Database pool connections by state", ["state"], multiprocess_mode="livesum"
 )
@@ -68,6 +73,10 @@ def observe_cache(level: str, hit: bool) -> None:
 
 def observe_graph(step: str, outcome: str) -> None:
     GRAPH_CALLS.labels(step, outcome).inc()
+
+
+def observe_genesys(step: str, outcome: str) -> None:
+    GENESYS_CALLS.labels(step, outcome).inc()
 
 
 def observe_webhook_attempt(outcome: str, seconds: float) -> None:

@@ -7,7 +7,15 @@ Wire it to adapters (``adapters.memory`` for tests and embedding, ``adapters.pos
 
 from tenant_core.change_events import ChangeEvent, EventType
 from tenant_core.clock import SystemClock
-from tenant_core.commands import CompleteOnboarding, CompleteSignup, CreateTenant, ProvisionGenesys, UpdateTenant
+from tenant_core.commands import (
+    CompleteOnboarding,
+    CompleteSignup,
+    CreateTenant,
+    ProvisionGenesys,
+    SignupEvent,
+    UpdateTenant,
+)
+from tenant_core.connections import Check, ConnectionReport, ConnectionStatus, TokenHealth
 from tenant_core.credential_types import (
     Credentials,
     CredentialType,
@@ -36,6 +44,7 @@ from tenant_core.errors import (
     ConflictError,
     CredentialsUnreadableError,
     CursorExpiredError,
+    ExternalServiceError,
     FieldProblem,
     ForbiddenError,
     GraphApiError,
@@ -63,6 +72,8 @@ from tenant_core.ports import (
     EventBus,
     EventConsumers,
     EventLog,
+    GenesysCloud,
+    GenesysOrganization,
     GraphPhoneNumber,
     IdempotencyKeys,
     MetaGraph,
@@ -72,6 +83,7 @@ from tenant_core.ports import (
     SignupNonces,
     Storage,
     TenantRepository,
+    TokenInfo,
     TokenVerifier,
     UnitOfWork,
     WebhookRepository,
@@ -92,6 +104,7 @@ from tenant_core.use_cases import (
     TenantService,
     WhatsAppSignup,
 )
+from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 from tenant_core.webhooks import (
@@ -118,10 +131,14 @@ __all__ = [
     "Authenticator",
     "Cache",
     "ChangeEvent",
+    "Check",
     "Clock",
     "CompleteOnboarding",
     "CompleteSignup",
     "ConflictError",
+    "ConnectionChecks",
+    "ConnectionReport",
+    "ConnectionStatus",
     "CreateTenant",
     "CreatedTenant",
     "CreatedWebhook",
@@ -141,9 +158,12 @@ __all__ = [
     "EventLog",
     "EventPage",
     "EventType",
+    "ExternalServiceError",
     "FieldProblem",
     "ForbiddenError",
+    "GenesysCloud",
     "GenesysCredentials",
+    "GenesysOrganization",
     "GenesysProvisioning",
     "GraphApiError",
     "GraphPhoneNumber",
@@ -172,6 +192,7 @@ __all__ = [
     "SecretCipher",
     "Settings",
     "SignupError",
+    "SignupEvent",
     "SignupNonces",
     "SignupNotConfiguredError",
     "SignupState",
@@ -191,6 +212,8 @@ __all__ = [
     "TenantServiceError",
     "TenantStatus",
     "TenantSuspendedError",
+    "TokenHealth",
+    "TokenInfo",
     "TokenVerifier",
     "UnavailableError",
     "UnitOfWork",

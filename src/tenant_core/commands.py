@@ -6,6 +6,7 @@ case passes its input through :func:`tenant_core.validation.validated` first.
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import Annotated, Any
 
@@ -126,13 +127,24 @@ class ProvisionGenesys(msgspec.Struct, frozen=True, rename="camel", forbid_unkno
     genesys_region: RegionHost
 
 
+class SignupEvent(enum.StrEnum):
+    """How the browser's Embedded Signup flow finished (its ``WA_EMBEDDED_SIGNUP`` session-info ``event``)."""
+
+    FINISH = "FINISH"  # a WABA and a new Cloud API number: the number is registered
+    FINISH_ONLY_WABA = "FINISH_ONLY_WABA"  # a WABA and no number yet
+    FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING = "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"  # coexistence: the
+    # number stays in the WhatsApp Business app, which keeps its registration
+
+
 class CompleteSignup(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
     """``POST /api/whatsapp/signup``: the ``code`` from ``FB.login`` and the ``state`` from ``signup-state``.
 
-    ``wabaId`` and ``phoneNumberId`` are what the browser's ``WA_EMBEDDED_SIGNUP`` session-info event reported.
+    ``wabaId``, ``phoneNumberId`` and ``event`` are what the browser's ``WA_EMBEDDED_SIGNUP`` session-info
+    event reported; ``event`` defaults to ``FINISH``.
     """
 
     code: Annotated[str, Meta(min_length=1, max_length=2048)]
     state: Annotated[str, Meta(min_length=1, max_length=1024)]
     waba_id: ExternalId | None = None
     phone_number_id: ExternalId | None = None
+    event: SignupEvent = SignupEvent.FINISH

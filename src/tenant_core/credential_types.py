@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from tenant_core.commands import ExternalId, RegionHost
+from tenant_core.connections import ConnectionStatus
 from tenant_core.errors import ValidationFailedError
 from tenant_core.regions import normalise_region
 from tenant_core.validation import problem_from_msgspec
@@ -22,11 +23,13 @@ class CredentialType(enum.StrEnum):
 
 #: Fields whose values are encrypted at rest and masked in every view.
 SECRET_FIELDS: frozenset[str] = frozenset(
-    {"client_secret", "webhook_secret", "access_token", "verify_token", "app_secret"}
+    {"client_secret", "webhook_secret", "access_token", "verify_token", "app_secret", "pin"}
 )
 
 Secret = Annotated[str, Meta(min_length=1, max_length=4096)]
 Text = Annotated[str, Meta(min_length=1, max_length=255)]
+#: A WhatsApp number's two-step verification PIN.
+Pin = Annotated[str, Meta(pattern=r"^[0-9]{6}$")]
 
 
 class GenesysCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -40,16 +43,22 @@ class GenesysCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unk
 
 
 class WhatsAppCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    """A WhatsApp Cloud API access token and the business number it sends from."""
+    """A WhatsApp Cloud API access token and the business number it sends from.
+
+    ``phone_number_id`` is required of every caller that stores one; only an Embedded Signup that finished
+    with a WABA alone (``FINISH_ONLY_WABA``) stores none. ``pin`` is the number's two-step verification PIN,
+    set when this service registered the number.
+    """
 
     access_token: Secret
-    phone_number_id: ExternalId
+    phone_number_id: ExternalId | None = None
     waba_id: ExternalId
     business_account_id: ExternalId | None = None
     verify_token: Secret | None = None
     display_phone_number: Annotated[str, Meta(max_length=32)] | None = None
     quality_rating: Annotated[str, Meta(max_length=32)] | None = None
     app_secret: Secret | None = None  # the tenant's own Meta app, when it has one (signs its webhooks)
+    pin: Pin | None = None
 
 
 Credentials = GenesysCredentials | WhatsAppCredentials
@@ -67,16 +76,19 @@ class StoredCredentials(msgspec.Struct, frozen=True):
     type: CredentialType
     credentials: Credentials
     updated_at: datetime
+    status: ConnectionStatus | None = None
 
 
 class SealedCredentials(msgspec.Struct, frozen=True):
-    """What the store keeps: ciphertext and the id of the key that sealed it."""
+    """What the store keeps: ciphertext and the id of the key that sealed it, and (in clear, as it holds no
+    secret) what is known about the connection."""
 
     tenant_id: str
     type: CredentialType
     key_id: str
     ciphertext: bytes
     updated_at: datetime
+    status: ConnectionStatus | None = None
 
 
 #: Older names still found in the platform's data and tools → today's wire names (snake_case of every
@@ -132,6 +144,8 @@ def parse_credentials(kind: CredentialType, data: Any, where: str = "credentials
         raise ValidationFailedError.for_field(field, problem.message) from None
     if isinstance(parsed, GenesysCredentials):
         parsed = msgspec.structs.replace(parsed, region=normalise_region(parsed.region, f"{where}region"))
+    elif parsed.phone_number_id is None:
+        raise ValidationFailedError.for_field(f"{where}phoneNumberId", "Object missing required field `phoneNumberId`")
     return parsed
 
 

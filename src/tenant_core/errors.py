@@ -19,6 +19,7 @@ in a single table, and in-process callers catch them directly::
     │   ├── InvalidSignupStateError    the ``state`` is forged, expired, replayed or for another tenant
     │   ├── WabaNotFoundError          the token covers no (or not the requested) WABA or phone number
     │   └── GraphApiError              Meta's Graph API refused or failed
+    ├── ExternalServiceError       Genesys Cloud refused a connection check's call, or did not answer
     └── CredentialsUnreadableError stored ciphertext fails authentication (tampered, moved, or key missing)
 """
 
@@ -125,6 +126,18 @@ class InvalidSignupStateError(SignupError):
 
 class WabaNotFoundError(SignupError):
     """The token covers no WhatsApp Business Account (or not the one, or the number, the caller named)."""
+
+
+class ExternalServiceError(TenantServiceError):
+    """An external API (Genesys Cloud) refused a call or did not answer; the message names no secret.
+
+    ``refused`` is true when the API answered with a refusal (4xx) rather than failing or timing out."""
+
+    def __init__(self, message: str, *, step: str, refused: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.refused = refused
+        self.status = status
 
 
 class GraphApiError(SignupError):

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 import msgspec
 
 from tenant_core.change_events import ChangeEvent
+from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.security import Principal
@@ -136,6 +137,13 @@ class CredentialStore(Protocol):
 
     async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
         """Replace the ciphertext if the record is still ``old`` (a concurrent store wins)."""
+        ...
+
+    async def record_status(
+        self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
+    ) -> bool:
+        """Keep ``status`` with the credential if it is still the one stored at ``updated_at`` (a check of
+        values replaced meanwhile is dropped). ``put`` replaces the status with the sealed record's own."""
         ...
 
 
@@ -366,23 +374,68 @@ class GraphPhoneNumber(msgspec.Struct, frozen=True):
     display_phone_number: str | None = None
     quality_rating: str | None = None
     verified_name: str | None = None
+    code_verification_status: str | None = None
+
+
+class TokenInfo(msgspec.Struct, frozen=True):
+    """What ``debug_token`` says of an access token. Expiry times are ``None`` when they never come."""
+
+    is_valid: bool
+    expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
+    scopes: dict[str, list[str]] = {}  # granular scope → the asset ids it is limited to (empty: not limited)
 
 
 class MetaGraph(Protocol):
-    """The Meta Graph API calls of Embedded Signup. Failures raise :class:`~tenant_core.errors.GraphApiError`."""
+    """The Meta Graph API calls of Embedded Signup and of the WhatsApp connection check.
+
+    Failures raise :class:`~tenant_core.errors.GraphApiError`; a refused token has ``graph_code`` 190."""
 
     async def exchange_code(self, code: str) -> str:
         """The business access token for an Embedded Signup ``code`` (codes are single use: never retried)."""
         ...
 
-    async def granted_wabas(self, access_token: str) -> list[str]:
-        """WABA ids the token covers (``whatsapp_business_management`` target ids of ``debug_token``)."""
+    async def inspect_token(self, access_token: str) -> TokenInfo:
+        """``debug_token`` with the app's own token: validity, expiry and granular scopes."""
         ...
 
     async def phone_numbers(self, waba_id: str, access_token: str) -> list[GraphPhoneNumber]: ...
 
+    async def phone_number(self, phone_number_id: str, access_token: str) -> GraphPhoneNumber:
+        """One number's display number, verified name, quality rating and code verification status."""
+        ...
+
     async def subscribe_app(self, waba_id: str, access_token: str) -> None:
         """Subscribe this app to the WABA's webhooks."""
+        ...
+
+    async def register_phone(self, phone_number_id: str, access_token: str, pin: str) -> None:
+        """Register the number for the Cloud API, setting ``pin`` as its two-step verification PIN (a write:
+        never retried)."""
+        ...
+
+
+class GenesysOrganization(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+
+
+class GenesysCloud(Protocol):
+    """The Genesys Cloud calls of the connection check, in the region the credential names (its host).
+
+    Failures raise :class:`~tenant_core.errors.ExternalServiceError`; ``refused`` tells a refusal (wrong
+    credentials or region) from an outage or timeout."""
+
+    async def token(self, region: str, client_id: str, client_secret: str) -> str:
+        """A client-credentials access token from ``login.<region>``."""
+        ...
+
+    async def organization(self, region: str, token: str) -> GenesysOrganization:
+        """The organization the token belongs to (``/api/v2/organizations/me``)."""
+        ...
+
+    async def has_open_messaging_integration(self, region: str, token: str, integration_id: str) -> bool:
+        """Whether the org has this Open Messaging integration."""
         ...
 
 

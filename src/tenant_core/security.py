@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     METRICS_READ = "metrics:read"
     EVENTS_READ = "events:read"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    CONNECTIONS_VERIFY = "connections:verify"
 
 
 _ALL = frozenset(Permission)
@@ -50,6 +51,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CREDENTIALS_REVEAL,
             Permission.METRICS_READ,
             Permission.EVENTS_READ,
+            Permission.CONNECTIONS_VERIFY,
         }
     ),
     Role.TENANT: frozenset(
@@ -62,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.API_KEYS_MANAGE,
             Permission.AUDIT_READ,
             Permission.EVENTS_READ,  # its own events only
+            Permission.CONNECTIONS_VERIFY,
         }
     ),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,15 +18,19 @@ from tenant_core import (
     NotFoundError,
     Principal,
     Role,
+    SignupEvent,
     SignupNotConfiguredError,
     SignupStateCodec,
     TenantStatus,
     TenantSuspendedError,
+    TokenHealth,
     UpdateTenant,
+    ValidationFailedError,
     WabaNotFoundError,
     WhatsAppSignup,
 )
 from tenant_core.entities import new_tenant
+from tenant_core.use_cases.signup import new_pin
 from tests.support.builders import create_command
 
 TOKEN = "EAAG-business-token"
@@ -68,11 +72,72 @@ async def test_first_waba_and_number_by_default_all_stored_and_bound(tenants, si
     state = (await signup.start(SYSTEM, tenant.id)).state
     result = await signup.complete(None, CompleteSignup(code="code-1", state=state))
     assert (result.credentials.waba_id, result.credentials.phone_number_id) == ("100", "1001")
-    assert graph.steps == ["exchange_code", "debug_token", "phone_numbers", "subscribe_app"]
+    assert graph.steps == ["exchange_code", "debug_token", "phone_numbers", "subscribe_app", "register"]
     assert graph.subscribed == {"100"}
     assert (await resolver.by_phone(SYSTEM, "1001")).id == tenant.id
     stored = await vault.reveal(SYSTEM, tenant.id, CredentialType.WHATSAPP)
     assert stored.credentials.access_token == TOKEN
+    # The number was registered with a fresh six-digit PIN, which is kept sealed and masked in views.
+    assert stored.credentials.pin == graph.registered["1001"] and len(stored.credentials.pin) == 6
+    assert (await vault.view(SYSTEM, tenant.id, CredentialType.WHATSAPP)).credentials["pin"] == "****"
+
+
+def test_pins_are_six_random_digits():
+    pins = {new_pin() for _ in range(50)}
+    assert all(len(pin) == 6 and pin.isdigit() for pin in pins) and len(pins) > 40
+
+
+async def test_coexistence_keeps_the_business_app_registration(tenants, signup, graph, vault, resolver):
+    tenant = await _tenant(tenants)
+    state = (await signup.start(SYSTEM, tenant.id)).state
+    event = SignupEvent.FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING
+    await signup.complete(None, CompleteSignup(code="code-1", state=state, event=event))
+    assert "register" not in graph.steps and graph.subscribed == {"100"}
+    assert (await resolver.by_phone(SYSTEM, "1001")).id == tenant.id
+    assert (await vault.reveal(SYSTEM, tenant.id, CredentialType.WHATSAPP)).credentials.pin is None
+
+
+async def test_only_waba_stores_the_waba_without_a_number(tenants, signup, graph, vault):
+    tenant = await _tenant(tenants)
+    state = (await signup.start(SYSTEM, tenant.id)).state
+    result = await signup.complete(None, CompleteSignup(code="code-1", state=state, event=SignupEvent.FINISH_ONLY_WABA))
+    assert result.credentials.phone_number_id is None and result.credentials.waba_id == "100"
+    assert graph.steps == ["exchange_code", "debug_token", "subscribe_app"]
+    after = await tenants.get(SYSTEM, tenant.id)
+    assert after.phone_number_id is None and after.whatsapp_configured is False
+    with pytest.raises(NotFoundError, match="no phone number"):
+        await vault.meta(SYSTEM, tenant.id)
+
+
+async def test_only_waba_with_a_number_is_refused_before_meta_is_called(tenants, signup, graph):
+    tenant = await _tenant(tenants)
+    state = (await signup.start(SYSTEM, tenant.id)).state
+    command = CompleteSignup(code="code-1", state=state, phone_number_id="1001", event=SignupEvent.FINISH_ONLY_WABA)
+    with pytest.raises(ValidationFailedError, match="phoneNumberId"):
+        await signup.complete(None, command)
+    assert graph.steps == []
+
+
+async def test_a_failed_registration_stores_nothing(tenants, signup, graph, vault, storage):
+    tenant = await _tenant(tenants)
+    audited = await storage.audit.list_for_tenant(tenant.id, 10, 0)
+    graph.failing.add("register")
+    state = (await signup.start(SYSTEM, tenant.id)).state
+    with pytest.raises(GraphApiError):
+        await signup.complete(None, CompleteSignup(code="code-1", state=state))
+    assert await vault.view(SYSTEM, tenant.id, CredentialType.WHATSAPP) is None
+    assert await tenants.get(SYSTEM, tenant.id) == tenant
+    assert await storage.audit.list_for_tenant(tenant.id, 10, 0) == audited
+
+
+async def test_signup_keeps_the_token_expiry(tenants, signup, graph, vault, clock):
+    tenant = await _tenant(tenants)
+    expires = datetime(2026, 2, 15, tzinfo=UTC)  # three days after the test clock's start: expiring
+    graph.expiries[TOKEN] = (expires, None)
+    state = (await signup.start(SYSTEM, tenant.id)).state
+    await signup.complete(None, CompleteSignup(code="code-1", state=state))
+    view = await vault.view(SYSTEM, tenant.id, CredentialType.WHATSAPP)
+    assert view.status.token_expires_at == expires and view.health is TokenHealth.EXPIRING
 
 
 async def test_the_browser_may_name_the_waba_and_number(tenants, signup):

@@ -1,6 +1,7 @@
 """In-memory adapters: complete, supported implementations for tests and for embedding the core."""
 
 from adapters.memory.cache import InMemoryCache, NoCache
+from adapters.memory.genesys import InMemoryGenesysCloud
 from adapters.memory.meta_graph import InMemoryMetaGraph
 from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.storage import InMemoryStorage, InMemoryUnitOfWork
@@ -10,6 +11,7 @@ from adapters.memory.webhooks import InMemoryEventBus, InMemoryWebhookSender
 __all__ = [
     "InMemoryCache",
     "InMemoryEventBus",
+    "InMemoryGenesysCloud",
     "InMemoryMetaGraph",
     "InMemoryRateLimiter",
     "InMemoryStorage",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from adapters.memory.state import StateView
+from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 
 
@@ -31,7 +34,18 @@ class InMemoryCredentialStore(StateView):
 
     async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
         slot = (old.tenant_id, old.type.value)
-        if self._state.credentials.get(slot) != old:
+        current = self._state.credentials.get(slot)
+        if current is None or current.ciphertext != old.ciphertext:
             return False
-        self._state.credentials[slot] = msgspec.structs.replace(old, key_id=key_id, ciphertext=ciphertext)
+        self._state.credentials[slot] = msgspec.structs.replace(current, key_id=key_id, ciphertext=ciphertext)
+        return True
+
+    async def record_status(
+        self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
+    ) -> bool:
+        slot = (tenant_id, kind.value)
+        current = self._state.credentials.get(slot)
+        if current is None or current.updated_at != updated_at:
+            return False
+        self._state.credentials[slot] = msgspec.structs.replace(current, status=status)
         return True

@@ -1,7 +1,7 @@
 """The :class:`~tenant_core.ports.MetaGraph` port over HTTP with httpx.
 
 Idempotent reads are retried with exponential backoff on transport errors and 5xx answers; the code
-exchange (codes are single use) and the subscription (a write) are never retried. Graph's error bodies
+exchange (codes are single use), the subscription and the registration (writes) are never retried. Graph's error bodies
 become one :class:`~tenant_core.errors.GraphApiError`; no URL, token or secret reaches a message or a log.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,11 +19,11 @@ from loguru import logger
 from msgspec import Meta
 
 from tenant_core.errors import GraphApiError
-from tenant_core.ports import GraphPhoneNumber
+from tenant_core.ports import GraphPhoneNumber, TokenInfo
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v26.0"
-_MANAGEMENT_SCOPE = "whatsapp_business_management"
+_PHONE_FIELDS = "id,display_phone_number,verified_name,quality_rating,code_verification_status"
 
 
 class _GraphError(msgspec.Struct):
@@ -47,11 +48,14 @@ class _Scope(msgspec.Struct):
     target_ids: list[str] = []
 
 
-class _WabaIds(msgspec.Struct):
+class _GraphIds(msgspec.Struct):
     ids: list[GraphId]
 
 
 class _DebugData(msgspec.Struct):
+    is_valid: bool = False
+    expires_at: int = 0  # unix seconds; 0: never
+    data_access_expires_at: int = 0
     granular_scopes: list[_Scope] = []
 
 
@@ -64,6 +68,7 @@ class _PhoneNumber(msgspec.Struct):
     display_phone_number: Annotated[str, Meta(max_length=32)] | None = None
     quality_rating: Annotated[str, Meta(max_length=32)] | None = None
     verified_name: Annotated[str, Meta(max_length=255)] | None = None
+    code_verification_status: Annotated[str, Meta(max_length=64)] | None = None
 
 
 class _PhoneNumbers(msgspec.Struct):
@@ -107,21 +112,40 @@ class HttpMetaGraph:
         body = await self._call("exchange_code", "GET", "oauth/access_token", params=params, attempts=1)
         return _decode(body, _AccessToken, "exchange_code").access_token
 
-    async def granted_wabas(self, access_token: str) -> list[str]:
+    async def inspect_token(self, access_token: str) -> TokenInfo:
         params = {"input_token": access_token, "access_token": f"{self._app_id}|{self._app_secret}"}
         body = await self._call("debug_token", "GET", "debug_token", params=params)
-        scopes = _decode(body, _DebugToken, "debug_token").data.granular_scopes
-        wabas = next((s.target_ids for s in scopes if s.scope == _MANAGEMENT_SCOPE), [])
-        return _decode(msgspec.json.encode({"ids": wabas}), _WabaIds, "debug_token").ids
+        data = _decode(body, _DebugToken, "debug_token").data
+        scopes: dict[str, list[str]] = {}
+        for scope in data.granular_scopes:
+            if scope.scope.startswith("whatsapp_"):  # their targets are WABA ids, which go into paths
+                ids = _decode(msgspec.json.encode({"ids": scope.target_ids}), _GraphIds, "debug_token").ids
+                scopes[scope.scope] = ids
+        return TokenInfo(
+            is_valid=data.is_valid,
+            expires_at=_moment(data.expires_at),
+            data_access_expires_at=_moment(data.data_access_expires_at),
+            scopes=scopes,
+        )
 
     async def phone_numbers(self, waba_id: str, access_token: str) -> list[GraphPhoneNumber]:
         body = await self._call("phone_numbers", "GET", f"{_segment(waba_id)}/phone_numbers", token=access_token)
         numbers = _decode(body, _PhoneNumbers, "phone_numbers").data
         return [GraphPhoneNumber(**msgspec.structs.asdict(number)) for number in numbers]
 
+    async def phone_number(self, phone_number_id: str, access_token: str) -> GraphPhoneNumber:
+        params = {"fields": _PHONE_FIELDS}
+        body = await self._call("phone_number", "GET", _segment(phone_number_id), params=params, token=access_token)
+        return GraphPhoneNumber(**msgspec.structs.asdict(_decode(body, _PhoneNumber, "phone_number")))
+
     async def subscribe_app(self, waba_id: str, access_token: str) -> None:
         path = f"{_segment(waba_id)}/subscribed_apps"
         await self._call("subscribe_app", "POST", path, token=access_token, attempts=1)
+
+    async def register_phone(self, phone_number_id: str, access_token: str, pin: str) -> None:
+        body = {"messaging_product": "whatsapp", "pin": pin}
+        path = f"{_segment(phone_number_id)}/register"
+        await self._call("register", "POST", path, token=access_token, attempts=1, json=body)
 
     async def _call(
         self,
@@ -132,13 +156,14 @@ class HttpMetaGraph:
         params: dict[str, str] | None = None,
         token: str | None = None,
         attempts: int | None = None,
+        json: dict[str, str] | None = None,
     ) -> bytes:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         url = f"/{self._version}/{path}"
         attempts = attempts or self._read_attempts
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._client.request(method, url, params=params, headers=headers)
+                response = await self._client.request(method, url, params=params, headers=headers, json=json)
             except httpx.TimeoutException:
                 self._on_call(step, "timeout")
                 failure = GraphApiError("Meta Graph API did not answer in time", step=step)
@@ -174,6 +199,11 @@ def _graph_error(step: str, response: httpx.Response) -> GraphApiError:
         graph_subcode=error.error_subcode,
         fbtrace_id=error.fbtrace_id,
     )
+
+
+def _moment(unix_seconds: int) -> datetime | None:
+    """Graph's expiry times: unix seconds, with 0 for "never"."""
+    return None if unix_seconds <= 0 else datetime.fromtimestamp(unix_seconds, UTC)
 
 
 def _segment(value: str) -> str:

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
+import msgspec
 
 from adapters.postgres.errors import translated
 from adapters.postgres.tenants import Executor
+from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 
-_COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at"
+_COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at, status"
 
 
 def _sealed(record: asyncpg.Record) -> SealedCredentials:
+    status = record["status"]
     return SealedCredentials(
         tenant_id=record["tenant_id"],
         type=CredentialType(record["type"]),
         key_id=record["key_id"],
         ciphertext=bytes(record["ciphertext"]),
         updated_at=record["updated_at"],
+        status=None if status is None else msgspec.json.decode(status, type=ConnectionStatus),
     )
+
+
+def _encoded(status: ConnectionStatus | None) -> str | None:
+    return None if status is None else msgspec.json.encode(status).decode()
 
 
 class PostgresCredentialStore:
@@ -27,14 +37,13 @@ class PostgresCredentialStore:
 
     async def put(self, sealed: SealedCredentials) -> None:
         sql = (
-            f"INSERT INTO credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5) "
+            f"INSERT INTO credentials ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb) "
             "ON CONFLICT (tenant_id, type) DO UPDATE SET key_id = EXCLUDED.key_id, "
-            "ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at"
+            "ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at, status = EXCLUDED.status"
         )
+        args = (sealed.tenant_id, sealed.type.value, sealed.key_id, sealed.ciphertext, sealed.updated_at)
         with translated():
-            await self._db.execute(
-                sql, sealed.tenant_id, sealed.type.value, sealed.key_id, sealed.ciphertext, sealed.updated_at
-            )
+            await self._db.execute(sql, *args, _encoded(sealed.status))
 
     async def get(self, tenant_id: str, kind: CredentialType) -> SealedCredentials | None:
         sql = f"SELECT {_COLUMNS} FROM credentials WHERE tenant_id = $1 AND type = $2"
@@ -71,3 +80,11 @@ class PostgresCredentialStore:
         with translated():
             status = await self._db.execute(sql, old.tenant_id, old.type.value, old.ciphertext, key_id, ciphertext)
         return status != "UPDATE 0"
+
+    async def record_status(
+        self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
+    ) -> bool:
+        sql = "UPDATE credentials SET status = $4::jsonb WHERE tenant_id = $1 AND type = $2 AND updated_at = $3"
+        with translated():
+            result = await self._db.execute(sql, tenant_id, kind.value, updated_at, _encoded(status))
+        return result != "UPDATE 0"

@@ -1,14 +1,18 @@
-"""WhatsApp Embedded Signup: exchange Meta's code, find the WABA and number, subscribe, store — all or nothing.
+"""WhatsApp Embedded Signup: exchange Meta's code, find the WABA and number, subscribe, register the number,
+store — all or nothing.
 
 Every Graph call happens before the single write, so a failure at any step leaves the tenant as it was.
 """
 
 from __future__ import annotations
 
+import secrets
+
 import msgspec
 
 from tenant_core.audit import AuditAction
-from tenant_core.commands import TENANT_ID, CompleteSignup
+from tenant_core.commands import TENANT_ID, CompleteSignup, SignupEvent
+from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import WhatsAppCredentials
 from tenant_core.entities import TenantStatus
 from tenant_core.errors import (
@@ -16,9 +20,10 @@ from tenant_core.errors import (
     NotFoundError,
     SignupNotConfiguredError,
     TenantSuspendedError,
+    ValidationFailedError,
     WabaNotFoundError,
 )
-from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage
+from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage, TokenInfo
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec, looks_signed
 from tenant_core.use_cases.vault import CredentialVault
@@ -50,23 +55,41 @@ class WhatsAppSignup:
         command = validated(command)
         if self._graph is None:
             raise SignupNotConfiguredError("WhatsApp signup is not configured: this service has no Meta app")
+        with_number = command.event is not SignupEvent.FINISH_ONLY_WABA
+        if not with_number and command.phone_number_id is not None:
+            raise ValidationFailedError.for_field("phoneNumberId", "FINISH_ONLY_WABA finishes without a phone number")
         tenant_id = await self._tenant_of(principal, command.state)
         graph = self._graph
         token = await graph.exchange_code(command.code)
-        waba_id = _pick_waba(await graph.granted_wabas(token), command.waba_id)
-        phone = _pick_phone(await graph.phone_numbers(waba_id, token), waba_id, command.phone_number_id)
+        token_info = await graph.inspect_token(token)
+        waba_id = _pick_waba(token_info.scopes.get(MANAGEMENT_SCOPE, []), command.waba_id)
+        phone = None
+        if with_number:
+            phone = _pick_phone(await graph.phone_numbers(waba_id, token), waba_id, command.phone_number_id)
         await graph.subscribe_app(waba_id, token)
+        pin = None
+        if phone is not None and command.event is SignupEvent.FINISH:
+            # The coexistence flow's number stays registered by the WhatsApp Business app; a new Cloud API
+            # number must be registered, and its PIN becomes the number's two-step PIN for good.
+            pin = new_pin()
+            await graph.register_phone(phone.id, token, pin)
         credentials = WhatsAppCredentials(
             access_token=token,
-            phone_number_id=phone.id,
+            phone_number_id=phone and phone.id,
             waba_id=waba_id,
-            display_phone_number=phone.display_phone_number,
-            quality_rating=phone.quality_rating,
+            display_phone_number=phone and phone.display_phone_number,
+            quality_rating=phone and phone.quality_rating,
+            pin=pin,
         )
         actor = principal or Principal(subject="whatsapp-signup", role=Role.TENANT, tenant_id=tenant_id)
         # Meta has just proved the number is the tenant's: the signup binds it, whoever started it.
         await self._vault.store_in_transaction(
-            actor, tenant_id, credentials, AuditAction.WHATSAPP_SIGNUP_COMPLETED, binding=SYSTEM
+            actor,
+            tenant_id,
+            credentials,
+            AuditAction.WHATSAPP_SIGNUP_COMPLETED,
+            binding=SYSTEM,
+            status=signup_status(token_info, phone),
         )
         return SignupResult(tenant_id=tenant_id, credentials=credentials)
 
@@ -93,6 +116,26 @@ class WhatsAppSignup:
             raise NotFoundError(f"Tenant {tenant_id} not found")
         if tenant.status is TenantStatus.SUSPENDED:
             raise TenantSuspendedError(f"Tenant {tenant_id} is suspended: WhatsApp signup needs an active tenant")
+
+
+#: The granular scope whose targets are the WABAs a token may manage.
+MANAGEMENT_SCOPE = "whatsapp_business_management"
+
+
+def new_pin() -> str:
+    """Six random digits: a number's two-step verification PIN."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def signup_status(token: TokenInfo, phone: GraphPhoneNumber | None) -> ConnectionStatus:
+    """What a signup learned about the connection: when the token stops working, and the number's state."""
+    return ConnectionStatus(
+        token_checked=True,
+        token_expires_at=token.expires_at,
+        data_access_expires_at=token.data_access_expires_at,
+        verified_name=phone and phone.verified_name,
+        code_verification_status=phone and phone.code_verification_status,
+    )
 
 
 def _pick_waba(granted: list[str], wanted: str | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from tenant_core.audit import AuditAction, record
+from tenant_core.connections import ConnectionStatus, TokenHealth
 from tenant_core.credential_types import (
     CREDENTIAL_TYPES,
     Credentials,
@@ -26,15 +27,18 @@ from tenant_core.errors import CredentialsUnreadableError, NotFoundError
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
 from tenant_core.security import Permission, Principal, Role
-from tenant_core.tenant_writer import TenantWriter
+from tenant_core.tenant_writer import Compute, TenantWriter
 
 
 class MaskedCredentials(msgspec.Struct, frozen=True):
-    """A credential as shown to readers: every secret field replaced by ``****`` + last 4."""
+    """A credential as shown to readers: every secret field replaced by ``****`` + last 4, and what is known
+    of its connection (``health`` is the WhatsApp token's)."""
 
     type: CredentialType
     credentials: dict[str, Any]
     updated_at: datetime
+    status: ConnectionStatus | None = None
+    health: TokenHealth | None = None
 
 
 class CredentialsRead(msgspec.Struct, frozen=True):
@@ -76,7 +80,10 @@ def tenant_fields_for(credentials: Credentials, principal: Principal) -> dict[st
     """
     binds_routing = principal.role is not Role.TENANT
     if isinstance(credentials, WhatsAppCredentials):
-        return {"phone_number_id": credentials.phone_number_id, "whatsapp_configured": True} if binds_routing else {}
+        if not binds_routing:
+            return {}
+        number = credentials.phone_number_id  # None: a WABA without a number yet, which routes nothing
+        return {"phone_number_id": number, "whatsapp_configured": number is not None}
     fields: dict[str, Any] = {"genesys_region": credentials.region}
     if credentials.integration_id is not None and binds_routing:
         fields["genesys_integration_id"] = credentials.integration_id
@@ -145,17 +152,29 @@ class CredentialVault:
         self._read_audit = _ReadAudit()
 
     async def store(
-        self, principal: Principal, tenant_id: str, kind: CredentialType, data: Any, where: str = "credentials."
+        self,
+        principal: Principal,
+        tenant_id: str,
+        kind: CredentialType,
+        data: Any,
+        where: str = "credentials.",
+        *,
+        status: ConnectionStatus | None = None,
+        more_fields: Compute | None = None,
     ) -> StoreOutcome:
         """Replace the tenant's credential of this type and update the tenant's denormalized fields, atomically.
 
         A phone number owned by another tenant is a ConflictError and nothing changes. Tenant principals
         store the values without moving routing keys (see :func:`tenant_fields_for`); ``unbound`` says which.
-        Validation errors name fields as ``<where><field>``.
+        Validation errors name fields as ``<where><field>``. ``status`` and ``more_fields``: see
+        :meth:`store_in_transaction`.
         """
         principal.require(Permission.CREDENTIALS_WRITE, tenant_id)
         credentials = parse_credentials(kind, data, where)
-        tenant = await self.store_in_transaction(principal, tenant_id, credentials, AuditAction.CREDENTIALS_STORED)
+        action = AuditAction.CREDENTIALS_STORED
+        tenant = await self.store_in_transaction(
+            principal, tenant_id, credentials, action, status=status, more_fields=more_fields
+        )
         return StoreOutcome(tenant=tenant, unbound=unbound_routing_keys(credentials, tenant))
 
     async def store_in_transaction(
@@ -165,22 +184,30 @@ class CredentialVault:
         credentials: Credentials,
         action: AuditAction,
         binding: Principal | None = None,
+        status: ConnectionStatus | None = None,
+        more_fields: Compute | None = None,
     ) -> Tenant:
         """Store already-validated credentials (WhatsApp signup uses this with its own audit action).
 
         ``binding`` is whose authority moves routing keys, when not the acting principal's own (a completed
-        signup binds the number Meta vouched for, whoever started it).
+        signup binds the number Meta vouched for, whoever started it). ``status`` is what is known of the
+        connection; ``more_fields`` computes further tenant fields from the current tenant (a verified
+        Genesys org fills empty org fields).
         """
         kind = next(k for k, t in CREDENTIAL_TYPES.items() if isinstance(credentials, t))
         key_id, ciphertext = self._cipher.seal(msgspec.json.encode(credentials), associated_data(tenant_id, kind))
         fields = tenant_fields_for(credentials, binding or principal)
 
+        def compute(tenant: Tenant) -> dict[str, Any]:
+            return fields if more_fields is None else {**more_fields(tenant), **fields}
+
         async def put(uow: UnitOfWork, tenant: Tenant) -> Iterable[str]:
-            await uow.credentials.put(SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now()))
+            sealed = SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now(), status)
+            await uow.credentials.put(sealed)
             return [f"credentials.{kind.value}.{name}" for name in field_names(credentials)]
 
         detail = {"credentialType": kind.value}
-        return await self._writer.change(principal, action, tenant_id, lambda t: fields, also=put, detail=detail)
+        return await self._writer.change(principal, action, tenant_id, compute, also=put, detail=detail)
 
     async def view(self, principal: Principal, tenant_id: str, kind: CredentialType) -> MaskedCredentials | None:
         """The masked credential, or ``None`` when the (existing) tenant has none of this type."""
@@ -188,7 +215,11 @@ class CredentialVault:
         stored = await self._open(tenant_id, kind)
         if stored is None:
             return None
-        return MaskedCredentials(type=kind, credentials=masked(stored.credentials), updated_at=stored.updated_at)
+        health = None
+        if kind is CredentialType.WHATSAPP:
+            health = (stored.status or ConnectionStatus()).health(self._clock.now())
+        shown = masked(stored.credentials)
+        return MaskedCredentials(kind, shown, stored.updated_at, stored.status, health)
 
     async def read(
         self, principal: Principal, tenant_id: str, kind: CredentialType, reveal: bool = False
@@ -228,6 +259,8 @@ class CredentialVault:
         stored = await self._open(tenant_id, CredentialType.WHATSAPP)
         if stored is None or not isinstance(whatsapp := stored.credentials, WhatsAppCredentials):
             raise NotFoundError(f"WhatsApp is not configured for tenant {tenant_id}")
+        if whatsapp.phone_number_id is None:
+            raise NotFoundError(f"WhatsApp for tenant {tenant_id} has a business account but no phone number yet")
         await self._audit_clear_read(principal, tenant_id, "credentials.whatsapp")
         return MetaCredentials(
             access_token=whatsapp.access_token,
@@ -253,6 +286,48 @@ class CredentialVault:
             detail={"credentialType": kind.value},
         )
 
+    async def opened(self, tenant_id: str, kind: CredentialType) -> StoredCredentials | None:
+        """The credential in clear for a use case that uses it without showing it (a connection check).
+        Not audited as a reveal and not permission-checked: the caller checks its own permission."""
+        return await self._open(tenant_id, kind)
+
+    async def record_check(
+        self,
+        principal: Principal,
+        checked: StoredCredentials,
+        status: ConnectionStatus,
+        refreshed: Credentials | None = None,
+        more_fields: Compute | None = None,
+    ) -> Tenant:
+        """Keep a check's outcome with the credential it checked, and what it learned, in one transaction.
+
+        ``refreshed`` replaces the credential's non-secret facts (a number's display name, its quality) and
+        ``more_fields`` fills tenant fields; both only while the checked credential is still the one stored,
+        so a check never overwrites a credential replaced while it ran.
+        """
+        tenant_id, kind = checked.tenant_id, checked.type
+
+        def compute(tenant: Tenant) -> dict[str, Any]:
+            return {} if more_fields is None else more_fields(tenant)
+
+        async def keep(uow: UnitOfWork, tenant: Tenant) -> Iterable[str]:
+            current = await uow.credentials.get(tenant_id, kind)
+            if current is None or current.updated_at != checked.updated_at:
+                return []  # replaced meanwhile: this check is about values no longer stored
+            if refreshed is None or refreshed == checked.credentials:
+                await uow.credentials.record_status(tenant_id, kind, checked.updated_at, status)
+                return []  # what the service knows changed, not the credential: nothing to audit
+            plaintext, aad = msgspec.json.encode(refreshed), associated_data(tenant_id, kind)
+            key_id, ciphertext = self._cipher.seal(plaintext, aad)
+            await uow.credentials.put(SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now(), status))
+            before, after = msgspec.to_builtins(checked.credentials), msgspec.to_builtins(refreshed)
+            return [f"credentials.{kind.value}.{name}" for name in after if before.get(name) != after[name]]
+
+        # A refreshed credential is a credential change; otherwise only the tenant's fields can change.
+        action = AuditAction.TENANT_UPDATED if refreshed is None else AuditAction.CREDENTIALS_STORED
+        detail = None if refreshed is None else {"credentialType": kind.value}
+        return await self._writer.change(principal, action, tenant_id, compute, also=keep, detail=detail)
+
     async def _audit_clear_read(self, principal: Principal, tenant_id: str, what: str) -> None:
         if not self._read_audit.due(principal, tenant_id, what):
             return
@@ -269,7 +344,7 @@ class CredentialVault:
             credentials = msgspec.json.decode(plaintext, type=CREDENTIAL_TYPES[kind])
         except msgspec.DecodeError:
             raise CredentialsUnreadableError("Stored credentials are not in the expected format") from None
-        return StoredCredentials(tenant_id, kind, credentials, sealed.updated_at)
+        return StoredCredentials(tenant_id, kind, credentials, sealed.updated_at, sealed.status)
 
 
 class RotationReport(msgspec.Struct, frozen=True):

@@ -13,7 +13,7 @@ from loguru import logger
 from msgspec import UNSET, Meta, UnsetType
 
 from entrypoints.http.schemas import Message
-from tenant_core import Principal
+from tenant_core import ConnectionChecks, ConnectionReport, ConnectionStatus, Principal, TokenHealth
 from tenant_core.credential_types import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
 from tenant_core.errors import NotFoundError, ValidationFailedError
 from tenant_core.use_cases.vault import CredentialsRead, CredentialVault, MaskedCredentials
@@ -122,11 +122,14 @@ class GenesysUpdated(msgspec.Struct, rename="camel"):
 
 
 class GenesysView(msgspec.Struct, rename="camel"):
+    """``lastCheck`` is the last connection check of these values (``null`` until one ran)."""
+
     configured: bool
     client_id: str
     client_secret: str
     region: str
     integration_id: str | None
+    last_check: ConnectionReport | None = None
 
 
 class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -141,7 +144,13 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
     access_token: str | UnsetType = UNSET
     verify_token: str | None | UnsetType = UNSET
     app_secret: str | None | UnsetType = UNSET
+    pin: str | None | UnsetType = UNSET
     updated_at: datetime | UnsetType = UNSET
+    health: TokenHealth | UnsetType = UNSET
+    token_expires_at: datetime | None | UnsetType = UNSET
+    verified_name: str | None | UnsetType = UNSET
+    code_verification_status: str | None | UnsetType = UNSET
+    last_check: ConnectionReport | None | UnsetType = UNSET
 
     @classmethod
     def of(cls, view: MaskedCredentials | None) -> WhatsAppView:
@@ -149,7 +158,17 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
             return cls(configured=False)
         fields = msgspec.structs.fields(WhatsAppCredentials)
         values = {f.name: view.credentials.get(f.encode_name) for f in fields}
-        return cls(configured=True, updated_at=view.updated_at, **values)
+        status = view.status or ConnectionStatus()
+        return cls(
+            configured=True,
+            updated_at=view.updated_at,
+            health=view.health or TokenHealth.UNKNOWN,
+            token_expires_at=status.expires_at(),
+            verified_name=status.verified_name,
+            code_verification_status=status.code_verification_status,
+            last_check=status.last_check,
+            **values,
+        )
 
 
 class WhatsAppStored(msgspec.Struct, rename="camel"):
@@ -223,19 +242,31 @@ class CredentialController(Controller):
         await vault.delete(principal, tenant_id, kind)
         return Message(f"{kind.value} credentials deleted successfully")
 
-    @put("/genesys/credentials", summary="Store the Genesys OAuth client and integration")
+    @put(
+        "/genesys/credentials",
+        summary="Store the Genesys OAuth client and integration",
+        description="With verify=true the credentials are checked against Genesys Cloud first (token, org, "
+        "integration) and stored only when every check passes: a failed check is a 400 whose details are the "
+        "failed checks, credentials of another org than the tenant's a 409. A verified org fills the tenant's "
+        "empty genesysOrgId and genesysOrgName.",
+    )
     async def put_genesys(
         self,
         tenant_id: FromPath[str],
         data: JSONBody[GenesysCredentialsBody],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
+        connections: NamedDependency[ConnectionChecks],
         principal: NamedDependency[Principal],
+        verify: Annotated[bool, QueryParameter(description="Check with Genesys Cloud before storing")] = False,
     ) -> GenesysUpdated:
         sent = _sent(data)
         if sent.get("integrationId") is None and sent.get("openMsgIntegrationId") is None:
             # The contract of this route (unlike POST /credentials) requires the integration.
             raise ValidationFailedError.for_field("integrationId", "Object missing required field `integrationId`")
-        outcome = await vault.store(principal, tenant_id, CredentialType.GENESYS, sent, where="")
+        if verify:
+            outcome = await connections.store_genesys(principal, tenant_id, sent)
+        else:
+            outcome = await vault.store(principal, tenant_id, CredentialType.GENESYS, sent, where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="genesys", actor=principal.subject)
         tenant = outcome.tenant
         summary = GenesysTenantSummary(tenant.id, tenant.name, tenant.genesys_region, tenant.genesys_integration_id)
@@ -249,8 +280,47 @@ class CredentialController(Controller):
         view = await vault.view(principal, tenant_id, CredentialType.GENESYS)
         if view is None:
             raise NotFoundError(f"No Genesys credentials stored for tenant {tenant_id}")
-        shown = view.credentials
-        return GenesysView(True, shown["clientId"], shown["clientSecret"], shown["region"], shown.get("integrationId"))
+        shown, last_check = view.credentials, view.status and view.status.last_check
+        return GenesysView(
+            True, shown["clientId"], shown["clientSecret"], shown["region"], shown.get("integrationId"), last_check
+        )
+
+    @post(
+        "/genesys/credentials/verify",
+        status_code=200,
+        summary="Check the stored Genesys credentials against Genesys Cloud",
+        description="Gets a client-credentials token in the credential's region, reads the org and checks the "
+        "Open Messaging integration exists in it. The result is kept (see lastCheck) and a verified org fills "
+        "the tenant's empty genesysOrgId and genesysOrgName.",
+    )
+    async def verify_genesys(
+        self,
+        tenant_id: FromPath[str],
+        connections: NamedDependency[ConnectionChecks],
+        principal: NamedDependency[Principal],
+    ) -> ConnectionReport:
+        report = await connections.verify_genesys(principal, tenant_id)
+        logger.info("Genesys connection checked", tenant_id=tenant_id, ok=report.ok, actor=principal.subject)
+        return report
+
+    @post(
+        "/whatsapp/verify",
+        status_code=200,
+        summary="Check the stored WhatsApp token and number with Meta",
+        description="debug_token: the token is valid, has whatsapp_business_management and "
+        "whatsapp_business_messaging, and still covers the WABA; then the number's display number, verified "
+        "name, quality rating and code verification status, which are stored. A token Meta refuses (code 190) "
+        "makes the connection's health invalid.",
+    )
+    async def verify_whatsapp(
+        self,
+        tenant_id: FromPath[str],
+        connections: NamedDependency[ConnectionChecks],
+        principal: NamedDependency[Principal],
+    ) -> ConnectionReport:
+        report = await connections.verify_whatsapp(principal, tenant_id)
+        logger.info("WhatsApp connection checked", tenant_id=tenant_id, ok=report.ok, actor=principal.subject)
+        return report
 
     @post("/whatsapp", status_code=200, summary="Store the WhatsApp configuration")
     async def put_whatsapp(

@@ -15,8 +15,10 @@ from tenant_core.use_cases.signup import WhatsAppSignup
 
 
 class SignupConfig(msgspec.Struct, rename="camel"):
+    """``phoneNumberId`` is ``null`` and ``configured`` false when the signup finished with a WABA only."""
+
     waba_id: str
-    phone_number_id: str
+    phone_number_id: str | None
     display_phone_number: str | None
     quality_rating: str | None
     configured: bool = True
@@ -58,5 +60,11 @@ class SignupCallbackController(Controller):
         result = await signup.complete(optional_principal, data)
         logger.info("WhatsApp signup completed", tenant_id=result.tenant_id, waba_id=result.credentials.waba_id)
         creds = result.credentials
-        config = SignupConfig(creds.waba_id, creds.phone_number_id, creds.display_phone_number, creds.quality_rating)
+        config = SignupConfig(
+            creds.waba_id,
+            creds.phone_number_id,
+            creds.display_phone_number,
+            creds.quality_rating,
+            configured=creds.phone_number_id is not None,
+        )
         return SignupCompleted(tenant_id=result.tenant_id, config=config)

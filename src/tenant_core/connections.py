@@ -1,0 +1,82 @@
+"""What the service knows about a stored credential's connection: the last check and the token's health.
+
+A check is a list of named steps (``token``, ``org``, ``integration`` for Genesys; ``token``, ``scopes``,
+``waba``, ``phone_number`` for WhatsApp), each ok or not with a detail a person can act on. The last result
+is kept beside the credential and forgotten when the credential is replaced, so a view never shows a
+check of values that are no longer stored.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta
+
+import msgspec
+
+
+class Check(msgspec.Struct, frozen=True):
+    """One step of a connection check. ``detail`` never holds a secret."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+class ConnectionReport(msgspec.Struct, frozen=True, rename="camel"):
+    """``{ok, checks, checkedAt}``: ``ok`` when every step passed."""
+
+    ok: bool
+    checks: list[Check]
+    checked_at: datetime
+
+    @classmethod
+    def of(cls, checks: list[Check], at: datetime) -> ConnectionReport:
+        return cls(ok=all(check.ok for check in checks), checks=checks, checked_at=at)
+
+    def failed(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
+
+
+class TokenHealth(enum.StrEnum):
+    """A WhatsApp token's state as last learned from Meta (``debug_token``)."""
+
+    OK = "ok"
+    EXPIRING = "expiring"  # expires (or loses data access) within EXPIRING_WITHIN
+    INVALID = "invalid"  # refused by Meta (code 190), expired, or without what the platform needs
+    UNKNOWN = "unknown"  # stored by hand and never checked
+
+
+#: How early a token counts as expiring: a week leaves an operator time to rerun the signup.
+EXPIRING_WITHIN = timedelta(days=7)
+
+
+class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """Kept with a credential (not secret, not sealed); replaced with it.
+
+    ``token_checked`` says the token's expiry fields are known: ``None`` then means "never expires".
+    """
+
+    last_check: ConnectionReport | None = None
+    token_checked: bool = False
+    token_invalid: bool = False
+    token_expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
+    verified_name: str | None = None
+    code_verification_status: str | None = None
+
+    def health(self, now: datetime) -> TokenHealth:
+        if self.token_invalid:
+            return TokenHealth.INVALID
+        if not self.token_checked:
+            return TokenHealth.UNKNOWN
+        ends = [at for at in (self.token_expires_at, self.data_access_expires_at) if at is not None]
+        if ends and min(ends) <= now:
+            return TokenHealth.INVALID
+        if ends and min(ends) - now <= EXPIRING_WITHIN:
+            return TokenHealth.EXPIRING
+        return TokenHealth.OK
+
+    def expires_at(self) -> datetime | None:
+        """When the token stops working: the earlier of its own expiry and its data access expiry."""
+        ends = [at for at in (self.token_expires_at, self.data_access_expires_at) if at is not None]
+        return min(ends, default=None)
