@@ -34,6 +34,7 @@ def app_for(postgres_url: str, redis_url: str | None, **settings):
     settings.setdefault("webhook_allow_private", True)  # receivers in the tests listen on loopback
     settings.setdefault("webhook_retry_schedule", (0.2, 0.4, 0.8))
     settings.setdefault("event_retention_days", 36500.0)  # other suites write old events on the same database
+    settings.setdefault("genesys_base_url", "http://127.0.0.1:9")  # never the real Genesys: nothing listens here
     return create_app(
         config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
     )

@@ -67,6 +67,13 @@ ROUTES: dict[tuple[str, str], tuple[set[str] | str, int, object]] = {
         {**GENESYS, "integrationId": "intg-a"},
     ),
     ("GET", "/tenants/{tenant_id}/genesys/credentials"): ({"admin", "service", "own-jwt", "own-key"}, 200, None),
+    # No Genesys answers in this suite (GENESYS_BASE_URL is a closed port): the check runs and reports failure.
+    ("POST", "/tenants/{tenant_id}/genesys/credentials/verify"): (
+        {"admin", "service", "own-jwt", "own-key"},
+        200,
+        None,
+    ),
+    ("POST", "/tenants/{tenant_id}/whatsapp/verify"): ({"admin", "service", "own-jwt", "own-key"}, 503, None),
     ("POST", "/tenants/{tenant_id}/whatsapp"): (
         {"admin", "own-jwt", "own-key"},
         200,

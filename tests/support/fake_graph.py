@@ -1,4 +1,5 @@
-"""A fake Meta Graph API: a real HTTP server on 127.0.0.1 serving the four Embedded Signup endpoints.
+"""A fake Meta Graph API: a real HTTP server on 127.0.0.1 serving the Embedded Signup endpoints and the
+WhatsApp connection check's (``debug_token``, a phone number, its registration).
 
 Tests configure what it answers (including failures and slowness) and read what it was asked. Bodies
 follow Graph's documented shapes, including its error object with ``fbtrace_id``.
@@ -47,6 +48,7 @@ class GraphBehaviour:
                     "display_phone_number": "+1 555-0001",
                     "quality_rating": "GREEN",
                     "verified_name": "Acme",
+                    "code_verification_status": "VERIFIED",
                 },
                 {
                     "id": "1550002",
@@ -62,12 +64,16 @@ class GraphBehaviour:
     transient_failures: dict[str, int] = field(default_factory=dict)  # step → how many 500s before success
     delays: dict[str, float] = field(default_factory=dict)  # step → seconds before a normal answer
     accept_any_code: bool = False  # for fuzzing: every code exchanges for TOKEN
+    expires_at: int = 0  # debug_token's unix times; 0: never
+    data_access_expires_at: int = 0
+    revoked: bool = False  # the customer removed the app: TOKEN is refused with code 190
 
 
 class FakeGraph:
     def __init__(self) -> None:
         self.behaviour = GraphBehaviour()
         self.calls: list[tuple[str, str, dict[str, list[str]], str | None]] = []  # step, path, query, auth
+        self.registrations: list[tuple[str, dict[str, Any]]] = []  # phone number id, the body Meta received
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,7 +106,9 @@ class FakeGraph:
         query = parse_qs(parts.query)
         segments = parts.path.strip("/").split("/")[1:]  # drop the version
         auth = request.headers.get("Authorization")
-        step, status, body = self._route(method, segments, query, auth)
+        length = int(request.headers.get("Content-Length") or 0)
+        sent = json.loads(request.rfile.read(length) or b"{}") if length else {}
+        step, status, body = self._route(method, segments, query, auth, sent)
         self.calls.append((step, parts.path, query, auth))
         failure = self.behaviour.failures.get(step)
         if self.behaviour.transient_failures.get(step, 0) > 0:
@@ -120,7 +128,9 @@ class FakeGraph:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout tests)
 
-    def _route(self, method: str, segments: list[str], query: dict[str, list[str]], auth: str | None):
+    def _route(
+        self, method: str, segments: list[str], query: dict[str, list[str]], auth: str | None, sent: dict[str, Any]
+    ):
         bad_token = {
             "error": {
                 "message": "Invalid OAuth access token.",
@@ -148,6 +158,9 @@ class FakeGraph:
         if method == "GET" and segments == ["debug_token"]:
             if query.get("access_token") != [f"{APP_ID}|{APP_SECRET}"] or query.get("input_token") != [TOKEN]:
                 return "debug_token", 400, bad_token
+            if self.behaviour.revoked:  # Meta answers 200 and says so inside the data
+                error = {"code": 190, "message": "Error validating access token: the app was removed"}
+                return "debug_token", 200, {"data": {"app_id": APP_ID, "is_valid": False, "error": error}}
             scopes = [{"scope": "business_management", "target_ids": ["biz-1"]}]
             if self.behaviour.wabas:
                 scopes.append({"scope": "whatsapp_business_management", "target_ids": self.behaviour.wabas})
@@ -160,14 +173,27 @@ class FakeGraph:
                         "app_id": APP_ID,
                         "type": "SYSTEM_USER",
                         "is_valid": True,
+                        "expires_at": self.behaviour.expires_at,
+                        "data_access_expires_at": self.behaviour.data_access_expires_at,
                         "scopes": [s["scope"] for s in scopes],
                         "granular_scopes": scopes,
                     }
                 },
             )
+        if len(segments) == 1 and method == "GET":
+            if auth != f"Bearer {TOKEN}" or self.behaviour.revoked:
+                return "phone_number", 401, bad_token
+            for number in (n for numbers in self.behaviour.phones.values() for n in numbers):
+                if number["id"] == segments[0]:
+                    return "phone_number", 200, number
+        if len(segments) == 2 and segments[1] == "register" and method == "POST":
+            if auth != f"Bearer {TOKEN}" or self.behaviour.revoked:
+                return "register", 401, bad_token
+            self.registrations.append((segments[0], sent))
+            return "register", 200, {"success": True}
         if len(segments) == 2 and segments[1] in ("phone_numbers", "subscribed_apps"):
             step = "phone_numbers" if segments[1] == "phone_numbers" else "subscribe_app"
-            if auth != f"Bearer {TOKEN}":
+            if auth != f"Bearer {TOKEN}" or self.behaviour.revoked:
                 return step, 401, bad_token
             if step == "phone_numbers" and method == "GET":
                 data = self.behaviour.phones.get(segments[0], [])

@@ -1,0 +1,123 @@
+"""A fake Genesys Cloud: a real HTTP server on 127.0.0.1 playing ``login.<region>`` and ``api.<region>``.
+
+The service reaches it through ``GENESYS_BASE_URL`` and names the real host in the ``Host`` header, so the
+fake knows which region was asked: an OAuth client exists in one region only, as in Genesys. Bodies follow
+Genesys' documented shapes (``{"error": "invalid_client"}``, the org, the Open Messaging integration).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+REGION = "mypurecloud.ie"
+CLIENT_ID = "genesys-client-0001"
+CLIENT_SECRET = "genesys-secret-do-not-leak-0001"
+ORG_ID = "6f3c1b2a-0000-4000-8000-00000000a001"
+ORG_NAME = "Acme Europe"
+INTEGRATION_ID = "9b1d4c2e-0000-4000-8000-00000000b001"
+
+
+@dataclass
+class GenesysBehaviour:
+    clients: dict[tuple[str, str], tuple[str, str]] = field(
+        default_factory=lambda: {(REGION, CLIENT_ID): (CLIENT_SECRET, ORG_ID)}
+    )  # (region, client id) → (secret, org id)
+    orgs: dict[str, str] = field(default_factory=lambda: {ORG_ID: ORG_NAME})
+    integrations: dict[str, set[str]] = field(default_factory=lambda: {ORG_ID: {INTEGRATION_ID}})
+    delays: dict[str, float] = field(default_factory=dict)  # step → seconds before answering
+
+
+class FakeGenesys:
+    def __init__(self) -> None:
+        self.behaviour = GenesysBehaviour()
+        self.calls: list[tuple[str, str, str]] = []  # step, host, path
+        self._tokens: dict[str, str] = {}  # access token → org id
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                fake._handle(self, "POST")
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> FakeGenesys:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        self.behaviour = GenesysBehaviour()
+        self.calls.clear()
+
+    def steps(self) -> list[str]:
+        return [call[0] for call in self.calls]
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        host = (request.headers.get("Host") or "").split(":")[0]
+        service, _, region = host.partition(".")
+        length = int(request.headers.get("Content-Length") or 0)
+        form = parse_qs(request.rfile.read(length).decode()) if length else {}
+        step, status, body = self._route(method, service, region, request.path, request.headers, form)
+        self.calls.append((step, host, request.path))
+        time.sleep(self.behaviour.delays.get(step, 0.0))
+        payload = json.dumps(body).encode()
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout tests)
+
+    def _route(self, method: str, service: str, region: str, path: str, headers: Any, form: dict[str, list[str]]):
+        if service == "login" and method == "POST" and path == "/oauth/token":
+            return self._token(region, headers.get("Authorization") or "", form)
+        if service != "api":
+            return "unknown", 404, {"message": "Not found", "code": "not.found", "status": 404}
+        org = self._tokens.get((headers.get("Authorization") or "").removeprefix("Bearer "))
+        step = "organization" if path == "/api/v2/organizations/me" else "integration"
+        if org is None:
+            return step, 401, {"message": "Authentication failed", "code": "authentication.required", "status": 401}
+        if step == "organization" and method == "GET":
+            return step, 200, {"id": org, "name": self.behaviour.orgs[org], "state": "active"}
+        prefix = "/api/v2/conversations/messaging/integrations/open/"
+        if method == "GET" and path.startswith(prefix):
+            integration = path.removeprefix(prefix)
+            if integration in self.behaviour.integrations.get(org, set()):
+                return step, 200, {"id": integration, "name": "WhatsApp", "status": "Active"}
+            return step, 404, {"message": "Integration not found", "code": "not.found", "status": 404}
+        return "unknown", 404, {"message": "Not found", "code": "not.found", "status": 404}
+
+    def _token(self, region: str, authorization: str, form: dict[str, list[str]]):
+        if form.get("grant_type") != ["client_credentials"]:
+            return "token", 400, {"error": "unsupported_grant_type", "description": "grant type not supported"}
+        try:
+            client_id, _, secret = base64.b64decode(authorization.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            client_id, secret = "", ""
+        known = self.behaviour.clients.get((region, client_id))
+        if known is None or known[0] != secret:
+            return "token", 401, {"error": "invalid_client", "description": "client not found or secret mismatch"}
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = known[1]
+        return "token", 200, {"access_token": token, "token_type": "bearer", "expires_in": 86400}
