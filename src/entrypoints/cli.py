@@ -196,6 +196,56 @@ async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
     return 1 if report.unreadable else 0
 
 
+#: The principal the command acts as: an admin, named in the audit log of anything a check fills in.
+CHECKER = Principal(subject="cli-check-connections", role=Role.ADMIN)
+
+
+async def _check_connections(config: Config, dsn: str, tenant_id: str | None, concurrency: int) -> int:
+    """Verify every stored credential (or one tenant's), ``concurrency`` at a time; non-zero when any fails."""
+    from tenant_core import CredentialType, TenantServiceError
+
+    container = _container(config, dsn)
+    await container.init_resources()
+    try:
+        checks = await container.connections()
+        try:
+            targets = [target async for target in checks.configured(tenant_id)]
+        except TenantServiceError as exc:
+            raise StartupError(exc.message) from None
+        bar = ProgressBar(len(targets), label="checking connections")
+        limit, done = asyncio.Semaphore(concurrency), 0
+
+        async def check(tenant: str, kind: str) -> tuple[str, str, bool, str]:
+            nonlocal done
+            async with limit:
+                try:
+                    report = await checks.verify(CHECKER, tenant, CredentialType(kind))
+                    failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
+                    row = (tenant, kind, report.ok, failed or "every check passed")
+                except TenantServiceError as exc:  # unreadable credentials, no Meta app, a tenant deleted meanwhile
+                    row = (tenant, kind, False, exc.message)
+            done += 1
+            bar.update(done)
+            return row
+
+        rows = await asyncio.gather(*(check(tenant, kind) for tenant, kind in targets))
+        bar.finish()
+    finally:
+        await container.shutdown_resources()
+    print(connections_table(rows))
+    return 0 if all(ok for _, _, ok, _ in rows) else 1
+
+
+def connections_table(rows: list[tuple[str, str, bool, str]]) -> str:
+    """One line per connection (tenant, kind, ok, detail) and a count of failures."""
+    width = max([len("tenant"), *(len(tenant) for tenant, _, _, _ in rows)])
+    lines = [f"{'tenant':<{width}}  {'kind':<8}  {'ok':<6}  detail"]
+    lines += [f"{t:<{width}}  {k:<8}  {'ok' if ok else 'FAILED':<6}  {detail}" for t, k, ok, detail in rows]
+    failed = sum(1 for _, _, ok, _ in rows if not ok)
+    lines.append(f"\n{len(rows)} connections checked, {failed} failed")
+    return "\n".join(lines)
+
+
 class ProgressBar:
     """A one-line progress bar on stderr."""
 
@@ -236,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     import_cmd.add_argument("--from", dest="source", required=True, help="the old database: postgresql://…")
     import_cmd.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
+    check_cmd = commands.add_parser(
+        "check-connections", help="verify every stored Genesys and WhatsApp connection; exit 1 if any fails"
+    )
+    check_cmd.add_argument("--tenant", default=None, help="check only this tenant")
+    check_cmd.add_argument("--concurrency", type=int, default=8, help="checks in flight at once (default 8)")
     args = parser.parse_args(argv)
 
     try:
@@ -262,6 +317,9 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         dsn, _embedded = _database_url(config)
         _migrate(dsn)
         return asyncio.run(_import_legacy(config, dsn, args.source, args.dry_run))
+    if args.command == "check-connections":
+        dsn, _embedded = _database_url(config)
+        return asyncio.run(_check_connections(config, dsn, args.tenant, max(1, args.concurrency)))
     if args.command == "migrate":
         dsn, _embedded = _database_url(config)
         _migrate(dsn)
