@@ -89,7 +89,7 @@ async def test_happy_path_with_waba_from_debug_token(signup_client, graph):
             "configured": True,
         },
     }
-    assert graph.steps() == ["exchange_code", "debug_token", "phone_numbers", "subscribe_app"]
+    assert graph.steps() == ["exchange_code", "debug_token", "phone_numbers", "subscribe_app", "register"]
     assert graph.calls[2][3] == f"Bearer {TOKEN}"  # the token travels in a header, not the URL
 
     after = (await signup_client.get(f"/tenants/{tenant['id']}")).json()

@@ -33,6 +33,7 @@ class GenesysBehaviour:
     orgs: dict[str, str] = field(default_factory=lambda: {ORG_ID: ORG_NAME})
     integrations: dict[str, set[str]] = field(default_factory=lambda: {ORG_ID: {INTEGRATION_ID}})
     delays: dict[str, float] = field(default_factory=dict)  # step → seconds before answering
+    accept_anything: bool = False  # for fuzzing: every client of every region is ORG_ID's, with every integration
 
 
 class FakeGenesys:
@@ -103,7 +104,7 @@ class FakeGenesys:
         prefix = "/api/v2/conversations/messaging/integrations/open/"
         if method == "GET" and path.startswith(prefix):
             integration = path.removeprefix(prefix)
-            if integration in self.behaviour.integrations.get(org, set()):
+            if self.behaviour.accept_anything or integration in self.behaviour.integrations.get(org, set()):
                 return step, 200, {"id": integration, "name": "WhatsApp", "status": "Active"}
             return step, 404, {"message": "Integration not found", "code": "not.found", "status": 404}
         return "unknown", 404, {"message": "Not found", "code": "not.found", "status": 404}
@@ -116,6 +117,8 @@ class FakeGenesys:
         except ValueError:
             client_id, secret = "", ""
         known = self.behaviour.clients.get((region, client_id))
+        if self.behaviour.accept_anything:
+            known = (secret, ORG_ID)
         if known is None or known[0] != secret:
             return "token", 401, {"error": "invalid_client", "description": "client not found or secret mismatch"}
         token = secrets.token_urlsafe(24)

@@ -125,9 +125,9 @@ class ConnectionChecks:
 
     async def verify_whatsapp(self, principal: Principal, tenant_id: str) -> ConnectionReport:
         principal.require(Permission.CONNECTIONS_VERIFY, tenant_id)
+        stored, _ = await self._stored(tenant_id, CredentialType.WHATSAPP)
         if self._graph is None:
             raise UnavailableError("WhatsApp checks need the platform's Meta app, and none is configured")
-        stored, _ = await self._stored(tenant_id, CredentialType.WHATSAPP)
         whatsapp = stored.credentials
         assert isinstance(whatsapp, WhatsAppCredentials)
         known = stored.status or ConnectionStatus()

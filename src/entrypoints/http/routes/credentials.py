@@ -121,15 +121,15 @@ class GenesysUpdated(msgspec.Struct, rename="camel"):
     routing_keys_not_bound: list[str] | UnsetType = UNSET
 
 
-class GenesysView(msgspec.Struct, rename="camel"):
-    """``lastCheck`` is the last connection check of these values (``null`` until one ran)."""
+class GenesysView(msgspec.Struct, rename="camel", omit_defaults=True):
+    """``lastCheck`` is the last connection check of these values (absent until one ran)."""
 
     configured: bool
     client_id: str
     client_secret: str
     region: str
     integration_id: str | None
-    last_check: ConnectionReport | None = None
+    last_check: ConnectionReport | UnsetType = UNSET
 
 
 class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -148,9 +148,9 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
     updated_at: datetime | UnsetType = UNSET
     health: TokenHealth | UnsetType = UNSET
     token_expires_at: datetime | None | UnsetType = UNSET
-    verified_name: str | None | UnsetType = UNSET
-    code_verification_status: str | None | UnsetType = UNSET
-    last_check: ConnectionReport | None | UnsetType = UNSET
+    verified_name: str | UnsetType = UNSET
+    code_verification_status: str | UnsetType = UNSET
+    last_check: ConnectionReport | UnsetType = UNSET
 
     @classmethod
     def of(cls, view: MaskedCredentials | None) -> WhatsAppView:
@@ -164,9 +164,9 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
             updated_at=view.updated_at,
             health=view.health or TokenHealth.UNKNOWN,
             token_expires_at=status.expires_at(),
-            verified_name=status.verified_name,
-            code_verification_status=status.code_verification_status,
-            last_check=status.last_check,
+            verified_name=_given(status.verified_name),
+            code_verification_status=_given(status.code_verification_status),
+            last_check=_given(status.last_check),
             **values,
         )
 
@@ -175,6 +175,11 @@ class WhatsAppStored(msgspec.Struct, rename="camel"):
     config: WhatsAppView
     success: bool = True
     routing_keys_not_bound: list[str] | UnsetType = UNSET
+
+
+def _given(value: Any) -> Any:
+    """Facts not known yet are left out of a view rather than shown as null."""
+    return UNSET if value is None else value
 
 
 def _not_bound(unbound: list[str]) -> list[str] | UnsetType:
@@ -280,7 +285,8 @@ class CredentialController(Controller):
         view = await vault.view(principal, tenant_id, CredentialType.GENESYS)
         if view is None:
             raise NotFoundError(f"No Genesys credentials stored for tenant {tenant_id}")
-        shown, last_check = view.credentials, view.status and view.status.last_check
+        shown = view.credentials
+        last_check = view.status.last_check if view.status and view.status.last_check else UNSET
         return GenesysView(
             True, shown["clientId"], shown["clientSecret"], shown["region"], shown.get("integrationId"), last_check
         )
