@@ -281,6 +281,9 @@ async def test_whatsapp_verify_reads_the_number_and_a_revoked_token_is_invalid(c
     assert report["ok"] is False and report["checks"][0]["name"] == "token"
     assert (await client.get(f"/tenants/{tenant_id}/whatsapp")).json()["health"] == "invalid"
     assert TOKEN not in str(report)
+    metrics = (await client.get("/metrics")).text
+    assert 'tenant_service_graph_calls_total{outcome="ok",step="phone_number"}' in metrics
+    assert 'tenant_service_graph_calls_total{outcome="refused",step="phone_number"}' in metrics
 
 
 async def test_whatsapp_health_is_unknown_for_a_token_stored_by_hand(client):
@@ -289,3 +292,14 @@ async def test_whatsapp_health_is_unknown_for_a_token_stored_by_hand(client):
     assert (await client.post(f"/tenants/{tenant['id']}/whatsapp", json=body)).status_code == 200
     view = (await client.get(f"/tenants/{tenant['id']}/whatsapp")).json()
     assert view["health"] == "unknown" and view["tokenExpiresAt"] is None
+
+
+async def test_a_graph_timeout_is_a_failed_check_and_keeps_the_health(client, graph):
+    tenant_id = await _signed_up(client)
+    graph.behaviour.delays["debug_token"] = 2.0
+    response = await client.post(f"/tenants/{tenant_id}/whatsapp/verify")
+    assert response.status_code == 200, response.text
+    token = response.json()["checks"][0]
+    assert token["ok"] is False and "did not answer in time" in token["detail"]
+    view = (await client.get(f"/tenants/{tenant_id}/whatsapp")).json()
+    assert view["health"] == "ok" and view["lastCheck"]["ok"] is False

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from tenant_core import ConflictError, Settings, TenantQuery, TenantStatus
+from tenant_core import Check, ConflictError, ConnectionReport, ConnectionStatus, Settings, TenantQuery, TenantStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import IdempotencyRecord
 from tests.support.builders import tenant
@@ -209,6 +209,31 @@ async def test_credentials_put_replace_reseal_and_rotation_listing(storage):
     async with storage.unit_of_work() as uow:
         assert await uow.credentials.remove(tenants[1].id, CredentialType.WHATSAPP)
         assert not await uow.credentials.remove(tenants[1].id, CredentialType.WHATSAPP)
+
+
+async def test_connection_status_lives_and_dies_with_its_credential(storage):
+    created = await add(storage)
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    check = ConnectionReport.of([Check("token", True, "valid")], at)
+    status = ConnectionStatus(last_check=check, token_checked=True, token_expires_at=at + timedelta(days=60))
+    async with storage.unit_of_work() as uow:
+        await uow.credentials.put(SealedCredentials(created.id, CredentialType.WHATSAPP, "k", b"ct", at, status))
+    assert (await storage.credentials.get(created.id, CredentialType.WHATSAPP)).status == status
+
+    later = msgspec.structs.replace(status, token_invalid=True)
+    async with storage.unit_of_work() as uow:
+        assert await uow.credentials.record_status(created.id, CredentialType.WHATSAPP, at, later)
+        # A check of a credential stored at another time (replaced meanwhile) is dropped.
+        other_time = at - timedelta(seconds=1)
+        assert not await uow.credentials.record_status(created.id, CredentialType.WHATSAPP, other_time, status)
+        assert not await uow.credentials.record_status(created.id, CredentialType.GENESYS, at, status)
+    stored = await storage.credentials.get(created.id, CredentialType.WHATSAPP)
+    assert stored.status == later
+    assert await storage.credentials.reseal(stored, "k2", b"resealed")  # rotation keeps the status
+    assert (await storage.credentials.get(created.id, CredentialType.WHATSAPP)).status == later
+    async with storage.unit_of_work() as uow:  # a new credential starts with its own status (none here)
+        await uow.credentials.put(SealedCredentials(created.id, CredentialType.WHATSAPP, "k", b"new", at))
+    assert (await storage.credentials.get(created.id, CredentialType.WHATSAPP)).status is None
 
 
 async def test_read_repository_sees_later_commits(storage):
