@@ -106,10 +106,13 @@ async def receiver(arrivals: dict[str, float]) -> asyncio.Server:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5, help="length of each write round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of each variant, alternating")
+    parser.add_argument("--seconds", type=float, default=2, help="length of each write round")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of each variant, alternating")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--deliveries", type=int, default=500, help="renames timed from commit to delivery")
+    parser.add_argument(
+        "--no-worker", action="store_true", help="diagnosis: write with the outbox but no event worker running"
+    )
     args = parser.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="bench-events-"))
@@ -127,12 +130,24 @@ async def main() -> None:
     await write_round(with_outbox, 1, args.concurrency, "warm")
     ratios, rates = [], {"with": [], "without": []}
     for r in range(args.rounds):
-        plain = await write_round(without, args.seconds, args.concurrency, f"n{r}")
-        # As in serve: the event worker numbers the events while they are written.
-        worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)
-        worker.start()
-        outboxed = await write_round(with_outbox, args.seconds, args.concurrency, f"o{r}")
-        await worker.stop()
+
+        async def with_worker(r: int = r) -> float:
+            # As in serve: the event worker numbers the events while they are written.
+            worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)
+            if not args.no_worker:
+                worker.start()
+            try:
+                return await write_round(with_outbox, args.seconds, args.concurrency, f"o{r}")
+            finally:
+                await worker.stop()
+
+        # The tables grow as rounds go by, so each variant goes first in every other round.
+        if r % 2 == 0:
+            plain = await write_round(without, args.seconds, args.concurrency, f"n{r}")
+            outboxed = await with_worker()
+        else:
+            outboxed = await with_worker()
+            plain = await write_round(without, args.seconds, args.concurrency, f"n{r}")
         rates["without"].append(plain)
         rates["with"].append(outboxed)
         ratios.append(outboxed / plain)

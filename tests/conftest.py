@@ -40,7 +40,9 @@ async def clean_postgres(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
     # The apps' event workers read these tables meanwhile; TRUNCATE can deadlock with them, so it retries.
     for attempt in range(5):
         try:
-            await pg_pool.execute("TRUNCATE tenants, audit_log, events, webhooks CASCADE")
+            await pg_pool.execute(
+                "TRUNCATE tenants, audit_log, events, event_positions, events_unnumbered, webhooks CASCADE"
+            )
             break
         except asyncpg.DeadlockDetectedError:
             if attempt == 4:

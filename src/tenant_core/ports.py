@@ -165,8 +165,9 @@ class EventLog(Protocol):
         ...
 
     async def sequence(self, wait: bool = False) -> int:
-        """Give committed events without a position the next positions; returns how many. Run in its own unit
-        of work. When another worker is numbering, return 0 at once, or with ``wait`` number after it."""
+        """Give committed events without a position the next positions; returns how many. Without ``wait`` it
+        is its own transaction and returns 0 at once when another worker is numbering; with ``wait`` it runs
+        in a unit of work of its own and numbers after that worker."""
         ...
 
     async def read(
@@ -177,6 +178,10 @@ class EventLog(Protocol):
 
     async def horizon(self) -> int:
         """Events at or below this position were pruned (0 when none was)."""
+        ...
+
+    async def newest(self) -> int:
+        """The position of the newest numbered event (the horizon when there is none)."""
         ...
 
     async def prune(self, before: datetime) -> int:

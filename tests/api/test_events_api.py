@@ -166,7 +166,7 @@ async def test_a_cursor_older_than_retention_is_410(client, clean_postgres):
     await _new_tenant(client)
     head = int((await client.get("/events")).json()["next"])
     # What retention's prune leaves behind: the oldest events gone and the horizon moved past them.
-    await clean_postgres.execute("DELETE FROM events WHERE position <= $1", head - 1)
+    await clean_postgres.execute("DELETE FROM event_positions WHERE position <= $1", head - 1)
     await clean_postgres.execute("UPDATE events_horizon SET pruned_through = $1", head - 1)
     expired = await client.get("/events", params={"after": str(head - 2)})
     assert expired.status_code == 410

@@ -40,6 +40,9 @@ class InMemoryEventLog(StateView):
     async def horizon(self) -> int:
         return self._state.pruned_through
 
+    async def newest(self) -> int:
+        return max(self._state.last_position, self._state.pruned_through)
+
     async def prune(self, before: datetime) -> int:
         state = self._state
         gone = [e for e in state.events if e.time < before]

@@ -23,12 +23,13 @@ def _sealed(record: asyncpg.Record) -> SealedCredentials:
         key_id=record["key_id"],
         ciphertext=bytes(record["ciphertext"]),
         updated_at=record["updated_at"],
-        status=None if status is None else msgspec.json.decode(status, type=ConnectionStatus),
+        status=None if status is None else msgspec.convert(status, ConnectionStatus),
     )
 
 
-def _encoded(status: ConnectionStatus | None) -> str | None:
-    return None if status is None else msgspec.json.encode(status).decode()
+def _encoded(status: ConnectionStatus | None) -> dict[str, object] | None:
+    """A JSON object for the jsonb column (the pool's codec encodes it)."""
+    return None if status is None else msgspec.to_builtins(status)
 
 
 class PostgresCredentialStore:

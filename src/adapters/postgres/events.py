@@ -19,10 +19,32 @@ SEQUENCER_LOCK = 0x7E4A_0E17
 #: The sequencer announces newly numbered events here (payload: the newest position), waking consumers.
 EVENTS_CHANNEL = "tenant_events"
 
-_EVENT_SELECT = "position, id, type, tenant_id AS subject, occurred_at AS time, data"
+_EVENT_SELECT = "p.position, e.id, e.type, e.tenant_id AS subject, e.occurred_at AS time, e.data"
 _WEBHOOK_COLUMNS = [f.name for f in msgspec.structs.fields(Webhook)]
 _DELIVERY_COLUMNS = [f.name for f in msgspec.structs.fields(Delivery)]
 _attempts = msgspec.json.Decoder(list[DeliveryAttempt])
+
+
+#: Number up to {limit} unnumbered events in insertion order and announce the newest. The queue rows are
+#: taken by DELETE, so a round whose snapshot predates another round's commit skips what that round took
+#: (a row deleted meanwhile is not deleted twice); nextval runs once per row in the order the sorted
+#: subquery yields them.
+_NUMBER = (
+    "taken AS (DELETE FROM events_unnumbered WHERE seq = ANY (ARRAY("  # by index: the queue may be long
+    "  SELECT seq FROM events_unnumbered {only_if} ORDER BY seq LIMIT {limit})) RETURNING seq), "
+    "numbered AS (INSERT INTO event_positions (position, seq, tenant_id) "
+    "  SELECT nextval('events_position_seq'), seq, tenant_id FROM "
+    "    (SELECT e.seq, e.tenant_id FROM taken t JOIN events e ON e.seq = t.seq ORDER BY e.seq) waiting "
+    "  RETURNING position), "
+    "summary AS (SELECT count(*) AS numbered, max(position) AS newest FROM numbered) "
+    f"SELECT numbered, CASE WHEN numbered > 0 THEN pg_notify('{EVENTS_CHANNEL}', newest::text) END FROM summary"
+)
+#: For a caller already holding the lock.
+_SEQUENCE_LOCKED = "WITH " + _NUMBER.format(only_if="", limit="$1")
+#: One statement, its own transaction: numbers nothing unless it gets the lock (another worker is numbering).
+_SEQUENCE_NOW = "WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($1) AS got), " + _NUMBER.format(
+    only_if="WHERE (SELECT got FROM lock)", limit="$2"
+)
 
 
 def _event(row: asyncpg.Record) -> ChangeEvent:
@@ -43,8 +65,8 @@ def _delivery(row: asyncpg.Record | None) -> Delivery | None:
 
 
 class PostgresEventLog:
-    """Inside a unit of work, appended events wait in memory and are inserted by :meth:`flush` just before
-    the commit; they get their feed position later, from :meth:`sequence`."""
+    """Inside a unit of work, appended events wait in memory and are inserted just before the commit, with
+    the audit rows (one statement); they get their feed position later, from :meth:`sequence`."""
 
     def __init__(self, db: Executor) -> None:
         self._db = db
@@ -53,54 +75,32 @@ class PostgresEventLog:
     async def append(self, event: ChangeEvent) -> None:
         self._pending.append(event)
 
-    async def flush(self) -> bool:
-        """Insert the appended events; True when there were any."""
-        if not self._pending:
-            return False
+    def take(self) -> list[ChangeEvent]:
+        """The appended events, handed to the unit of work's commit (see ``adapters.postgres.storage``)."""
         events, self._pending = self._pending, []
-        with translated():
-            await self._db.execute(
-                "INSERT INTO events (id, type, tenant_id, occurred_at, data) "
-                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])",
-                [e.id for e in events],
-                [e.type for e in events],
-                [e.subject for e in events],
-                [e.time for e in events],
-                [e.data for e in events],
-            )
-        return True
+        return events
 
     async def sequence(self, wait: bool = False, batch: int = 1000) -> int:
         """Number committed events that have no position yet, in insertion order; returns how many.
 
-        Run in its own transaction (see ``EventFeed.sequence``): the advisory lock is held
-        to its commit, so numbering rounds never overlap and positions only grow."""
+        One sequencer at a time (an advisory lock held to the end of its transaction), so numbering rounds
+        never overlap and positions only grow. ``wait=False`` (the event worker) is one statement; ``wait``
+        (a feed read) runs inside the caller's transaction and queues for the lock."""
         with translated():
-            if wait:
-                await self._db.execute("SELECT pg_advisory_xact_lock($1)", SEQUENCER_LOCK)
-            elif not await self._db.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEQUENCER_LOCK):
-                return 0  # another worker is numbering
-            # nextval runs once per row in the order the sorted subquery yields them: insertion order.
-            row = await self._db.fetchrow(
-                "WITH numbered AS (UPDATE events e SET position = n.position FROM "
-                "  (SELECT seq, nextval('events_position_seq') AS position FROM "
-                "    (SELECT seq FROM events WHERE position IS NULL ORDER BY seq LIMIT $1) waiting) n "
-                "  WHERE e.seq = n.seq RETURNING e.position) "
-                "SELECT max(position) AS newest, count(*) AS numbered FROM numbered",
-                batch,
-            )
-            if not row["numbered"]:
-                return 0
-            await self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', $1)", str(row["newest"]))
+            if not wait:
+                row = await self._db.fetchrow(_SEQUENCE_NOW, SEQUENCER_LOCK, batch)
+                return int(row["numbered"])
+            await self._db.execute("SELECT pg_advisory_xact_lock($1)", SEQUENCER_LOCK)
+            row = await self._db.fetchrow(_SEQUENCE_LOCKED, batch)
         return int(row["numbered"])
 
     async def read(
         self, after: int, limit: int, types: frozenset[str] | None = None, tenant_id: str | None = None
     ) -> list[ChangeEvent]:
         sql = (
-            f"SELECT {_EVENT_SELECT} FROM events WHERE position > $1 "
-            "AND ($3::text[] IS NULL OR type = ANY($3)) AND ($4::text IS NULL OR tenant_id = $4) "
-            "ORDER BY position LIMIT $2"
+            f"SELECT {_EVENT_SELECT} FROM event_positions p JOIN events e ON e.seq = p.seq WHERE p.position > $1 "
+            "AND ($3::text[] IS NULL OR e.type = ANY($3)) AND ($4::text IS NULL OR p.tenant_id = $4) "
+            "ORDER BY p.position LIMIT $2"
         )
         with translated():
             rows = await self._db.fetch(sql, after, limit, sorted(types) if types else None, tenant_id)
@@ -110,11 +110,20 @@ class PostgresEventLog:
         with translated():
             return await self._db.fetchval("SELECT pruned_through FROM events_horizon")  # type: ignore[no-any-return]
 
+    async def newest(self) -> int:
+        sql = (
+            "SELECT greatest((SELECT max(position) FROM event_positions), (SELECT pruned_through FROM events_horizon))"
+        )
+        with translated():
+            return await self._db.fetchval(sql)  # type: ignore[no-any-return]
+
     async def prune(self, before: datetime) -> int:
         # A prefix of the feed goes, so "at or below the horizon" is exactly what was removed.
         sql = (
-            "WITH cut AS (SELECT max(position) AS through FROM events WHERE occurred_at < $1), "
-            "gone AS (DELETE FROM events WHERE position <= (SELECT through FROM cut) RETURNING position), "
+            "WITH cut AS (SELECT max(p.position) AS through FROM event_positions p JOIN events e ON e.seq = p.seq "
+            "  WHERE e.occurred_at < $1), "
+            "unnumbered AS (DELETE FROM event_positions WHERE position <= (SELECT through FROM cut) RETURNING seq), "
+            "gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM unnumbered) RETURNING seq), "
             "moved AS (UPDATE events_horizon SET pruned_through = greatest(pruned_through, (SELECT through FROM cut)) "
             "WHERE (SELECT through FROM cut) IS NOT NULL) "
             "SELECT count(*) FROM gone"

@@ -53,10 +53,15 @@ class PostgresApiKeyRepository:
 
 
 class PostgresAuditLog:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, deferred: list[AuditEvent] | None = None) -> None:
+        """With ``deferred`` (inside a unit of work), rows are collected there and written at commit."""
         self._db = db
+        self._deferred = deferred
 
     async def record(self, event: AuditEvent) -> None:
+        if self._deferred is not None:
+            self._deferred.append(event)
+            return
         sql = (
             "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) VALUES ($1, $2, $3, $4, $5, $6)"
         )

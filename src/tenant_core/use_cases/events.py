@@ -75,7 +75,9 @@ class EventFeed:
 
     async def sequence(self, wait: bool = False) -> int:
         """Give newly committed events their feed positions (the event worker of every ``serve`` process runs
-        this, and every read does first)."""
+        this, and every read does first, with ``wait``: it queues behind a sequencer already running)."""
+        if not wait:
+            return await self._storage.events.sequence()
         async with self._storage.unit_of_work() as uow:
             return await uow.events.sequence(wait)
 

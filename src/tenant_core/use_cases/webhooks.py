@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -144,6 +144,10 @@ class WebhookSubscriptions:
                 raise ValidationFailedError.for_field("tenantId", f"no tenant {tenant_id}") from None
 
 
+#: How often the fan-out walks past the events while there are no subscriptions.
+IDLE_FAN_OUT_EVERY = timedelta(seconds=10)
+
+
 class WebhookDelivery:
     """The delivery work; each method does one batch and says how much it did (0: nothing to do)."""
 
@@ -164,18 +168,33 @@ class WebhookDelivery:
         self._bus = bus
         self._schedule = retry_schedule
         self._lease = lease
+        self._walked_past_at: datetime | None = None
+        self._subscribed = True  # as of the last fan-out: without subscriptions no delivery can be due
 
     async def fan_out(self, batch: int = 200) -> int:
         """Queue one delivery per new event and subscription that wants it, and move the fan-out's position,
         in one transaction: a crash queues the batch again, and duplicates are ignored."""
+        self._subscribed = bool(await self._storage.webhooks.list())
+        if not self._subscribed:
+            # Nobody subscribed: nothing to queue. The position still moves now and then (a subscription only
+            # wants events written after it was created), so a first subscription finds no backlog to walk.
+            now = self._clock.now()
+            if self._walked_past_at is not None and now - self._walked_past_at < IDLE_FAN_OUT_EVERY:
+                return 0
+            self._walked_past_at = now
         async with self._storage.unit_of_work() as uow:
             position = await uow.consumers.claim(WEBHOOK_FAN_OUT)
             if position is None:
                 return 0  # another worker is fanning out
+            webhooks = await uow.webhooks.list()
+            if not webhooks:  # nobody to deliver to: walk past the events without reading them
+                newest = await uow.events.newest()
+                if newest > position:
+                    await uow.consumers.advance(WEBHOOK_FAN_OUT, newest)
+                return 0
             events = await uow.events.read(position, batch)
             if not events:
                 return 0
-            webhooks = await uow.webhooks.list()
             now = self._clock.now()
             queued = [
                 Delivery(
@@ -202,6 +221,8 @@ class WebhookDelivery:
     async def send_due(self, lines: int = 20, per_line: int = 20) -> int:
         """Send what is due: for each subscription-and-tenant line, its pending deliveries in feed order,
         stopping at the first that fails (the rest wait for it, so a tenant's events never overtake)."""
+        if not self._subscribed:
+            return 0  # deliveries go with their subscription: none can be waiting
         now = self._clock.now()
         claimed = await self._storage.webhooks.claim_due(now, now + self._lease, lines, per_line)
         queues: dict[tuple[str, str], list[Delivery]] = {}
