@@ -164,6 +164,24 @@ async def test_only_the_oldest_pending_delivery_of_each_tenant_is_claimed(storag
     assert (await storage.webhooks.get_delivery("wh_1", "dlv_1_t_a")).attempts == [ok]
 
 
+async def test_concurrent_claims_never_split_a_line(storage):
+    """Workers claiming at the same moment: each line (subscription × tenant) goes whole to one of them, so
+    no two workers send one tenant's deliveries side by side."""
+    tenants = [f"t_{n}" for n in range(6)]
+    await _subscribed(storage, *(_delivery(n, tenant) for tenant in tenants for n in range(1, 6)))
+    lease = NOW + timedelta(seconds=30)
+    for round_ in range(10):
+        claims = await asyncio.gather(*(storage.webhooks.claim_due(NOW, lease, 10, 20) for _ in range(4)))
+        owners: dict[str, int] = {}
+        for worker, claimed in enumerate(claims):
+            for delivery in claimed:
+                assert owners.setdefault(delivery.tenant_id, worker) == worker, (round_, delivery.tenant_id)
+        assert sorted(owners) == tenants  # every line went to someone …
+        assert sorted(d.event_position for c in claims for d in c) == sorted(list(range(1, 6)) * len(tenants))
+        async with storage.unit_of_work() as uow:  # … and comes free again for the next round
+            await uow.webhooks.release([d.id for c in claims for d in c])
+
+
 async def test_a_lease_that_ran_out_is_claimed_again_and_retries_wait_their_turn(storage):
     await _subscribed(storage, _delivery(1))
     (first,) = await storage.webhooks.claim_due(NOW, NOW + timedelta(seconds=30), 10, 1)

@@ -8,14 +8,14 @@ Genesys' documented shapes (``{"error": "invalid_client"}``, the org, the Open M
 from __future__ import annotations
 
 import base64
-import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.loopback import LoopbackJsonServer
 
 REGION = "mypurecloud.ie"
 CLIENT_ID = "genesys-client-0001"
@@ -36,34 +36,12 @@ class GenesysBehaviour:
     accept_anything: bool = False  # for fuzzing: every client of every region is ORG_ID's, with every integration
 
 
-class FakeGenesys:
+class FakeGenesys(LoopbackJsonServer):
     def __init__(self) -> None:
+        super().__init__()
         self.behaviour = GenesysBehaviour()
         self.calls: list[tuple[str, str, str]] = []  # step, host, path
         self._tokens: dict[str, str] = {}  # access token → org id
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                fake._handle(self, "POST")
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> FakeGenesys:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def reset(self) -> None:
         self.behaviour = GenesysBehaviour()
@@ -72,23 +50,14 @@ class FakeGenesys:
     def steps(self) -> list[str]:
         return [call[0] for call in self.calls]
 
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         host = (request.headers.get("Host") or "").split(":")[0]
         service, _, region = host.partition(".")
-        length = int(request.headers.get("Content-Length") or 0)
-        form = parse_qs(request.rfile.read(length).decode()) if length else {}
+        form = parse_qs(self.body_of(request).decode())
         step, status, body = self._route(method, service, region, request.path, request.headers, form)
         self.calls.append((step, host, request.path))
         time.sleep(self.behaviour.delays.get(step, 0.0))
-        payload = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(payload)))
-            request.end_headers()
-            request.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout tests)
+        self.answer(request, status, body)
 
     def _route(self, method: str, service: str, region: str, path: str, headers: Any, form: dict[str, list[str]]):
         if service == "login" and method == "POST" and path == "/oauth/token":

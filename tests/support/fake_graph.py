@@ -8,12 +8,13 @@ follow Graph's documented shapes, including its error object with ``fbtrace_id``
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback import LoopbackJsonServer
 
 APP_ID = "1234567890"
 APP_SECRET = "app-secret-for-tests"
@@ -69,45 +70,22 @@ class GraphBehaviour:
     revoked: bool = False  # the customer removed the app: TOKEN is refused with code 190
 
 
-class FakeGraph:
+class FakeGraph(LoopbackJsonServer):
     def __init__(self) -> None:
+        super().__init__()
         self.behaviour = GraphBehaviour()
         self.calls: list[tuple[str, str, dict[str, list[str]], str | None]] = []  # step, path, query, auth
         self.registrations: list[tuple[str, dict[str, Any]]] = []  # phone number id, the body Meta received
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:  # noqa: N802
-                fake._handle(self, "POST")
-
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> FakeGraph:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def steps(self) -> list[str]:
         return [call[0] for call in self.calls]
 
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(request.path)
         query = parse_qs(parts.query)
         segments = parts.path.strip("/").split("/")[1:]  # drop the version
         auth = request.headers.get("Authorization")
-        length = int(request.headers.get("Content-Length") or 0)
-        sent = json.loads(request.rfile.read(length) or b"{}") if length else {}
+        sent = json.loads(self.body_of(request) or b"{}")
         step, status, body = self._route(method, segments, query, auth, sent)
         self.calls.append((step, parts.path, query, auth))
         failure = self.behaviour.failures.get(step)
@@ -118,15 +96,7 @@ class FakeGraph:
         if failure is not None:
             time.sleep(failure.delay_seconds)
             status, body = failure.status, failure.body()
-        payload = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(payload)))
-            request.end_headers()
-            request.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout tests)
+        self.answer(request, status, body)
 
     def _route(
         self, method: str, segments: list[str], query: dict[str, list[str]], auth: str | None, sent: dict[str, Any]

@@ -200,20 +200,24 @@ class PostgresWebhookRepository:
             await self._db.executemany(sql, [_delivery_params(d) for d in deliveries])
 
     async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
-        # The lease conditions sit on the locked rows themselves, so a row another worker leased and
-        # committed in between is re-checked and skipped (READ COMMITTED re-evaluates them on the new row).
+        # A line (subscription × tenant) is claimed through its head, the oldest pending delivery: a worker
+        # that cannot lock the head (another is claiming the line) skips the whole line, so two workers never
+        # send one line's deliveries side by side. The lease conditions sit on the locked rows themselves, so
+        # a line another worker leased and committed in between is re-checked and skipped (READ COMMITTED
+        # re-evaluates them on the new row).
         sql = (
-            "WITH heads AS (SELECT DISTINCT ON (webhook_id, tenant_id) webhook_id, tenant_id, next_attempt_at, "
-            "  leased_until FROM webhook_deliveries WHERE state = 'pending' "
-            "  ORDER BY webhook_id, tenant_id, event_position), "
-            "due_lines AS (SELECT webhook_id, tenant_id FROM heads WHERE next_attempt_at <= $1 "
-            "  AND (leased_until IS NULL OR leased_until <= $1) ORDER BY next_attempt_at LIMIT $3), "
+            "WITH heads AS (SELECT DISTINCT ON (webhook_id, tenant_id) id, next_attempt_at FROM webhook_deliveries "
+            "  WHERE state = 'pending' ORDER BY webhook_id, tenant_id, event_position), "
+            "claimed_heads AS (SELECT d.webhook_id, d.tenant_id FROM webhook_deliveries d JOIN heads h ON h.id = d.id "
+            "  WHERE d.state = 'pending' AND d.next_attempt_at <= $1 "
+            "  AND (d.leased_until IS NULL OR d.leased_until <= $1) "
+            "  ORDER BY h.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED), "
             "ranked AS (SELECT d.id, row_number() OVER (PARTITION BY d.webhook_id, d.tenant_id "
-            "  ORDER BY d.event_position) AS n FROM webhook_deliveries d JOIN due_lines USING (webhook_id, tenant_id) "
+            "  ORDER BY d.event_position) AS n FROM webhook_deliveries d "
+            "  JOIN claimed_heads USING (webhook_id, tenant_id) "
             "  WHERE d.state = 'pending'), "
             "picked AS (SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id WHERE r.n <= $4 "
-            "  AND d.state = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= $1) "
-            "  FOR UPDATE OF d SKIP LOCKED) "
+            "  AND d.state = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= $1) FOR UPDATE OF d) "
             "UPDATE webhook_deliveries w SET leased_until = $2 FROM picked WHERE w.id = picked.id RETURNING w.*"
         )
         with translated():

@@ -186,15 +186,18 @@ class WebhookDelivery:
             position = await uow.consumers.claim(WEBHOOK_FAN_OUT)
             if position is None:
                 return 0  # another worker is fanning out
-            webhooks = await uow.webhooks.list()
-            if not webhooks:  # nobody to deliver to: walk past the events without reading them
-                newest = await uow.events.newest()
-                if newest > position:
-                    await uow.consumers.advance(WEBHOOK_FAN_OUT, newest)
+            # Subscriptions are listed after the events are read: one committed before an event is then listed
+            # (statements see what committed before them), so no event it wants is walked past.
+            newest = await uow.events.newest()
+            if newest <= position:
+                return 0
+            if not await uow.webhooks.list():  # nobody to deliver to: walk past the events without reading them
+                await uow.consumers.advance(WEBHOOK_FAN_OUT, newest)
                 return 0
             events = await uow.events.read(position, batch)
             if not events:
                 return 0
+            webhooks = await uow.webhooks.list()
             now = self._clock.now()
             queued = [
                 Delivery(
