@@ -32,7 +32,15 @@ from tenant_core.errors import (
     UnavailableError,
     ValidationFailedError,
 )
-from tenant_core.ports import Clock, GenesysCloud, GenesysOrganization, MetaGraph, Storage, TokenInfo
+from tenant_core.ports import (
+    Clock,
+    GenesysCloud,
+    GenesysOrganization,
+    GraphPhoneNumber,
+    MetaGraph,
+    Storage,
+    TokenInfo,
+)
 from tenant_core.security import Permission, Principal
 from tenant_core.use_cases.signup import MANAGEMENT_SCOPE
 from tenant_core.use_cases.vault import CredentialVault, StoreOutcome
@@ -221,7 +229,9 @@ class ConnectionChecks:
             return Check("integration", False, f"Open Messaging integration {integration} does not exist in org {org}")
         return Check("integration", True, f"Open Messaging integration {integration} exists in org {org}")
 
-    async def _number(self, whatsapp: WhatsAppCredentials, graph: MetaGraph) -> tuple[Check, Any, bool]:
+    async def _number(
+        self, whatsapp: WhatsAppCredentials, graph: MetaGraph
+    ) -> tuple[Check, GraphPhoneNumber | None, bool]:
         """The phone number's check, what Graph said of it, and whether Meta refused the token."""
         if whatsapp.phone_number_id is None:
             missing = Check("phone_number", False, "no phone number yet: the signup finished with a WABA only")
