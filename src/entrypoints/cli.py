@@ -89,7 +89,10 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     _migrate(dsn)
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
     os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
-    _prepare_metrics_dir(config.data_dir / "metrics")
+    if workers > 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        # Several workers add their metrics up through files; one keeps them in memory, which costs each
+        # request less (multiprocess values check the pid and write to a mapped file on every update).
+        _prepare_metrics_dir(config.data_dir / "metrics")
     config.signing_secret()  # create the shared secret once, before workers race for it
     if not config.redis_url:
         logger.info("No REDIS_URL: using an in-process cache")

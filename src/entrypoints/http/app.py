@@ -7,7 +7,6 @@ import gc
 import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -93,7 +92,7 @@ def _request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex, for a fraction of its cost
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
