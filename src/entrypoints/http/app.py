@@ -119,6 +119,7 @@ def _lifespan(container: Container):  # type: ignore[no-untyped-def]
             if worker is not None:
                 await worker.stop()
         finally:
+            ACCESS_LOG.flush()
             if (stopped := container.shutdown_resources()) is not None:
                 await stopped
 
