@@ -98,6 +98,18 @@ async def test_another_org_fails_the_check_and_is_not_bound(tenants, vault, chec
     assert (await tenants.get(SYSTEM, tenant.id)).genesys_org_id == "org-2222"
 
 
+async def test_an_org_bound_to_another_tenant_fails_without_naming_it(tenants, vault, checks):
+    holder = await _tenant(tenants, genesys_org_id=ORG.id)
+    tenant = await _with_genesys(tenants, vault)
+    report = await checks.verify_genesys(Principal("key-1", Role.TENANT, tenant.id), tenant.id)
+    org = next(c for c in report.checks if c.name == "org")
+    assert not org.ok and "another tenant" in org.detail and holder.id not in org.detail
+    assert (await tenants.get(SYSTEM, tenant.id)).genesys_org_id is None
+    other = await _tenant(tenants)
+    with pytest.raises(ConflictError):
+        await checks.store_genesys(SYSTEM, other.id, {**GENESYS, "integrationId": "int-2"})
+
+
 async def test_a_missing_integration_fails_only_that_check(tenants, vault, checks):
     tenant = await _with_genesys(tenants, vault, integrationId="int-404")
     report = await checks.verify_genesys(SYSTEM, tenant.id)

@@ -53,7 +53,7 @@ TOKEN_REFUSED = 190
 class _GenesysOutcome(msgspec.Struct, frozen=True):
     report: ConnectionReport
     org: GenesysOrganization | None  # the org the credentials belong to, when the token worked
-    org_mismatch: bool
+    org_conflict: bool  # that org is not the tenant's: another is set on it, or another tenant has it
 
 
 def _fill_org(org: GenesysOrganization | None) -> Callable[[Tenant], dict[str, Any]] | None:
@@ -101,7 +101,7 @@ class ConnectionChecks:
         outcome = await self._check_genesys(stored.credentials, tenant)
         # The org a working token belongs to is proved by Genesys, as Meta proves a number: it is bound
         # whoever asked (a tenant principal included), and only where the tenant has none.
-        org = outcome.org if not outcome.org_mismatch else None
+        org = outcome.org if not outcome.org_conflict else None
         status = ConnectionStatus(last_check=outcome.report)
         await self._vault.record_check(principal, stored, status, more_fields=_fill_org(org))
         return outcome.report
@@ -119,7 +119,7 @@ class ConnectionChecks:
         tenant = await self._tenant(tenant_id)
         outcome = await self._check_genesys(credentials, tenant)
         failed = outcome.report.failed()
-        if outcome.org_mismatch:
+        if outcome.org_conflict:
             org = next(check for check in failed if check.name == "org")
             raise ConflictError(f"Genesys credentials not stored: {org.detail}", "genesysOrgId")
         if failed:
@@ -208,14 +208,18 @@ class ConnectionChecks:
             checks.append(Check("integration", False, "not checked: the organization is unknown"))
             return _GenesysOutcome(ConnectionReport.of(checks, now), None, False)
         named = f"{org.name} ({org.id})"
-        mismatch = bool(tenant.genesys_org_id) and tenant.genesys_org_id != org.id
-        if mismatch:
+        owner = await self._storage.tenants.get_by_genesys_org(org.id)
+        conflict = True
+        if tenant.genesys_org_id and tenant.genesys_org_id != org.id:
             detail = f"the credentials belong to org {named}, but the tenant is bound to org {tenant.genesys_org_id}"
             checks.append(Check("org", False, detail))
+        elif owner is not None and owner.id != tenant.id:  # which tenant is not said: it may not be the caller's
+            checks.append(Check("org", False, f"the credentials belong to org {named}, bound to another tenant"))
         else:
             checks.append(Check("org", True, f"org {named}"))
+            conflict = False
         checks.append(await self._integration_check(credentials, region, token, named))
-        return _GenesysOutcome(ConnectionReport.of(checks, now), org, mismatch)
+        return _GenesysOutcome(ConnectionReport.of(checks, now), org, conflict)
 
     async def _integration_check(self, credentials: GenesysCredentials, region: str, token: str, org: str) -> Check:
         integration = credentials.integration_id
