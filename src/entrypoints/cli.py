@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"tenant-service: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(config.log_level, config.log_format)
+    configure_logging(config.log_level, config.log_format, config.access_log_batch_ms)
 
     try:
         return _run(args, config)

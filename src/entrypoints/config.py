@@ -50,6 +50,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     meta_graph_timeout: float = 10.0
     genesys_base_url: str | None = None  # tests only: login and API of every region at one loopback server
     genesys_timeout: float = 10.0
+    # Access lines are written in batches of up to this many ms (the service's default is 50, from the
+    # environment); 0 writes each at once, the default for apps built in-process (tests, embedding).
+    access_log_batch_ms: float = 0.0
     fast_lane: bool = True  # cache-hot resolutions answered before the framework (FAST_LANE=false: off)
     http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
     event_retention_days: float = 30.0  # the feed keeps events this long; older cursors get 410
@@ -94,6 +97,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             ),
             genesys_base_url=env.get("GENESYS_BASE_URL") or None,
             genesys_timeout=_positive_float("GENESYS_TIMEOUT_SECONDS", env.get("GENESYS_TIMEOUT_SECONDS", "10")),
+            access_log_batch_ms=_non_negative_float("ACCESS_LOG_BATCH_MS", env.get("ACCESS_LOG_BATCH_MS", "50")),
             fast_lane=_flag("FAST_LANE", env.get("FAST_LANE", "true")),
             http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
             event_retention_days=_positive_float("EVENT_RETENTION_DAYS", env.get("EVENT_RETENTION_DAYS", "30")),
@@ -183,6 +187,10 @@ def _port(text: str) -> int:
 
 def _positive_float(name: str, text: str) -> float:
     return _positive(name, text, float, "a number of seconds")
+
+
+def _non_negative_float(name: str, text: str) -> float:
+    return 0.0 if text.strip() in ("0", "0.0") else _positive(name, text, float, "a number of milliseconds")
 
 
 def _non_negative_int(name: str, text: str) -> int:

@@ -41,8 +41,9 @@ _READABLE_FORMAT = (
 )
 
 
-def configure_logging(level: str = "INFO", log_format: str | None = None) -> None:
-    """JSON lines (production), or readable lines when stderr is a terminal; ``log_format`` forces one."""
+def configure_logging(level: str = "INFO", log_format: str | None = None, access_batch_ms: float = 0.0) -> None:
+    """JSON lines (production), or readable lines when stderr is a terminal; ``log_format`` forces one.
+    ``access_batch_ms`` > 0 writes access lines in batches (see :class:`AccessLog`)."""
     readable = (log_format or ("text" if sys.stderr.isatty() else "json")) == "text"
     logger.remove()
     if readable:
@@ -52,21 +53,23 @@ def configure_logging(level: str = "INFO", log_format: str | None = None) -> Non
     ACCESS_LOG.enabled = logger.level(level).no <= logger.level("INFO").no
     ACCESS_LOG.readable = readable
     ACCESS_LOG.pid = os.getpid()
+    ACCESS_LOG.batch_seconds = access_batch_ms / 1000
 
 
 class AccessLog:
     """One JSON line per request: ts, level, msg, request_id, method, route, status, duration_ms, pid.
 
-    JSON lines are written in batches: at 64 lines, or 50 ms after the first line of a batch, and when the
-    app stops. One write per line was 8% of a worker's time on the hot path; a crash loses at most the
-    last 50 ms of access lines (application events are never held back).
+    With ``batch_seconds`` (``ACCESS_LOG_BATCH_MS``: 50 ms in the service), JSON lines are written in
+    batches: at 64 lines, or that long after the first line of a batch, and when the app stops. One write
+    per line was 8% of a worker's time on the hot path; a crash loses at most the last batch of access
+    lines (application events are never held back). Without it, each line is written at once.
     """
 
     enabled = True
     readable = False
     pid = os.getpid()  # which worker served it; refreshed by configure_logging in each worker
     BATCH_LINES = 64
-    BATCH_SECONDS = 0.05
+    batch_seconds = 0.0
 
     def __init__(self) -> None:
         self._batch: list[str] = []
@@ -99,11 +102,11 @@ class AccessLog:
             "pid": self.pid,
         }
         self._batch.append(_encode(line).decode() + "\n")
-        if len(self._batch) >= self.BATCH_LINES:
+        if len(self._batch) >= self.BATCH_LINES or not self.batch_seconds:
             self.flush()
         elif self._timer is None:
             try:
-                self._timer = asyncio.get_running_loop().call_later(self.BATCH_SECONDS, self.flush)
+                self._timer = asyncio.get_running_loop().call_later(self.batch_seconds, self.flush)
             except RuntimeError:  # no event loop (a synchronous caller): write at once
                 self.flush()
 

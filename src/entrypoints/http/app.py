@@ -159,7 +159,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
     """Build the app. Without arguments, configuration comes from the environment (as under granian)."""
     config = config or Config.from_env()
     container = container or build_container(config)
-    configure_logging(config.log_level, config.log_format)
+    configure_logging(config.log_level, config.log_format, config.access_log_batch_ms)
     app = TenantServiceApp(
         request_class=TenantServiceRequest,
         route_handlers=[*_api_routers(), EventController, WebhookController, health, live, ready, prometheus_metrics],

@@ -1,0 +1,32 @@
+"""The access log writes JSON lines in batches in the service, and each at once elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+
+from entrypoints.log import AccessLog
+
+
+def _log(batch_seconds: float) -> AccessLog:
+    log = AccessLog()
+    log.readable, log.enabled, log.batch_seconds = False, True, batch_seconds
+    return log
+
+
+async def test_lines_wait_for_the_batch_time_or_a_full_batch(capfd):
+    log = _log(0.05)
+    log.write("first", "GET", "/tenants/{tenant_id}", 200, 1.5)
+    assert capfd.readouterr().err == ""  # held back …
+    await asyncio.sleep(0.1)
+    assert '"request_id":"first"' in capfd.readouterr().err  # … until the batch time passed
+    for n in range(AccessLog.BATCH_LINES):
+        log.write(f"r{n}", "GET", "/health", 200, 0.1)
+    assert capfd.readouterr().err.count('"msg":"request"') == AccessLog.BATCH_LINES  # a full batch goes at once
+    log.write("last", "GET", "/health", 200, 0.1)
+    log.flush()  # as the app does when it stops
+    assert '"request_id":"last"' in capfd.readouterr().err
+
+
+async def test_without_batching_each_line_is_written_at_once(capfd):
+    _log(0.0).write("now", "POST", "/tenants", 201, 3.0)
+    assert '"request_id":"now","method":"POST","route":"/tenants","status":201' in capfd.readouterr().err
