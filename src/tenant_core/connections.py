@@ -13,6 +13,11 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+#: Meta's granular scopes a WhatsApp token needs: managing the WABA (its targets are the WABAs a token
+#: covers) and sending messages.
+MANAGEMENT_SCOPE = "whatsapp_business_management"
+MESSAGING_SCOPE = "whatsapp_business_messaging"
+
 
 class Check(msgspec.Struct, frozen=True):
     """One step of a connection check. ``detail`` never holds a secret."""
@@ -69,10 +74,10 @@ class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_default
             return TokenHealth.INVALID
         if not self.token_checked:
             return TokenHealth.UNKNOWN
-        ends = [at for at in (self.token_expires_at, self.data_access_expires_at) if at is not None]
-        if ends and min(ends) <= now:
+        ends = self.expires_at()
+        if ends is not None and ends <= now:
             return TokenHealth.INVALID
-        if ends and min(ends) - now <= EXPIRING_WITHIN:
+        if ends is not None and ends - now <= EXPIRING_WITHIN:
             return TokenHealth.EXPIRING
         return TokenHealth.OK
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tenant_core.connections import MANAGEMENT_SCOPE, MESSAGING_SCOPE
 from tenant_core.errors import GraphApiError
 from tenant_core.ports import GraphPhoneNumber, TokenInfo
 
 STEPS = ("exchange_code", "debug_token", "phone_numbers", "phone_number", "subscribe_app", "register")
-MANAGEMENT_SCOPE = "whatsapp_business_management"
-MESSAGING_SCOPE = "whatsapp_business_messaging"
 
 
 @dataclass

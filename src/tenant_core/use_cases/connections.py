@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from tenant_core.connections import Check, ConnectionReport, ConnectionStatus
+from tenant_core.connections import MANAGEMENT_SCOPE, MESSAGING_SCOPE, Check, ConnectionReport, ConnectionStatus
 from tenant_core.credential_types import (
     CredentialType,
     GenesysCredentials,
@@ -42,10 +42,8 @@ from tenant_core.ports import (
     TokenInfo,
 )
 from tenant_core.security import Permission, Principal
-from tenant_core.use_cases.signup import MANAGEMENT_SCOPE
 from tenant_core.use_cases.vault import CredentialVault, StoreOutcome
 
-MESSAGING_SCOPE = "whatsapp_business_messaging"
 #: Meta's code for a token it no longer accepts (expired, revoked, the app removed).
 TOKEN_REFUSED = 190
 
@@ -96,7 +94,8 @@ class ConnectionChecks:
 
     async def verify_genesys(self, principal: Principal, tenant_id: str) -> ConnectionReport:
         principal.require(Permission.CONNECTIONS_VERIFY, tenant_id)
-        stored, tenant = await self._stored(tenant_id, CredentialType.GENESYS)
+        stored = await self._stored(tenant_id, CredentialType.GENESYS)
+        tenant = await self._tenant(tenant_id)
         assert isinstance(stored.credentials, GenesysCredentials)
         outcome = await self._check_genesys(stored.credentials, tenant)
         # The org a working token belongs to is proved by Genesys, as Meta proves a number: it is bound
@@ -133,7 +132,7 @@ class ConnectionChecks:
 
     async def verify_whatsapp(self, principal: Principal, tenant_id: str) -> ConnectionReport:
         principal.require(Permission.CONNECTIONS_VERIFY, tenant_id)
-        stored, _ = await self._stored(tenant_id, CredentialType.WHATSAPP)
+        stored = await self._stored(tenant_id, CredentialType.WHATSAPP)
         if self._graph is None:
             raise UnavailableError("WhatsApp checks need the platform's Meta app, and none is configured")
         whatsapp = stored.credentials
@@ -258,11 +257,11 @@ class ConnectionChecks:
         shown = number.display_phone_number or whatsapp.phone_number_id
         return Check("phone_number", True, f"{shown}: {state}" if state else shown), number, False
 
-    async def _stored(self, tenant_id: str, kind: CredentialType) -> tuple[StoredCredentials, Tenant]:
+    async def _stored(self, tenant_id: str, kind: CredentialType) -> StoredCredentials:
         stored = await self._vault.opened(tenant_id, kind)
         if stored is None:
             raise NotFoundError(f"No {kind.value} credentials stored for tenant {tenant_id}")
-        return stored, await self._tenant(tenant_id)
+        return stored
 
     async def _tenant(self, tenant_id: str) -> Tenant:
         """The tenant, read fresh: its org id decides a Genesys check."""

@@ -12,7 +12,7 @@ import msgspec
 
 from tenant_core.audit import AuditAction
 from tenant_core.commands import TENANT_ID, CompleteSignup, SignupEvent
-from tenant_core.connections import ConnectionStatus
+from tenant_core.connections import MANAGEMENT_SCOPE, ConnectionStatus
 from tenant_core.credential_types import WhatsAppCredentials
 from tenant_core.entities import TenantStatus
 from tenant_core.errors import (
@@ -116,10 +116,6 @@ class WhatsAppSignup:
             raise NotFoundError(f"Tenant {tenant_id} not found")
         if tenant.status is TenantStatus.SUSPENDED:
             raise TenantSuspendedError(f"Tenant {tenant_id} is suspended: WhatsApp signup needs an active tenant")
-
-
-#: The granular scope whose targets are the WABAs a token may manage.
-MANAGEMENT_SCOPE = "whatsapp_business_management"
 
 
 def new_pin() -> str:

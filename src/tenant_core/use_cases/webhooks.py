@@ -191,8 +191,8 @@ class WebhookDelivery:
             newest = await uow.events.newest()
             if newest <= position:
                 return 0
-            if not await uow.webhooks.list():  # nobody to deliver to: walk past the events without reading them
-                await uow.consumers.advance(WEBHOOK_FAN_OUT, newest)
+            if not self._subscribed and not await uow.webhooks.list():
+                await uow.consumers.advance(WEBHOOK_FAN_OUT, newest)  # nobody to deliver to: walk past, unread
                 return 0
             events = await uow.events.read(position, batch)
             if not events:
