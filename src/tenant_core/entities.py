@@ -6,6 +6,7 @@ The same Struct is the domain object, the cache payload and the HTTP body, so th
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -112,6 +113,7 @@ class Provisioned(msgspec.Struct, frozen=True):
     is_new: bool
 
 
+@functools.cache  # a handful of field names, asked on every write
 def wire_name(field: str) -> str:
     """The camelCase name a Tenant field has on the wire (``phone_number_id`` → ``phoneNumberId``)."""
     head, *rest = field.split("_")

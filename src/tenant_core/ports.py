@@ -164,8 +164,9 @@ class EventLog(Protocol):
         """Add ``event`` to the transaction."""
         ...
 
-    async def sequence(self, wait: bool = False) -> int:
-        """Give committed events without a position the next positions; returns how many. Without ``wait`` it
+    async def sequence(self, wait: bool = False, batch: int = 1000) -> int:
+        """Give committed events without a position the next positions, at most ``batch``; returns how many.
+        Without ``wait`` it
         is its own transaction and returns 0 at once when another worker is numbering; with ``wait`` it runs
         in a unit of work of its own and numbers after that worker."""
         ...

@@ -10,6 +10,8 @@ import pytest
 
 from adapters.memory import InMemoryEventBus, InMemoryWebhookSender
 from adapters.webhooks.sender import HttpWebhookSender
+from entrypoints import event_worker
+from entrypoints.event_worker import EventWorker
 from tenant_core import (
     SYSTEM,
     CursorExpiredError,
@@ -149,6 +151,22 @@ async def test_an_in_process_subscriber_follows_events_as_they_commit(tenants, f
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------
+
+
+async def test_a_worker_round_that_fills_a_batch_is_behind_and_the_next_takes_the_rest(
+    storage, tenants, subscriptions, delivery, feed, sender, clock, monkeypatch
+):
+    monkeypatch.setattr(event_worker, "FAN_OUT_BATCH", 5)
+    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"]))
+    for _ in range(4):
+        await tenants.create(SYSTEM, create_command())  # tenant.created and api_key.created each
+    worker = EventWorker(storage, delivery, feed, clock, retention_days=30)
+
+    assert await worker.step() == (True, True)  # five of eight events fanned out: more is waiting, no pause
+    assert len(sender.sent) == 3
+    assert await worker.step() == (True, False)  # the last three
+    assert await worker.step() == (False, False)  # nothing left: the worker waits for a commit
+    assert len(sender.sent) == 4
 
 
 async def test_subscriptions_are_admin_only_and_their_secret_is_sealed(subscriptions, storage):

@@ -34,7 +34,7 @@ class InMemoryEventLog(StateView):
                     break
         return found
 
-    async def sequence(self, wait: bool = False) -> int:
+    async def sequence(self, wait: bool = False, batch: int = 1000) -> int:
         return 0  # memory transactions run one at a time: positions given at append are already final
 
     async def horizon(self) -> int:

@@ -73,13 +73,13 @@ class EventFeed:
             if not page.events:
                 await self._storage.wait_for_events(int(cursor), poll_seconds)
 
-    async def sequence(self, wait: bool = False) -> int:
+    async def sequence(self, wait: bool = False, batch: int = 1000) -> int:
         """Give newly committed events their feed positions (the event worker of every ``serve`` process runs
         this, and every read does first, with ``wait``: it queues behind a sequencer already running)."""
         if not wait:
-            return await self._storage.events.sequence()
+            return await self._storage.events.sequence(batch=batch)
         async with self._storage.unit_of_work() as uow:
-            return await uow.events.sequence(wait)
+            return await uow.events.sequence(wait, batch)
 
     async def prune(self, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> int:
         """Drop events older than ``retention`` (any worker may run it; it is idempotent)."""
