@@ -35,6 +35,7 @@ class Receiver:
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)  # every verified 2xx answer, duplicates included
     rejected_signatures: int = 0
+    incomplete: int = 0  # requests cut short by the sender's death
     attempts: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -48,7 +49,13 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender went away mid-request (killed): nothing to verify
+                    with receiver._lock:
+                        receiver.incomplete += 1
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     Webhook(receiver.secret or "whsec_").verify(body, headers)
