@@ -8,8 +8,20 @@ import asyncpg
 import pytest
 
 from adapters.memory import InMemoryCache, InMemoryStorage
-from adapters.postgres import PostgresStorage
+from adapters.postgres import PostgresStorage, apply_migrations, create_pool
 from adapters.redis import RedisCache, TieredCache
+from tests.support.servers import separate_database
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """The contract tests' own database on the session's server. The API suite's apps run event workers for
+    the whole session on the shared one; there they would claim the deliveries these tests queue."""
+    url = await separate_database(postgres_url, "contract_tests")
+    apply_migrations(url)
+    pool = await create_pool(url, max_size=30)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

