@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+
+import pytest
 
 from tests.support.fake_genesys import FakeGenesys
 from tests.support.fake_graph import APP_ID, APP_SECRET, FakeGraph
@@ -28,9 +31,9 @@ max-examples = 40
 """
 
 
-async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
-    service_factory, postgres_url, clean_postgres, tmp_path
-):
+@pytest.fixture
+async def fuzzed_service(service_factory, postgres_url, clean_postgres, tmp_path) -> AsyncIterator[str]:
+    """A serve process with its Meta and Genesys fakes, and schemathesis' config in ``tmp_path``."""
     # Signup talks to the fake Graph API, which accepts any code: schemathesis chains real signup states into
     # the callback, and a Graph that refused would (rightly) answer 502, which is not what is under test here.
     graph = FakeGraph()
@@ -53,25 +56,33 @@ async def test_fuzzing_finds_no_server_error_and_no_schema_violation(
         }
         service = await service_factory(env).start()
         (tmp_path / "schemathesis.toml").write_text(CONFIG)
-        event_routes = _run(service.url, "examples,coverage,fuzzing", "--include-path-regex")
-        events = await asyncio.to_thread(
-            subprocess.run, event_routes, capture_output=True, text=True, timeout=600, cwd=tmp_path
-        )
-        assert events.returncode == 0, events.stdout[-3000:]
-        # The event routes and the connection checks run on their own (above): their operations would
-        # dilute the stateful walk through the tenant routes, which is what it is for.
-        command = _run(service.url, "examples,coverage,fuzzing,stateful", "--exclude-path-regex")
-        result = await asyncio.to_thread(
-            subprocess.run,
-            command,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            cwd=tmp_path,  # its cache stays out
-        )
+        yield service.url
     finally:
         graph.stop()
         genesys.stop()
+
+
+# The event routes and the connection checks are fuzzed on their own: their operations would dilute the
+# stateful walk through the tenant routes, which is what that walk is for. Two tests, so that they can run
+# side by side on two test workers.
+
+
+async def test_event_and_check_routes_give_no_server_error_and_no_schema_violation(fuzzed_service, tmp_path):
+    command = _run(fuzzed_service, "examples,coverage,fuzzing", "--include-path-regex")
+    result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+async def test_tenant_routes_and_their_links_give_no_server_error_and_no_schema_violation(fuzzed_service, tmp_path):
+    command = _run(fuzzed_service, "examples,coverage,fuzzing,stateful", "--exclude-path-regex")
+    result = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,  # its cache stays out
+    )
     (tmp_path / "schemathesis.out").write_text(result.stdout)
     summary = result.stdout[-3000:]
     assert result.returncode == 0, summary
