@@ -67,8 +67,14 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     children[1].observe(seconds)
 
 
+_cache_children: dict[tuple[str, bool], Counter] = {}
+
+
 def observe_cache(level: str, hit: bool) -> None:
-    CACHE_LOOKUPS.labels(level, "hit" if hit else "miss").inc()
+    child = _cache_children.get((level, hit))
+    if child is None:  # once per level and outcome: the lookup counts on every resolution
+        child = _cache_children[(level, hit)] = CACHE_LOOKUPS.labels(level, "hit" if hit else "miss")
+    child.inc()
 
 
 def observe_graph(step: str, outcome: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import random
 import re
 import time
 from collections.abc import AsyncIterator
@@ -92,7 +93,10 @@ def _request_id(scope: Scope) -> str:
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
             break
-    return os.urandom(16).hex()  # 32 hex digits, as a uuid4's hex, for a fraction of its cost
+    # 32 hex digits, as a uuid4's hex. An id needs uniqueness, not secrecy: the random module (reseeded in
+    # each forked worker) costs a fraction of uuid4 and, unlike os.urandom, makes no system call, which
+    # releases the GIL to granian's threads mid-request (py-spy: 7.6% of a hot worker's samples).
+    return f"{random.getrandbits(128):032x}"
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]
