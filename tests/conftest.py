@@ -35,20 +35,27 @@ async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+#: Rows of every earlier test go (dependent rows by their ON DELETE CASCADE). DELETE, not TRUNCATE: on tables
+#: this small it takes under a millisecond, where TRUNCATE, which makes new files for every table and
+#: index, took about 50 ms per test.
+_CLEAR = (
+    "DELETE FROM tenants; DELETE FROM webhooks; DELETE FROM audit_log; "
+    "DELETE FROM events; DELETE FROM event_positions; DELETE FROM events_unnumbered"
+)
+
+
 @pytest.fixture
 async def clean_postgres(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
     """A database with the schema and no rows."""
-    # The apps' event workers use these tables meanwhile, taking locks in their own order, so TRUNCATE can
-    # deadlock with them: it then retries. Deadlocks are looked for after 20 ms here, not the default 1 s.
+    # The apps' event workers use these tables meanwhile, taking locks in their own order, so clearing them
+    # can deadlock: it then retries. Deadlocks are looked for after 20 ms here, not the default 1 s.
     for attempt in range(5):
         try:
             async with pg_pool.acquire() as connection, connection.transaction():
                 with contextlib.suppress(asyncpg.InsufficientPrivilegeError):  # TEST_DATABASE_URL's own user
                     async with connection.transaction():
                         await connection.execute("SET LOCAL deadlock_timeout = '20ms'")
-                await connection.execute(
-                    "TRUNCATE tenants, audit_log, events, event_positions, events_unnumbered, webhooks CASCADE"
-                )
+                await connection.execute(_CLEAR)
             break
         except asyncpg.DeadlockDetectedError:
             if attempt == 4:
