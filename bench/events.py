@@ -25,12 +25,11 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.crypto import AesGcmCipher  # noqa: E402
-from adapters.memory import InMemoryCache  # noqa: E402
-from adapters.postgres import PostgresStorage, apply_migrations, create_pool, start_embedded_postgres  # noqa: E402
-from adapters.postgres.storage import PostgresUnitOfWork  # noqa: E402
-from adapters.webhooks import HttpWebhookSender  # noqa: E402
-from entrypoints.event_worker import EventWorker  # noqa: E402
+from tenant_adapters.crypto import AesGcmCipher  # noqa: E402
+from tenant_adapters.memory import InMemoryCache  # noqa: E402
+from tenant_adapters.postgres import PostgresStorage, apply_migrations, create_pool, start_embedded_postgres  # noqa: E402
+from tenant_adapters.postgres.storage import PostgresUnitOfWork  # noqa: E402
+from tenant_adapters.webhooks import HttpWebhookSender  # noqa: E402
 from tenant_core import (  # noqa: E402
     SYSTEM,
     CreateTenant,
@@ -44,6 +43,7 @@ from tenant_core import (  # noqa: E402
     WebhookDelivery,
     WebhookSubscriptions,
 )
+from tenant_entrypoints.event_worker import EventWorker  # noqa: E402
 
 
 class _NoOutboxUnitOfWork(PostgresUnitOfWork):

@@ -28,8 +28,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from adapters.jwt import JwtTokens  # noqa: E402
-from adapters.postgres import apply_migrations, start_embedded_postgres  # noqa: E402
+from tenant_adapters.jwt import JwtTokens  # noqa: E402
+from tenant_adapters.postgres import apply_migrations, start_embedded_postgres  # noqa: E402
 from tenant_core import Principal, Role  # noqa: E402
 from tests.support.servers import RedisServer, free_port  # noqa: E402
 
@@ -253,7 +253,7 @@ def main() -> None:
         }
         log = open(workdir / "service.log", "w")  # noqa: SIM115  (kept open for the server's life)
         service = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(service_port)],
+            [sys.executable, "-m", "tenant_entrypoints.cli", "serve", "--port", str(service_port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from adapters.postgres import apply_migrations, create_pool
+from tenant_adapters.postgres import apply_migrations, create_pool
 from tests.support.servers import PostgresServer, RedisServer
 
 

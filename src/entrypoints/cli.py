@@ -22,16 +22,16 @@ from urllib.parse import urlsplit
 import msgspec
 from loguru import logger
 
-from entrypoints.config import Config, ConfigError
-from entrypoints.log import configure_logging
 from tenant_core.security import Principal, Role
+from tenant_entrypoints.config import Config, ConfigError
+from tenant_entrypoints.log import configure_logging
 
 
 def _database_url(config: Config) -> tuple[str, Any]:
     """The configured database, or the embedded one started in the data directory."""
     if config.database_url:
         return config.database_url, None
-    from adapters.postgres.embedded import IncompatibleDataDirectoryError, start_embedded_postgres
+    from tenant_adapters.postgres.embedded import IncompatibleDataDirectoryError, start_embedded_postgres
 
     try:
         dsn, handle = start_embedded_postgres(config.data_dir)
@@ -68,7 +68,7 @@ class StartupError(Exception):
 
 
 def _migrate(dsn: str) -> None:
-    from adapters.postgres import apply_migrations
+    from tenant_adapters.postgres import apply_migrations
 
     try:
         applied = apply_migrations(dsn)
@@ -102,7 +102,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     else:
         logger.info("Get an admin token with: tenant-service token --role admin")
     Granian(
-        "entrypoints.http.app:create_app",
+        "tenant_entrypoints.http.app:create_app",
         factory=True,
         address=host,
         port=port,
@@ -117,7 +117,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
 
 
 def _print_token(config: Config, role: Role, tenant: str | None, subject: str | None, ttl: int) -> int:
-    from adapters.jwt import JwtTokens
+    from tenant_adapters.jwt import JwtTokens
 
     if (role is Role.TENANT) != (tenant is not None):
         print("tenant-service: --tenant is required with --role tenant, and only with it", file=sys.stderr)
@@ -136,7 +136,7 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
 
 
 def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
-    from entrypoints.container import build_container
+    from tenant_entrypoints.container import build_container
 
     return build_container(msgspec.structs.replace(config, database_url=dsn))
 
@@ -144,7 +144,7 @@ def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
 async def _import_legacy(config: Config, dsn: str, source_dsn: str, dry_run: bool) -> int:
     """Each tenant is one transaction and compared with what is stored: rerunning is a no-op, and rerunning
     an interrupted import finishes it."""
-    from adapters.legacy import PostgresLegacySource
+    from tenant_adapters.legacy import PostgresLegacySource
 
     try:
         source = await PostgresLegacySource.connect(source_dsn)

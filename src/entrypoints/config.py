@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from adapters.crypto import parse_keys
-from adapters.jwt.tokens import DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TTL_SECONDS
-from adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
+from tenant_adapters.crypto import parse_keys
+from tenant_adapters.jwt.tokens import DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TTL_SECONDS
+from tenant_adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 from tenant_core.webhooks import DEFAULT_RETRY_SCHEDULE
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
@@ -147,13 +147,13 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
     def signing_secret(self) -> str:
         """``JWT_SECRET``, or the secret generated once into the data directory (shared by serve and token)."""
-        from entrypoints.local_secrets import read_or_create
+        from tenant_entrypoints.local_secrets import read_or_create
 
         return self.jwt_secret or read_or_create(self.data_dir / "jwt-secret")
 
     def cipher_keys(self) -> dict[str, bytes]:
         """``CREDENTIALS_KEYS`` (the first key seals), or one local key generated once into the data directory."""
-        from entrypoints.local_secrets import read_or_create
+        from tenant_entrypoints.local_secrets import read_or_create
 
         return parse_keys(self.credentials_keys or f"local={read_or_create(self.data_dir / 'credentials-key')}")
 

@@ -1,4 +1,4 @@
-"""The one composition root: builds every adapter and use case from :class:`~entrypoints.config.Config`.
+"""The one composition root: builds every adapter and use case from :class:`~tenant_entrypoints.config.Config`.
 
 Nothing here connects at import time; resources open in the app's lifespan (``init_resources``) and close
 in its shutdown. Tests replace a provider with ``container.storage.override(...)`` instead of patching.
@@ -14,19 +14,16 @@ import redis.asyncio as redis
 from dependency_injector import containers, providers
 from loguru import logger
 
-from adapters.crypto import AesGcmCipher
-from adapters.genesys import HttpGenesysCloud
-from adapters.jwt import JwtTokens
-from adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
-from adapters.meta_graph import HttpMetaGraph
-from adapters.postgres import PostgresStorage, create_pool
-from adapters.rabbitmq import RabbitMqBus
-from adapters.redis import RedisCache, RedisRateLimiter, TieredCache
-from adapters.redis.cache import connect
-from adapters.webhooks import HttpWebhookSender
-from entrypoints import metrics
-from entrypoints.config import Config
-from entrypoints.event_worker import EventWorker
+from tenant_adapters.crypto import AesGcmCipher
+from tenant_adapters.genesys import HttpGenesysCloud
+from tenant_adapters.jwt import JwtTokens
+from tenant_adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
+from tenant_adapters.meta_graph import HttpMetaGraph
+from tenant_adapters.postgres import PostgresStorage, create_pool
+from tenant_adapters.rabbitmq import RabbitMqBus
+from tenant_adapters.redis import RedisCache, RedisRateLimiter, TieredCache
+from tenant_adapters.redis.cache import connect
+from tenant_adapters.webhooks import HttpWebhookSender
 from tenant_core import (
     ApiKeyService,
     AuditTrail,
@@ -48,6 +45,9 @@ from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.signup import WhatsAppSignup
 from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_entrypoints import metrics
+from tenant_entrypoints.config import Config
+from tenant_entrypoints.event_worker import EventWorker
 
 
 async def open_storage(dsn: str, pool_max: int) -> AsyncIterator[PostgresStorage]:
@@ -148,7 +148,7 @@ def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter
 @dataclass(frozen=True, slots=True)
 class Services:
     """What the HTTP routes use, resolved from the container once per process. Each field is also a Litestar
-    dependency of the same name (see :mod:`entrypoints.http.dependencies`)."""
+    dependency of the same name (see :mod:`tenant_entrypoints.http.dependencies`)."""
 
     storage: OperatedStorage
     cache: Cache

@@ -12,11 +12,11 @@ from typing import NamedTuple
 
 from loguru import logger
 
-from entrypoints import metrics
 from tenant_core.errors import TenantServiceError
 from tenant_core.ports import Clock, Storage
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.webhooks import WebhookDelivery
+from tenant_entrypoints import metrics
 
 POLL_SECONDS = 0.5
 #: After each round, wait this long for more commits before the next. Measured with bench/events.py, the

@@ -1,8 +1,8 @@
 """tenant_core: the Tenant Service as a library.
 
 Pure Python (standard library and msgspec only): entities, the error hierarchy, ports and use cases.
-Wire it to adapters (``adapters.memory`` for tests and embedding, ``adapters.postgres`` and
-``adapters.redis`` for production) and call the use cases with a :class:`Principal`.
+Wire it to adapters (``tenant_adapters.memory`` for tests and embedding, ``tenant_adapters.postgres`` and
+``tenant_adapters.redis`` for production) and call the use cases with a :class:`Principal`.
 """
 
 from tenant_core.change_events import ChangeEvent, EventType

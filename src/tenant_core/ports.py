@@ -1,6 +1,6 @@
 """Ports: what the use cases need from the outside world, in domain terms.
 
-Adapters implement these structurally (``typing.Protocol``); the in-memory adapters in ``adapters.memory``
+Adapters implement these structurally (``typing.Protocol``); the in-memory adapters in ``tenant_adapters.memory``
 are the reference behaviour and both kinds pass the same contract suite in ``tests/contract``.
 """
 

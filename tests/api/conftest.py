@@ -11,10 +11,10 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from adapters.jwt import JwtTokens
-from entrypoints.config import Config
-from entrypoints.http.app import create_app
+from tenant_adapters.jwt import JwtTokens
 from tenant_core import Principal, Role
+from tenant_entrypoints.config import Config
+from tenant_entrypoints.http.app import create_app
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 TEST_CREDENTIALS_KEYS = "test=" + base64.b64encode(b"k" * 32).decode()

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from adapters.crypto import AesGcmCipher
-from adapters.memory import InMemoryCache
-from adapters.postgres import PostgresStorage
+from tenant_adapters.crypto import AesGcmCipher
+from tenant_adapters.memory import InMemoryCache
+from tenant_adapters.postgres import PostgresStorage
 from tenant_core import SYSTEM, CredentialType, CredentialVault, TenantCache
 from tenant_core.clock import SystemClock
 from tests.api.test_key_rotation_cli import _keys, run_cli

@@ -25,7 +25,7 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
     for name in ("REDIS_URL", "JWT_SECRET", "AUTH_DISABLED"):
         env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "tenant_entrypoints.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -42,7 +42,7 @@ def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
         else:
             raise AssertionError("service did not become ready")
         token = subprocess.run(
-            [sys.executable, "-m", "entrypoints.cli", "token", "--role", "admin"],
+            [sys.executable, "-m", "tenant_entrypoints.cli", "token", "--role", "admin"],
             env=env,
             capture_output=True,
             text=True,
@@ -75,7 +75,7 @@ def _closed_within(port: int, seconds: float) -> bool:
 
 def _mint(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JWT_SECRET": "cli-test-secret-" + "c" * 32}
-    command = [sys.executable, "-m", "entrypoints.cli", "token", *args]
+    command = [sys.executable, "-m", "tenant_entrypoints.cli", "token", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 
-from adapters.memory import InMemoryCache, InMemoryStorage
-from entrypoints.config import Config
-from entrypoints.container import build_container
-from entrypoints.http.app import create_app
+from tenant_adapters.memory import InMemoryCache, InMemoryStorage
+from tenant_entrypoints.config import Config
+from tenant_entrypoints.container import build_container
+from tenant_entrypoints.http.app import create_app
 from tests.api.conftest import ADMIN, TEST_CREDENTIALS_KEYS, TEST_JWT_SECRET
 from tests.support.builders import create_body
 

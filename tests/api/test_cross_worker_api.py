@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-from adapters.jwt import JwtTokens
+from tenant_adapters.jwt import JwtTokens
 from tenant_core import Principal, Role
 from tests.support.servers import free_port
 
@@ -41,7 +41,7 @@ async def test_phone_change_reaches_both_workers_within_100ms(postgres_url, clea
     }
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "tenant_entrypoints.cli", "serve", "--port", str(port), "--workers", "2"],
             env=env,
             stdout=out,
             stderr=out,

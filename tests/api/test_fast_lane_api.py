@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from entrypoints.http.fast_lane import try_fast_lane
 from tenant_core import Role
+from tenant_entrypoints.http.fast_lane import try_fast_lane
 from tests.api.conftest import bearer
 from tests.support.builders import create_body
 

@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
-from adapters.crypto import AesGcmCipher
-from adapters.memory import InMemoryCache
-from adapters.postgres import PostgresStorage
+from tenant_adapters.crypto import AesGcmCipher
+from tenant_adapters.memory import InMemoryCache
+from tenant_adapters.postgres import PostgresStorage
 from tenant_core import SYSTEM, TenantCache
 from tenant_core.clock import SystemClock
 from tenant_core.credential_types import CredentialType
@@ -19,7 +19,7 @@ from tests.support.builders import tenant
 
 
 async def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "entrypoints.cli", *args]
+    command = [sys.executable, "-m", "tenant_entrypoints.cli", *args]
     return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -62,6 +62,6 @@ async def test_rotation_command_reseals_everything(clean_postgres, postgres_url,
 def test_bad_credentials_keys_stop_start_up(tmp_path):
     env = {**os.environ, "CREDENTIALS_KEYS": "a=tooshort", "TENANT_SERVICE_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "serve"], env=env, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "tenant_entrypoints.cli", "serve"], env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "CREDENTIALS_KEYS" in result.stderr

@@ -134,7 +134,7 @@ def cli_env(postgres_url: str, redis_url: str | None = None) -> dict[str, str]:
 async def import_legacy(
     postgres_url: str, source: str, *flags: str, redis_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "entrypoints.cli", "import-legacy", "--from", source, *flags]
+    command = [sys.executable, "-m", "tenant_entrypoints.cli", "import-legacy", "--from", source, *flags]
     env = cli_env(postgres_url, redis_url)
     return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
 
@@ -244,7 +244,7 @@ async def test_an_interrupted_import_is_finished_by_running_it_again(postgres_ur
         [(f"sk_{n:064x}", f"bulk-{n:05d}") for n in range(total)],
     )
     await old.close()
-    command = [sys.executable, "-m", "entrypoints.cli", "import-legacy", "--from", legacy_db]
+    command = [sys.executable, "-m", "tenant_entrypoints.cli", "import-legacy", "--from", legacy_db]
     process = subprocess.Popen(command, env=cli_env(postgres_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while await clean_postgres.fetchval("SELECT count(*) FROM tenants") < 100 and time.monotonic() < deadline:

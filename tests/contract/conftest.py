@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from adapters.memory import InMemoryCache, InMemoryStorage
-from adapters.postgres import PostgresStorage, apply_migrations, create_pool
-from adapters.redis import RedisCache, TieredCache
+from tenant_adapters.memory import InMemoryCache, InMemoryStorage
+from tenant_adapters.postgres import PostgresStorage, apply_migrations, create_pool
+from tenant_adapters.redis import RedisCache, TieredCache
 from tests.support.servers import separate_database
 
 

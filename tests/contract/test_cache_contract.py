@@ -6,7 +6,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from adapters.redis import RedisCache, TieredCache
+from tenant_adapters.redis import RedisCache, TieredCache
 
 
 async def test_miss_then_hit(cache):

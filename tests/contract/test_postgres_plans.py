@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from adapters.postgres import PostgresStorage
-from adapters.postgres.tenants import _SELECT, list_sql, lookup_sql
+from tenant_adapters.postgres import PostgresStorage
+from tenant_adapters.postgres.tenants import _SELECT, list_sql, lookup_sql
 from tenant_core import TenantQuery
 from tests.support.builders import tenant
 

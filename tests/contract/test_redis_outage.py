@@ -6,7 +6,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from adapters.redis import RedisCache
+from tenant_adapters.redis import RedisCache
 from tests.support.servers import RedisServer
 
 
@@ -49,7 +49,7 @@ async def test_entries_from_before_an_outage_are_not_served_after_it(clean_redis
 
 async def test_without_redis_each_worker_admits_only_its_share_of_the_limit():
     """Four workers counting alone must not admit four times the limit between them."""
-    from adapters.redis import RedisRateLimiter
+    from tenant_adapters.redis import RedisRateLimiter
     from tests.support.servers import free_port
 
     unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.memory import InMemoryRateLimiter
-from adapters.redis import RedisRateLimiter
+from tenant_adapters.memory import InMemoryRateLimiter
+from tenant_adapters.redis import RedisRateLimiter
 from tenant_core.api_key_secrets import new_api_key
 from tenant_core.entities import AuditEvent
 from tests.support.builders import tenant

@@ -17,7 +17,7 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
         if name not in env:
             environment.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli", "serve", *args],
+        [sys.executable, "-m", "tenant_entrypoints.cli", "serve", *args],
         env=environment,
         capture_output=True,
         text=True,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from adapters.postgres import apply_migrations
+from tenant_adapters.postgres import apply_migrations
 from tests.support.servers import PostgresServer, RedisServer
 from tests.support.service_process import ADMIN
 

@@ -80,7 +80,7 @@ class PostgresServer:
         if url := os.environ.get("TEST_DATABASE_URL"):
             self.url = url
             return
-        from adapters.postgres import start_embedded_postgres
+        from tenant_adapters.postgres import start_embedded_postgres
 
         # As root the embedded server runs as the 'embedded_postgres' user: the directory must be reachable.
         self._dir = tempfile.mkdtemp(prefix="tenant-pg-")

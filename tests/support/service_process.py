@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.jwt import JwtTokens
+from tenant_adapters.jwt import JwtTokens
 from tenant_core import Principal, Role
 from tests.support.servers import free_port
 
@@ -39,7 +39,7 @@ class ServiceProcess:
                 [
                     sys.executable,
                     "-m",
-                    "entrypoints.cli",
+                    "tenant_entrypoints.cli",
                     "serve",
                     "--port",
                     str(self.port),

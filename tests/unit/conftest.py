@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.crypto import AesGcmCipher
-from adapters.memory import InMemoryCache, InMemoryStorage
+from tenant_adapters.crypto import AesGcmCipher
+from tenant_adapters.memory import InMemoryCache, InMemoryStorage
 from tenant_core import GenesysProvisioning, TenantCache, TenantResolver, TenantService
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.jwt import JwtTokens
-from adapters.memory import InMemoryCache, InMemoryRateLimiter
+from tenant_adapters.jwt import JwtTokens
+from tenant_adapters.memory import InMemoryCache, InMemoryRateLimiter
 from tenant_core import (
     SYSTEM,
     ApiKey,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from entrypoints.log import AccessLog
+from tenant_entrypoints.log import AccessLog
 
 
 def _log(batch_seconds: float) -> AccessLog:

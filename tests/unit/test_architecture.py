@@ -19,8 +19,8 @@ FORBIDDEN = (
     "cryptography",
     "psycopg",
     "yoyo",
-    "adapters",
-    "entrypoints",
+    "tenant_adapters",
+    "tenant_entrypoints",
 )
 
 
@@ -66,7 +66,7 @@ def test_public_surface_is_complete():
 
 def test_every_core_error_has_a_status():
     """A core error that reached the HTTP layer unmapped would be a crash in the error handler."""
-    from entrypoints.http.errors import CORE_ERRORS
+    from tenant_entrypoints.http.errors import CORE_ERRORS
 
     for name in tenant_core.__all__:
         value = getattr(tenant_core, name)

@@ -8,10 +8,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from adapters.memory import InMemoryEventBus, InMemoryWebhookSender
-from adapters.webhooks.sender import HttpWebhookSender
-from entrypoints import event_worker
-from entrypoints.event_worker import EventWorker
+from tenant_adapters.memory import InMemoryEventBus, InMemoryWebhookSender
+from tenant_adapters.webhooks.sender import HttpWebhookSender
 from tenant_core import (
     SYSTEM,
     CursorExpiredError,
@@ -30,6 +28,8 @@ from tenant_core import (
 )
 from tenant_core.change_events import events_for
 from tenant_core.entities import TenantStatus
+from tenant_entrypoints import event_worker
+from tenant_entrypoints.event_worker import EventWorker
 from tests.support.builders import create_command, tenant
 
 
@@ -257,7 +257,7 @@ async def test_non_http_urls_and_urls_with_credentials_are_refused():
 async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_worker(
     storage, sender, clock, tenants, tenant_cache
 ):
-    from adapters.crypto import AesGcmCipher
+    from tenant_adapters.crypto import AesGcmCipher
 
     sealing, other = AesGcmCipher({"x": b"x" * 32}), AesGcmCipher({"y": b"y" * 32})
     directory = TenantDirectory(storage.tenants, tenant_cache)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from adapters.crypto import AesGcmCipher
+from tenant_adapters.crypto import AesGcmCipher
 from tenant_core import SYSTEM, ConflictError, ForbiddenError, NotFoundError, Principal, Role, ValidationFailedError
 from tenant_core.credential_types import CredentialType, mask
 from tenant_core.errors import CredentialsUnreadableError

@@ -6,8 +6,8 @@ import base64
 import re
 from pathlib import Path
 
-from entrypoints.config import Config
-from entrypoints.http.app import create_app
+from tenant_entrypoints.config import Config
+from tenant_entrypoints.http.app import create_app
 
 FRD = Path(__file__).resolve().parents[2] / "docs" / "FRD.md"
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adapters.memory import InMemoryCache, NoCache
+from tenant_adapters.memory import InMemoryCache, NoCache
 from tenant_core import (
     SYSTEM,
     NotFoundError,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.memory import InMemoryMetaGraph
+from tenant_adapters.memory import InMemoryMetaGraph
 from tenant_core import (
     SYSTEM,
     CompleteSignup,

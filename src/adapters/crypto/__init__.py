@@ -1,5 +1,5 @@
 """Encryption adapters."""
 
-from adapters.crypto.aesgcm import AesGcmCipher, parse_keys
+from tenant_adapters.crypto.aesgcm import AesGcmCipher, parse_keys
 
 __all__ = ["AesGcmCipher", "parse_keys"]

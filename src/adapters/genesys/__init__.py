@@ -1,5 +1,5 @@
 """Genesys Cloud over HTTP: the calls of the connection check."""
 
-from adapters.genesys.client import HttpGenesysCloud
+from tenant_adapters.genesys.client import HttpGenesysCloud
 
 __all__ = ["HttpGenesysCloud"]

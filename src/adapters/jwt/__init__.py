@@ -1,5 +1,5 @@
 """Signed bearer tokens (JWT, HS256) with PyJWT."""
 
-from adapters.jwt.tokens import JwtTokens
+from tenant_adapters.jwt.tokens import JwtTokens
 
 __all__ = ["JwtTokens"]

@@ -1,5 +1,5 @@
 """Reading the platform's old tenant service database (read-only), for ``tenant-service import-legacy``."""
 
-from adapters.legacy.postgres import PostgresLegacySource
+from tenant_adapters.legacy.postgres import PostgresLegacySource
 
 __all__ = ["PostgresLegacySource"]

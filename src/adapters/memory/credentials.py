@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.memory.state import StateView
+from tenant_adapters.memory.state import StateView
 from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 

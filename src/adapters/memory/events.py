@@ -10,7 +10,7 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.memory.state import StateView
+from tenant_adapters.memory.state import StateView
 from tenant_core.change_events import ChangeEvent
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.memory.state import StateView
+from tenant_adapters.memory.state import StateView
 from tenant_core.entities import ApiKey, AuditEvent
 
 

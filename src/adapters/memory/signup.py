@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.memory.state import StateView
+from tenant_adapters.memory.state import StateView
 
 
 class InMemorySignupNonces(StateView):

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-from adapters.memory.credentials import InMemoryCredentialStore
-from adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
-from adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
-from adapters.memory.signup import InMemorySignupNonces
-from adapters.memory.state import State
-from adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
+from tenant_adapters.memory.credentials import InMemoryCredentialStore
+from tenant_adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
+from tenant_adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
+from tenant_adapters.memory.signup import InMemorySignupNonces
+from tenant_adapters.memory.state import State
+from tenant_adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
 from tenant_core.entities import Tenant
 
 

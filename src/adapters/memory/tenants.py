@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.memory.state import StateView
+from tenant_adapters.memory.state import StateView
 from tenant_core.entities import (
     IDEMPOTENCY_WINDOW,
     UNIQUE_FIELDS,

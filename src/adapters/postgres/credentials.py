@@ -7,8 +7,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from adapters.postgres.errors import translated
-from adapters.postgres.tenants import Executor
+from tenant_adapters.postgres.errors import translated
+from tenant_adapters.postgres.tenants import Executor
 from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 

@@ -9,8 +9,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from adapters.postgres.errors import translated
-from adapters.postgres.tenants import Executor
+from tenant_adapters.postgres.errors import translated
+from tenant_adapters.postgres.tenants import Executor
 from tenant_core.change_events import ChangeEvent
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 
@@ -76,7 +76,7 @@ class PostgresEventLog:
         self._pending.append(event)
 
     def take(self) -> list[ChangeEvent]:
-        """The appended events, handed to the unit of work's commit (see ``adapters.postgres.storage``)."""
+        """The appended events, handed to the unit of work's commit (see ``tenant_adapters.postgres.storage``)."""
         events, self._pending = self._pending, []
         return events
 

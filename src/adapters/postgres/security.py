@@ -6,8 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.postgres.errors import translated
-from adapters.postgres.tenants import Executor
+from tenant_adapters.postgres.errors import translated
+from tenant_adapters.postgres.tenants import Executor
 from tenant_core.entities import ApiKey, AuditEvent
 
 _KEY_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(ApiKey))

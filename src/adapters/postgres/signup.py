@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.postgres.errors import translated
-from adapters.postgres.tenants import Executor
+from tenant_adapters.postgres.errors import translated
+from tenant_adapters.postgres.tenants import Executor
 
 
 class PostgresSignupNonces:

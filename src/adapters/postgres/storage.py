@@ -11,18 +11,18 @@ from typing import Self
 import asyncpg
 import msgspec
 
-from adapters.postgres.credentials import PostgresCredentialStore
-from adapters.postgres.errors import translated
-from adapters.postgres.events import (
+from tenant_adapters.postgres.credentials import PostgresCredentialStore
+from tenant_adapters.postgres.errors import translated
+from tenant_adapters.postgres.events import (
     EventListener,
     PostgresEventConsumers,
     PostgresEventLog,
     PostgresWebhookRepository,
 )
-from adapters.postgres.migrations import expected_migration_ids
-from adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
-from adapters.postgres.signup import PostgresSignupNonces
-from adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
+from tenant_adapters.postgres.migrations import expected_migration_ids
+from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
+from tenant_adapters.postgres.signup import PostgresSignupNonces
+from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
 from tenant_core.change_events import ChangeEvent
 from tenant_core.entities import AuditEvent
 

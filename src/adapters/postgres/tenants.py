@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from adapters.postgres.errors import translated
+from tenant_adapters.postgres.errors import translated
 from tenant_core.entities import IDEMPOTENCY_WINDOW, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.errors import ConflictError
 

@@ -1,5 +1,5 @@
 """The platform's RabbitMQ bus (aio-pika)."""
 
-from adapters.rabbitmq.bus import RabbitMqBus
+from tenant_adapters.rabbitmq.bus import RabbitMqBus
 
 __all__ = ["RabbitMqBus"]

@@ -1,7 +1,7 @@
 """Redis adapters: the shared cache and the shared rate limiter."""
 
-from adapters.redis.cache import RedisCache
-from adapters.redis.rate_limiter import RedisRateLimiter
-from adapters.redis.tiered import TieredCache
+from tenant_adapters.redis.cache import RedisCache
+from tenant_adapters.redis.rate_limiter import RedisRateLimiter
+from tenant_adapters.redis.tiered import TieredCache
 
 __all__ = ["RedisCache", "RedisRateLimiter", "TieredCache"]

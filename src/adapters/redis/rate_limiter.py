@@ -8,7 +8,7 @@ import redis.asyncio as redis
 from loguru import logger
 from redis.exceptions import RedisError
 
-from adapters.memory.rate_limiter import InMemoryRateLimiter
+from tenant_adapters.memory.rate_limiter import InMemoryRateLimiter
 
 
 class RedisRateLimiter:

@@ -21,7 +21,7 @@ import redis.asyncio as redis
 from loguru import logger
 from redis.exceptions import RedisError
 
-from adapters.redis.cache import RedisCache
+from tenant_adapters.redis.cache import RedisCache
 
 _decode_keys = msgspec.json.Decoder(list[str]).decode
 _encode_keys = msgspec.json.Encoder().encode

@@ -1,5 +1,5 @@
 """Webhook delivery over HTTP, signed by the Standard Webhooks spec."""
 
-from adapters.webhooks.sender import HttpWebhookSender
+from tenant_adapters.webhooks.sender import HttpWebhookSender
 
 __all__ = ["HttpWebhookSender"]

@@ -20,25 +20,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
 
-from entrypoints import metrics
-from entrypoints.config import Config, ConfigError
-from entrypoints.container import Container, Services, build_container
-from entrypoints.http.auth import AuthMiddleware
-from entrypoints.http.dependencies import DEPENDENCIES
-from entrypoints.http.early_refusals import refuse_before_routing
-from entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
-from entrypoints.http.fast_lane import try_fast_lane
-from entrypoints.http.openapi_refinements import add_links, forbid_unknown_fields
-from entrypoints.http.request import TenantServiceRequest
-from entrypoints.http.routes.api_keys import ApiKeyController, AuditController
-from entrypoints.http.routes.credentials import CredentialController
-from entrypoints.http.routes.events import EventController, WebhookController
-from entrypoints.http.routes.health import health, live, prometheus_metrics, ready
-from entrypoints.http.routes.resolution import ResolutionController
-from entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
-from entrypoints.http.routes.tenants import TenantController
-from entrypoints.log import ACCESS_LOG, configure_logging
 from tenant_core import context
+from tenant_entrypoints import metrics
+from tenant_entrypoints.config import Config, ConfigError
+from tenant_entrypoints.container import Container, Services, build_container
+from tenant_entrypoints.http.auth import AuthMiddleware
+from tenant_entrypoints.http.dependencies import DEPENDENCIES
+from tenant_entrypoints.http.early_refusals import refuse_before_routing
+from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
+from tenant_entrypoints.http.fast_lane import try_fast_lane
+from tenant_entrypoints.http.openapi_refinements import add_links, forbid_unknown_fields
+from tenant_entrypoints.http.request import TenantServiceRequest
+from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
+from tenant_entrypoints.http.routes.credentials import CredentialController
+from tenant_entrypoints.http.routes.events import EventController, WebhookController
+from tenant_entrypoints.http.routes.health import health, live, prometheus_metrics, ready
+from tenant_entrypoints.http.routes.resolution import ResolutionController
+from tenant_entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
+from tenant_entrypoints.http.routes.tenants import TenantController
+from tenant_entrypoints.log import ACCESS_LOG, configure_logging
 
 MAX_BODY_BYTES = 64 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -46,7 +46,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 class TenantServiceApp(Litestar):
     """Litestar plus what must wrap *every* request, routed or not: the request id, the access log, and the
-    refusals that must happen before routing (see :mod:`entrypoints.http.early_refusals`)."""
+    refusals that must happen before routing (see :mod:`tenant_entrypoints.http.early_refusals`)."""
 
     allowed_origins: tuple[str, ...] | None = None
     fast_lane: bool = True
@@ -192,7 +192,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
             ),
             security=[{"BearerAuth": []}, {"ApiKeyAuth": []}],
         ),
-        logging_config=None,  # loguru does the logging (entrypoints.log)
+        logging_config=None,  # loguru does the logging (tenant_entrypoints.log)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )
     app.allowed_origins = config.allowed_origins or None

@@ -17,7 +17,7 @@ from tenant_core.api_key_secrets import SECRET_PREFIX
 from tenant_core.errors import AuthenticationFailedError, ValidationFailedError
 
 if TYPE_CHECKING:
-    from entrypoints.container import Services
+    from tenant_entrypoints.container import Services
 
 #: Acting principal when AUTH_DISABLED=true (a gateway in front has authenticated the caller).
 GATEWAY_PRINCIPAL = Principal(subject="gateway", role=Role.ADMIN)

@@ -1,4 +1,4 @@
-"""Litestar dependencies: every field of :class:`~entrypoints.container.Services` by its name, and the caller.
+"""Litestar dependencies: every field of :class:`~tenant_entrypoints.container.Services` by its name, and the caller.
 
 Adding a use case is one field (and one provider) in the container; its dependency follows from here.
 """
@@ -12,8 +12,8 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from entrypoints.container import Services
 from tenant_core import Principal
+from tenant_entrypoints.container import Services
 
 
 def _field_of_services(name: str):  # type: ignore[no-untyped-def]
@@ -28,7 +28,7 @@ def provide_services(state: State) -> Services:
 
 
 def principal_of(request: Request) -> Principal:
-    """Set by :class:`~entrypoints.http.auth.AuthMiddleware`; public routes do not ask for it."""
+    """Set by :class:`~tenant_entrypoints.http.auth.AuthMiddleware`; public routes do not ask for it."""
     return request.scope["state"]["principal"]  # type: ignore[no-any-return]
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import msgspec
 from litestar.types import Scope, Send
 
-from entrypoints.http.errors import ErrorBody, ErrorDetail
-from entrypoints.http.raw_response import send_json
+from tenant_entrypoints.http.errors import ErrorBody, ErrorDetail
+from tenant_entrypoints.http.raw_response import send_json
 
 _encode = msgspec.json.Encoder().encode
 

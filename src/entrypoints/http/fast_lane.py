@@ -2,7 +2,7 @@
 
 Other services resolve a tenant on every message, and on that path Litestar's machinery (routing, the
 middleware stack, signature parsing, response objects) costs more than the lookup itself. For a GET on a
-resolution route (the table of :mod:`entrypoints.http.routes.resolution`) by a caller whose bearer token was
+resolution route (the table of :mod:`tenant_entrypoints.http.routes.resolution`) by a caller whose bearer token was
 already verified (the shared credential parser) and who is not rate-limited (``RateLimitPolicy`` decides),
 this lane asks the same :class:`~tenant_core.TenantResolver` for what its cache already holds and writes the
 answer directly. It never waits on the database.
@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 import msgspec
 from litestar.types import Scope, Send
 
-from entrypoints.http.auth import GATEWAY_PRINCIPAL, bearer_credential
-from entrypoints.http.raw_response import send_json
-from entrypoints.http.routes.resolution import RESOLUTION_ROUTES, route_template
-from entrypoints.http.schemas import ResolvedTenant
 from tenant_core import Principal, TenantServiceError
+from tenant_entrypoints.http.auth import GATEWAY_PRINCIPAL, bearer_credential
+from tenant_entrypoints.http.raw_response import send_json
+from tenant_entrypoints.http.routes.resolution import RESOLUTION_ROUTES, route_template
+from tenant_entrypoints.http.schemas import ResolvedTenant
 
 if TYPE_CHECKING:
-    from entrypoints.container import Services
+    from tenant_entrypoints.container import Services
 
 _PATH = re.compile(rf"^(/api)?/tenants/by-({'|'.join(map(re.escape, RESOLUTION_ROUTES))})/([^/]+)$")
 _encode = msgspec.json.Encoder().encode

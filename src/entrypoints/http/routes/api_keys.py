@@ -10,10 +10,10 @@ from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from entrypoints.http.schemas import Message
 from tenant_core import ApiKeyService, AuditTrail, Principal
 from tenant_core.api_key_secrets import ApiKeyName
 from tenant_core.entities import ApiKey, AuditPage
+from tenant_entrypoints.http.schemas import Message
 
 
 class NewApiKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -12,11 +12,11 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from loguru import logger
 from msgspec import UNSET, Meta, UnsetType
 
-from entrypoints.http.schemas import Message
 from tenant_core import ConnectionChecks, ConnectionReport, ConnectionStatus, Principal, TokenHealth
 from tenant_core.credential_types import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
 from tenant_core.errors import NotFoundError, ValidationFailedError
 from tenant_core.use_cases.vault import CredentialsRead, CredentialVault, MaskedCredentials
+from tenant_entrypoints.http.schemas import Message
 
 
 class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

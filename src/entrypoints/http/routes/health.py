@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from litestar import Response, get
 from litestar.di import NamedDependency
 
-from entrypoints import metrics
-from entrypoints.container import Services
-from entrypoints.http.schemas import Health, Liveness
 from tenant_core import Permission, Principal
 from tenant_core.errors import UnavailableError
+from tenant_entrypoints import metrics
+from tenant_entrypoints.container import Services
+from tenant_entrypoints.http.schemas import Health, Liveness
 
 
 @get("/health", summary="Overall health", tags=["Operations"], opt={"public": True}, security=[{}])

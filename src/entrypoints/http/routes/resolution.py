@@ -2,7 +2,7 @@
 
 :data:`RESOLUTION_ROUTES` is the one table of these routes; the fast lane matches requests against it too.
 The handlers take the request and read the resolver and the caller from it instead of declaring two
-dependencies (see :func:`~entrypoints.http.dependencies.services_of`); behaviour is identical.
+dependencies (see :func:`~tenant_entrypoints.http.dependencies.services_of`); behaviour is identical.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 
-from entrypoints.http.dependencies import principal_of, services_of
-from entrypoints.http.schemas import ResolvedTenant
+from tenant_entrypoints.http.dependencies import principal_of, services_of
+from tenant_entrypoints.http.schemas import ResolvedTenant
 
 AnyRequest = Request[Any, Any, Any]
 

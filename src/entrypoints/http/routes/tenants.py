@@ -11,7 +11,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from loguru import logger
 
-from entrypoints.http.schemas import Message, ProvisionResult, TenantChanged, TenantCreated
 from tenant_core import (
     CompleteOnboarding,
     CreateTenant,
@@ -26,6 +25,7 @@ from tenant_core import (
     UpdateTenant,
 )
 from tenant_core.errors import ValidationFailedError
+from tenant_entrypoints.http.schemas import Message, ProvisionResult, TenantChanged, TenantCreated
 
 IdempotencyKey = Annotated[
     str | None,
