@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +71,58 @@ class ChangeEvent(msgspec.Struct, frozen=True):
         return event
 
 
+class _Change(msgspec.Struct, frozen=True):
+    """What an audited change tells the event table: the tenant around it and what else changed."""
+
+    before: Tenant | None
+    after: Tenant | None
+    changed: list[str]
+    detail: dict[str, Any]
+
+    @property
+    def about_tenant(self) -> dict[str, Any]:
+        tenant = self.after or self.before
+        return {"tenant": msgspec.to_builtins(tenant)} if tenant is not None else {}
+
+    @property
+    def tenant_and_fields(self) -> dict[str, Any]:
+        return {**self.about_tenant, "changedFields": self.changed}
+
+    @property
+    def credential_type(self) -> dict[str, Any]:
+        return {"credentialType": self.detail["credentialType"]}
+
+
+Publish = Callable[[_Change], list[tuple[EventType, dict[str, Any]]]]
+
+#: The events each audit action publishes, before the ones every change may add (``tenant.updated`` when a
+#: credential change moved tenant fields, ``tenant.routing_changed`` when a lookup key moved). Every audit
+#: action has a row, reads included (they publish nothing on purpose): a new action without one is refused
+#: by :func:`events_for`, and a test compares this table with ``AuditAction``.
+PUBLISHES: dict[str, Publish] = {
+    "tenant.created": lambda c: [(EventType.TENANT_CREATED, c.tenant_and_fields)],
+    "tenant.provisioned": lambda c: [(EventType.TENANT_CREATED, c.tenant_and_fields)],
+    "tenant.imported": lambda c: [
+        (EventType.TENANT_UPDATED if c.before is not None else EventType.TENANT_CREATED, c.tenant_and_fields)
+    ],
+    "tenant.updated": lambda c: [(_update_type(c.before, c.after), c.tenant_and_fields)],
+    "tenant.onboarding_completed": lambda c: [(EventType.TENANT_ONBOARDING_COMPLETED, c.tenant_and_fields)],
+    "tenant.deleted": lambda c: [(EventType.TENANT_DELETED, c.about_tenant)],
+    "credentials.stored": lambda c: [(EventType.CREDENTIALS_UPDATED, c.credential_type)],
+    "credentials.deleted": lambda c: [(EventType.CREDENTIALS_DELETED, c.credential_type)],
+    "credentials.revealed": lambda c: [],  # a read changes nothing
+    "whatsapp.signup_completed": lambda c: [
+        (EventType.WHATSAPP_CONNECTED, c.tenant_and_fields),
+        (EventType.CREDENTIALS_UPDATED, c.credential_type),
+    ],
+    "api_key.created": lambda c: [(EventType.API_KEY_CREATED, c.detail)],
+    "api_key.revoked": lambda c: [(EventType.API_KEY_REVOKED, c.detail)],
+}
+
+#: Tenant fields whose change is not news of its own: every change moves them.
+_BOOKKEEPING_FIELDS = frozenset({"version", "updated_at"})
+
+
 def events_for(
     action: str,
     tenant_id: str,
@@ -81,42 +133,30 @@ def events_for(
     after: Tenant | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> list[ChangeEvent]:
-    """The events an audit ``action`` on ``tenant_id`` publishes (none for reads such as a reveal)."""
-    changed = sorted(changes)
-    tenant = after or before
-    about_tenant: dict[str, Any] = {"tenant": msgspec.to_builtins(tenant)} if tenant is not None else {}
-    detail = dict(detail or {})
-    primary: list[tuple[EventType, dict[str, Any]]] = []
-    match action:
-        case "tenant.created" | "tenant.provisioned":
-            primary.append((EventType.TENANT_CREATED, {**about_tenant, "changedFields": changed}))
-        case "tenant.imported":
-            kind = EventType.TENANT_UPDATED if before is not None else EventType.TENANT_CREATED
-            primary.append((kind, {**about_tenant, "changedFields": changed}))
-        case "tenant.updated":
-            primary.append((_update_type(before, after), {**about_tenant, "changedFields": changed}))
-        case "tenant.onboarding_completed":
-            primary.append((EventType.TENANT_ONBOARDING_COMPLETED, {**about_tenant, "changedFields": changed}))
-        case "tenant.deleted":
-            primary.append((EventType.TENANT_DELETED, about_tenant))
-        case "credentials.stored":
-            primary.append((EventType.CREDENTIALS_UPDATED, _credential_type(detail)))
-        case "credentials.deleted":
-            primary.append((EventType.CREDENTIALS_DELETED, _credential_type(detail)))
-        case "whatsapp.signup_completed":
-            primary.append((EventType.WHATSAPP_CONNECTED, {**about_tenant, "changedFields": changed}))
-            primary.append((EventType.CREDENTIALS_UPDATED, _credential_type(detail)))
-        case "api_key.created":
-            primary.append((EventType.API_KEY_CREATED, detail))
-        case "api_key.revoked":
-            primary.append((EventType.API_KEY_REVOKED, detail))
-        case _:
-            return []  # reads (credentials.revealed) change nothing
+    """The events an audit ``action`` on ``tenant_id`` publishes (none for reads such as a reveal).
+
+    Raises ``LookupError`` for an action with no row in :data:`PUBLISHES`: a change must never commit
+    without its events having been decided."""
+    if (publish := PUBLISHES.get(action)) is None:
+        raise LookupError(f"No event decision for audit action {action!r}: add it to PUBLISHES")
+    change = _Change(before, after, sorted(changes), dict(detail or {}))
+    primary = publish(change)
+    if (moved := _tenant_fields_moved(before, after)) and not any(k.value.startswith("tenant.") for k, _ in primary):
+        # A credential change that flips whatsappConfigured or releases a number changed the tenant too.
+        primary.append((EventType.TENANT_UPDATED, {**change.about_tenant, "changedFields": moved}))
     old, new = _routing(before), _routing(after)
     if old != new:
-        routing = {**about_tenant, "previous": old, "current": new}
+        routing = {**change.about_tenant, "previous": old, "current": new}
         primary.append((EventType.TENANT_ROUTING_CHANGED, routing))
     return [ChangeEvent(_new_id(), kind.value, tenant_id, now, data) for kind, data in primary]
+
+
+def _tenant_fields_moved(before: Tenant | None, after: Tenant | None) -> list[str]:
+    """Wire names of the tenant's fields that differ between two versions of it (none unless both exist)."""
+    if before is None or after is None:
+        return []
+    names = (f for f in before.__struct_fields__ if f not in _BOOKKEEPING_FIELDS)
+    return sorted(wire_name(f) for f in names if getattr(before, f) != getattr(after, f))
 
 
 def _update_type(before: Tenant | None, after: Tenant | None) -> EventType:
@@ -125,11 +165,9 @@ def _update_type(before: Tenant | None, after: Tenant | None) -> EventType:
             return EventType.TENANT_SUSPENDED
         if after.status is TenantStatus.ACTIVE:
             return EventType.TENANT_REACTIVATED
+        if after.status is TenantStatus.DELETED:
+            return EventType.TENANT_DELETED  # PATCH status=deleted: a soft delete is a delete to subscribers
     return EventType.TENANT_UPDATED
-
-
-def _credential_type(detail: Mapping[str, Any]) -> dict[str, Any]:
-    return {"credentialType": detail["credentialType"]}
 
 
 def _routing(tenant: Tenant | None) -> dict[str, str | None]:

@@ -95,8 +95,10 @@ async def test_every_kind_of_change_writes_its_event_and_no_secret(client):
         "tenant.reactivated",
         "tenant.onboarding_completed",
         "credentials.updated",
+        "tenant.updated",  # the credentials set the tenant's integration id and region
         "tenant.routing_changed",  # the integration id arrived with the credentials
         "credentials.updated",
+        "tenant.updated",  # whatsappConfigured and the number moved with the credential
         "tenant.routing_changed",  # the WhatsApp number moved 1777 → 1778
         "credentials.deleted",  # the integration id stays on the tenant: it still routes
         "api_key.created",
@@ -114,6 +116,7 @@ async def test_every_kind_of_change_writes_its_event_and_no_secret(client):
         by_type.setdefault(event["type"], []).append(event["data"])
     assert by_type["tenant.updated"][0]["changedFields"] == ["name"]
     assert by_type["tenant.updated"][0]["tenant"]["name"] == "Renamed"
+    assert by_type["tenant.updated"][2]["changedFields"] == ["phoneNumberId", "whatsappConfigured"]
     assert by_type["tenant.suspended"][0]["tenant"]["status"] == "suspended"
     assert by_type["credentials.updated"] == [{"credentialType": "genesys"}, {"credentialType": "whatsapp"}]
     assert by_type["tenant.routing_changed"][2] == {

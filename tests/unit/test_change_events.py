@@ -92,6 +92,59 @@ def test_reads_publish_nothing_and_credentials_carry_only_their_type():
     assert event.data == {"credentialType": "genesys"}
 
 
+def test_every_audit_action_has_an_event_decision():
+    """The table of what each audited change publishes covers every audit action, no more and no less."""
+    from tenant_core.audit import AuditAction
+    from tenant_core.change_events import PUBLISHES
+
+    assert set(PUBLISHES) == {action.value for action in AuditAction}
+
+
+def test_an_action_without_a_decision_is_refused_not_silent():
+    """A change whose action nobody decided events for fails (inside its transaction) instead of publishing
+    nothing."""
+    with pytest.raises(LookupError, match="tenant.renamed"):
+        events_for("tenant.renamed", "t_1", tenant().created_at, before=tenant(), after=tenant())
+
+
+def test_a_soft_delete_by_patch_publishes_tenant_deleted():
+    before = tenant()
+    after = msgspec.structs.replace(before, status=TenantStatus.DELETED)
+    events = events_for("tenant.updated", before.id, before.created_at, before=before, after=after)
+    assert [e.type for e in events] == ["tenant.deleted"]
+    assert events[0].data["tenant"]["status"] == "deleted"
+
+
+async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(tenants, storage, cipher, clock,
+                                                                                  tenant_cache, feed):
+    """whatsappConfigured and the number move with the credential: subscribers to tenant.updated hear of it."""
+    from tenant_core import CredentialType, CredentialVault
+
+    vault = CredentialVault(storage, cipher, tenant_cache, clock)
+    created = (await tenants.create(SYSTEM, create_command())).tenant
+    after = (await feed.read(SYSTEM)).next
+    whatsapp = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "777"}
+    await vault.store(SYSTEM, created.id, CredentialType.WHATSAPP, whatsapp)
+    await vault.delete(SYSTEM, created.id, CredentialType.WHATSAPP)
+    events = (await feed.read(SYSTEM, after=after)).events
+    assert [e.type for e in events] == [
+        "credentials.updated", "tenant.updated", "tenant.routing_changed",
+        "credentials.deleted", "tenant.updated", "tenant.routing_changed",
+    ]  # fmt: skip
+    assert events[1].data["changedFields"] == ["phoneNumberId", "whatsappConfigured"]
+    assert events[1].data["tenant"]["whatsappConfigured"] is True
+    assert events[4].data["tenant"]["whatsappConfigured"] is False
+
+
+async def test_a_soft_delete_through_the_use_case_reaches_tenant_deleted_subscribers(tenants, feed):
+    created = (await tenants.create(SYSTEM, create_command())).tenant
+    after = (await feed.read(SYSTEM)).next
+    await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.DELETED))
+    assert [e.type for e in (await feed.read(SYSTEM, after=after, types=["tenant.deleted"])).events] == [
+        "tenant.deleted"
+    ]
+
+
 async def test_each_use_case_writes_its_events_in_the_same_transaction(tenants, feed):
     created = await tenants.create(SYSTEM, create_command(phone_number_id="1555"))
     await tenants.update(SYSTEM, created.tenant.id, UpdateTenant(status=TenantStatus.SUSPENDED))
