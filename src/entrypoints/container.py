@@ -42,6 +42,7 @@ from tenant_core.ports import Cache, OperatedStorage, RateLimiter
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.legacy_import import LegacyImport
+from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.signup import WhatsAppSignup
 from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
@@ -164,6 +165,7 @@ class Services:
     connections: ConnectionChecks
     events: EventFeed
     webhooks: WebhookSubscriptions
+    operations: OperationsReport
     auth_disabled: bool
 
 
@@ -243,6 +245,7 @@ class Container(containers.DeclarativeContainer):
         retry_schedule=config.webhook_retry_schedule,
         lease=providers.Factory(lease_for, timeout_seconds=config.webhook_timeout),
     )
+    operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus)
     event_worker = providers.Singleton(
         EventWorker,
         storage=storage,

@@ -6,6 +6,8 @@ before the first metric exists and ``/metrics`` aggregates every worker.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from datetime import datetime
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,14 +19,17 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+
+from tenant_core.operations import OperationsSnapshot
 
 REQUESTS = Counter(
     "tenant_service_http_requests_total", "HTTP requests by route template and status", ["method", "route", "status"]
 )
 LATENCY = Histogram(
     "tenant_service_http_request_duration_seconds",
-    "HTTP request latency by route template",
-    ["route"],
+    "HTTP request latency by method and route template",
+    ["method", "route"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 CACHE_LOOKUPS = Counter(
@@ -61,7 +66,7 @@ _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     children = _request_children.get((method, route, status))
     if children is None:  # labels() costs more than the increment; the set of routes is small and fixed
-        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(route))
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
         _request_children[(method, route, status)] = children
     children[0].inc()
     children[1].observe(seconds)
@@ -98,9 +103,76 @@ def observe_pool(size: int, idle: int) -> None:
     POOL_CONNECTIONS.labels("idle").set(idle)
 
 
-def render() -> bytes:
+def render(snapshot: OperationsSnapshot) -> bytes:
+    """Every worker's counters, then the reading of the store that every worker and instance shares."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+        counters = generate_latest(registry)
+    else:
+        counters = generate_latest(REGISTRY)
+    shared = CollectorRegistry()
+    shared.register(_SnapshotCollector(snapshot))
+    return counters + generate_latest(shared)
+
+
+class _SnapshotCollector:
+    """Gauges read from the database at scrape time: equal on every instance, so alerts can use any of them.
+    Ages are exported as the Unix time of the oldest item (alert on ``time() - metric``), not as a number of
+    seconds that would differ between two scrapes."""
+
+    def __init__(self, snapshot: OperationsSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        snapshot = self._snapshot
+        up = GaugeMetricFamily("tenant_service_dependency_up", "1 when the dependency answers", labels=["dependency"])
+        up.add_metric(["postgres"], 1.0 if snapshot.database_up else 0.0)
+        if snapshot.cache_status != "disabled":
+            up.add_metric(["redis"], 1.0 if snapshot.cache_status == "connected" else 0.0)
+        yield up
+        if (backlog := snapshot.backlog) is None:
+            return
+        yield _gauge(
+            "tenant_service_webhook_deliveries_pending",
+            "Webhook deliveries waiting to be sent",
+            backlog.pending_deliveries,
+        )
+        yield _gauge(
+            "tenant_service_webhook_oldest_pending_delivery_timestamp_seconds",
+            "When the oldest pending webhook delivery was queued",
+            _timestamp(backlog.oldest_pending_delivery_at),
+        )
+        yield _gauge(
+            "tenant_service_webhook_subscriptions_failing",
+            "Webhook subscriptions whose last delivery failed for good",
+            backlog.failing_subscriptions,
+        )
+        yield _gauge(
+            "tenant_service_events_unnumbered",
+            "Committed change events not yet given a feed position",
+            backlog.unnumbered_events,
+        )
+        yield _gauge(
+            "tenant_service_events_oldest_unnumbered_timestamp_seconds",
+            "When the oldest change event still without a feed position was written",
+            _timestamp(backlog.oldest_unnumbered_event_at),
+        )
+        if snapshot.relay_configured:
+            yield _gauge(
+                "tenant_service_events_relay_backlog",
+                "Change events not yet published to RabbitMQ",
+                backlog.unrelayed_events,
+            )
+
+
+def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:
+    """A gauge with one sample, or none when there is nothing to measure (no oldest item: absent, not 0)."""
+    family = GaugeMetricFamily(name, documentation)
+    if value is not None:
+        family.add_metric([], value)
+    return family
+
+
+def _timestamp(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()

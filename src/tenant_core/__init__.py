@@ -63,6 +63,7 @@ from tenant_core.errors import (
 )
 from tenant_core.legacy import LegacySource, LegacyTenant
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
+from tenant_core.operations import Backlog, OperationsSnapshot
 from tenant_core.ports import (
     ApiKeyRepository,
     AuditLog,
@@ -106,6 +107,7 @@ from tenant_core.use_cases import (
 )
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.events import EventFeed, EventPage
+from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 from tenant_core.webhooks import (
     CreatedWebhook,
@@ -129,6 +131,7 @@ __all__ = [
     "AuditTrail",
     "AuthenticationFailedError",
     "Authenticator",
+    "Backlog",
     "Cache",
     "ChangeEvent",
     "Check",
@@ -177,6 +180,8 @@ __all__ = [
     "NewWebhook",
     "NotFoundError",
     "OperatedStorage",
+    "OperationsReport",
+    "OperationsSnapshot",
     "Permission",
     "Plan",
     "PreconditionFailedError",

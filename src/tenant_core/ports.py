@@ -17,6 +17,7 @@ from tenant_core.change_events import ChangeEvent
 from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
+from tenant_core.operations import Backlog
 from tenant_core.security import Principal
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 
@@ -315,6 +316,11 @@ class OperatedStorage(Storage, Protocol):
 
     def pool_usage(self) -> tuple[int, int]:
         """``(connections open, idle)``."""
+        ...
+
+    async def backlog(self, relay: str) -> Backlog:
+        """The event machinery's waiting work, as the store holds it (the same for every reader); ``relay``
+        is the event consumer whose distance from the newest event is the relay's backlog."""
         ...
 
 

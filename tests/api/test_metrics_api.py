@@ -16,7 +16,8 @@ async def test_metrics_expose_requests_latency_cache_and_pool(client):
     text = response.text
     assert 'tenant_service_http_requests_total{method="POST",route="/tenants",status="201"}' in text
     assert 'route="/tenants/by-phone/{phone_number_id}",status="404"' in text
-    assert 'tenant_service_http_request_duration_seconds_bucket{le="0.005",route="/tenants/by-phone/' in text
+    latency = 'tenant_service_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/tenants/by-phone/'
+    assert latency in text
     assert 'tenant_service_cache_lookups_total{level="l1",outcome="hit"}' in text
     assert 'tenant_service_cache_lookups_total{level="l2",outcome="miss"}' in text
     assert "tenant_service_db_pool_connections" in text

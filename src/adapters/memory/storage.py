@@ -19,6 +19,8 @@ from tenant_adapters.memory.signup import InMemorySignupNonces
 from tenant_adapters.memory.state import State
 from tenant_adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
 from tenant_core.entities import Tenant
+from tenant_core.operations import Backlog
+from tenant_core.webhooks import DeliveryState, WebhookStatus
 
 
 class InMemoryUnitOfWork:
@@ -91,3 +93,15 @@ class InMemoryStorage:
 
     async def missing_migrations(self) -> set[str]:
         return set()  # nothing to migrate in memory
+
+    async def backlog(self, relay: str) -> Backlog:
+        state = self._state
+        pending = [d for d in state.deliveries.values() if d.state is DeliveryState.PENDING]
+        return Backlog(
+            pending_deliveries=len(pending),
+            oldest_pending_delivery_at=min((d.created_at for d in pending), default=None),
+            failing_subscriptions=sum(1 for w in state.webhooks.values() if w.status is WebhookStatus.FAILING),
+            unnumbered_events=0,  # memory numbers events as they are appended
+            oldest_unnumbered_event_at=None,
+            unrelayed_events=max(state.last_position, state.pruned_through) - state.consumers.get(relay, 0),
+        )

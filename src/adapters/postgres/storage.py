@@ -25,6 +25,7 @@ from tenant_adapters.postgres.signup import PostgresSignupNonces
 from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
 from tenant_core.change_events import ChangeEvent
 from tenant_core.entities import AuditEvent
+from tenant_core.operations import Backlog
 
 _AUDIT_ROWS = (
     "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
@@ -37,6 +38,18 @@ _EVENT_ROWS = (
     "written AS (INSERT INTO events (id, type, tenant_id, occurred_at, data) "
     "SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::timestamptz[], {}::jsonb[]) RETURNING seq) "
     "INSERT INTO events_unnumbered (seq) SELECT seq FROM written"
+)
+
+#: One reading of the event machinery's waiting work (each part is an index scan or a one-row read).
+_BACKLOG = (
+    "SELECT (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending') AS pending_deliveries, "
+    "(SELECT min(created_at) FROM webhook_deliveries WHERE state = 'pending') AS oldest_pending_delivery_at, "
+    "(SELECT count(*) FROM webhooks WHERE status = 'failing') AS failing_subscriptions, "
+    "(SELECT count(*) FROM events_unnumbered) AS unnumbered_events, "
+    "(SELECT occurred_at FROM events WHERE seq = (SELECT min(seq) FROM events_unnumbered)) "
+    "  AS oldest_unnumbered_event_at, "
+    "greatest((SELECT max(position) FROM event_positions), (SELECT pruned_through FROM events_horizon)) "
+    "  - coalesce((SELECT position FROM event_consumers WHERE name = $1), 0) AS unrelayed_events"
 )
 
 
@@ -163,6 +176,11 @@ class PostgresStorage:
     def pool_usage(self) -> tuple[int, int]:
         """``(connections open, idle)`` of the pool."""
         return self._pool.get_size(), self._pool.get_idle_size()
+
+    async def backlog(self, relay: str) -> Backlog:
+        with translated():
+            row = await self._pool.fetchrow(_BACKLOG, relay)
+        return Backlog(**dict(row))
 
     async def missing_migrations(self) -> set[str]:
         """Migration ids in ``migrations/`` that this database has not applied."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from litestar import Response, get
 from litestar.di import NamedDependency
 
-from tenant_core import Permission, Principal
+from tenant_core import Principal
 from tenant_core.errors import UnavailableError
 from tenant_entrypoints import metrics
 from tenant_entrypoints.container import Services
@@ -53,6 +53,8 @@ async def ready(services: NamedDependency[Services]) -> Response[Liveness]:
     tags=["Operations"],
     media_type=metrics.CONTENT_TYPE,
 )
-async def prometheus_metrics(principal: NamedDependency[Principal]) -> Response[bytes]:
-    principal.require(Permission.METRICS_READ)
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+async def prometheus_metrics(
+    principal: NamedDependency[Principal], services: NamedDependency[Services]
+) -> Response[bytes]:
+    snapshot = await services.operations.snapshot(principal)
+    return Response(metrics.render(snapshot), media_type=metrics.CONTENT_TYPE)

@@ -1,0 +1,28 @@
+"""What an operator watches: the work waiting in the outbox, the webhook lines and the relay, read from the
+store, so every worker and every instance reports the same numbers (per-process counters could not)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class Backlog(msgspec.Struct, frozen=True, kw_only=True):
+    """Work the event machinery has not done yet. Times are when the oldest waiting item was written."""
+
+    pending_deliveries: int
+    oldest_pending_delivery_at: datetime | None
+    failing_subscriptions: int
+    unnumbered_events: int
+    oldest_unnumbered_event_at: datetime | None
+    unrelayed_events: int  # numbered events the bus relay has not published yet
+
+
+class OperationsSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """One reading for ``/metrics``: what answers, and the backlog when the database does."""
+
+    database_up: bool
+    cache_status: str  # "connected", "disconnected" or "disabled" (no shared cache configured)
+    backlog: Backlog | None  # None when the database did not answer
+    relay_configured: bool  # without a bus, nothing is relayed and the relay backlog means nothing
