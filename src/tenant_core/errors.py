@@ -13,6 +13,7 @@ in a single table, and in-process callers catch them directly::
     ├── TenantLockedError          resolution found a suspended tenant: its traffic must stop
     ├── ConflictError              a unique field is taken, or a status transition is not allowed
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
+    ├── CursorExpiredError         a feed cursor points before the retention horizon (events were pruned)
     ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
     │   └── SignupNotConfiguredError   no Meta app is configured, so Embedded Signup cannot run
     ├── SignupError                WhatsApp Embedded Signup could not complete

@@ -218,7 +218,8 @@ _ERROR_DESCRIPTIONS = {
     423: "TENANT_SUSPENDED: the resolved tenant is suspended; stop serving it (details.tenantId names it)",
     429: "RATE_LIMITED (see Retry-After)",
     500: "INTERNAL_ERROR",
-    502: "SIGNUP_ERROR: Meta's Graph API refused or failed (details carry its message and fbtrace_id)",
+    502: "SIGNUP_ERROR: Meta's Graph API refused or failed (details carry its message and fbtrace_id); "
+    "UPSTREAM_ERROR: Genesys Cloud refused a connection check's call or did not answer",
     503: "SERVICE_UNAVAILABLE: the database is unreachable, or the feature is not configured",
 }
 
