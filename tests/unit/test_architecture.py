@@ -139,3 +139,10 @@ def test_error_rule_catches_a_planted_error():
         pass
 
     assert unmapped([PlantedError, NarrowerNotFoundError], CORE_ERRORS) == ["PlantedError"]
+
+
+def test_the_error_tree_in_the_docstring_names_every_error():
+    """The drawing in ``tenant_core.errors`` is the map in-process callers read: it shows every class."""
+    from tenant_core import errors
+
+    assert [cls.__name__ for cls in core_error_classes() if cls.__name__ not in (errors.__doc__ or "")] == []
