@@ -25,17 +25,22 @@ from loguru import logger
 from tenant_core.security import Principal, Role
 from tenant_entrypoints.config import Config, ConfigError
 from tenant_entrypoints.log import configure_logging
+from tenant_entrypoints.serve_worker import MASTER_PID
 
 
 def _database_url(config: Config) -> tuple[str, Any]:
     """The configured database, or the embedded one started in the data directory."""
     if config.database_url:
         return config.database_url, None
-    from tenant_adapters.postgres.embedded import IncompatibleDataDirectoryError, start_embedded_postgres
+    from tenant_adapters.postgres.embedded import (
+        EmbeddedPostgresMissingError,
+        IncompatibleDataDirectoryError,
+        start_embedded_postgres,
+    )
 
     try:
         dsn, handle = start_embedded_postgres(config.data_dir)
-    except IncompatibleDataDirectoryError as exc:
+    except (EmbeddedPostgresMissingError, IncompatibleDataDirectoryError) as exc:
         raise StartupError(str(exc)) from None
     logger.info("Embedded Postgres running", data_dir=str(config.data_dir / "postgres"))
     return dsn, handle
@@ -89,6 +94,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     _migrate(dsn)
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
     os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
+    os.environ[MASTER_PID] = str(os.getpid())  # each worker stops when this process dies, even by kill -9
     if workers > 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         # Several workers add their metrics up through files; one keeps them in memory, which costs each
         # request less (multiprocess values check the pid and write to a mapped file on every update).
@@ -102,7 +108,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     else:
         logger.info("Get an admin token with: tenant-service token --role admin")
     Granian(
-        "tenant_entrypoints.http.app:create_app",
+        "tenant_entrypoints.serve_worker:create_app",
         factory=True,
         address=host,
         port=port,

@@ -25,8 +25,8 @@ ADMIN = {"Authorization": "Bearer " + JwtTokens(SECRET).issue(Principal("admin",
 class ServiceProcess:
     """``tenant-service serve`` in its own process group, so that it can be signalled as a whole."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 1) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 1, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "JWT_SECRET": SECRET, **env}
         self._log = log
@@ -70,6 +70,11 @@ class ServiceProcess:
         assert self.process is not None
         os.killpg(self.process.pid, signum)
 
+    def kill_master(self) -> None:
+        """SIGKILL to ``serve`` alone, not its workers (as the OOM killer or a careless ``kill -9 PID`` does)."""
+        assert self.process is not None
+        self.process.kill()
+
     def wait(self, timeout: float = 30) -> int:
         assert self.process is not None
         return self.process.wait(timeout=timeout)
@@ -79,13 +84,19 @@ class ServiceProcess:
 def service_factory(tmp_path: Path) -> Iterator:
     started: list[ServiceProcess] = []
 
-    def make(env: dict[str, str], workers: int = 1) -> ServiceProcess:
-        service = ServiceProcess({"TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}, tmp_path / "service.log", workers)
+    def make(env: dict[str, str], workers: int = 1, port: int | None = None) -> ServiceProcess:
+        service = ServiceProcess(
+            {"TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}, tmp_path / "service.log", workers, port
+        )
         started.append(service)
         return service
 
     yield make
     for service in started:
-        if service.process is not None and service.process.poll() is None:
+        if service.process is None:
+            continue
+        try:  # the whole group: workers outlive a master that a test killed alone
             service.signal(signal.SIGKILL)
-            service.wait()
+        except ProcessLookupError:
+            pass
+        service.wait()

@@ -15,7 +15,6 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
@@ -38,6 +37,7 @@ from tenant_entrypoints.http.routes.health import health, live, prometheus_metri
 from tenant_entrypoints.http.routes.resolution import ResolutionController
 from tenant_entrypoints.http.routes.signup import SignupCallbackController, SignupStateController
 from tenant_entrypoints.http.routes.tenants import TenantController
+from tenant_entrypoints.http.schema_ui import OfflineSwaggerUI, schema_ui_assets
 from tenant_entrypoints.log import ACCESS_LOG, configure_logging
 
 MAX_BODY_BYTES = 64 * 1024
@@ -178,7 +178,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
             version="1.0.0",
             description="Central configuration store of the WhatsApp Business ↔ Genesys Cloud platform.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerUI()],
             components=Components(
                 security_schemes={
                     "BearerAuth": SecurityScheme(
@@ -195,6 +195,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
         logging_config=None,  # loguru does the logging (tenant_entrypoints.log)
         debug=os.environ.get("TENANT_SERVICE_DEBUG") == "1",
     )
+    app.register(schema_ui_assets())  # the /schema page's files
     app.allowed_origins = config.allowed_origins or None
     app.fast_lane = config.fast_lane
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
