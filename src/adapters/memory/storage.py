@@ -103,5 +103,5 @@ class InMemoryStorage:
             failing_subscriptions=sum(1 for w in state.webhooks.values() if w.status is WebhookStatus.FAILING),
             unnumbered_events=0,  # memory numbers events as they are appended
             oldest_unnumbered_event_at=None,
-            unrelayed_events=max(state.last_position, state.pruned_through) - state.consumers.get(relay, 0),
+            unrelayed_events=max(0, max(state.last_position, state.pruned_through) - state.consumers.get(relay, 0)),
         )

@@ -48,8 +48,8 @@ _BACKLOG = (
     "(SELECT count(*) FROM events_unnumbered) AS unnumbered_events, "
     "(SELECT occurred_at FROM events WHERE seq = (SELECT min(seq) FROM events_unnumbered)) "
     "  AS oldest_unnumbered_event_at, "
-    "greatest((SELECT max(position) FROM event_positions), (SELECT pruned_through FROM events_horizon)) "
-    "  - coalesce((SELECT position FROM event_consumers WHERE name = $1), 0) AS unrelayed_events"
+    "greatest(0, greatest((SELECT max(position) FROM event_positions), (SELECT pruned_through FROM events_horizon)) "
+    "  - coalesce((SELECT position FROM event_consumers WHERE name = $1), 0)) AS unrelayed_events"
 )
 
 
