@@ -90,8 +90,8 @@ def events_for(
     match action:
         case "tenant.created" | "tenant.provisioned":
             primary.append((EventType.TENANT_CREATED, {**about_tenant, "changedFields": changed}))
-        case "tenant.imported":
-            kind = EventType.TENANT_UPDATED if before is not None else EventType.TENANT_CREATED
+        case "tenant.imported":  # a rerun that suspends or reactivates says so, as an update would
+            kind = _update_type(before, after) if before is not None else EventType.TENANT_CREATED
             primary.append((kind, {**about_tenant, "changedFields": changed}))
         case "tenant.updated":
             primary.append((_update_type(before, after), {**about_tenant, "changedFields": changed}))
