@@ -186,11 +186,12 @@ async def _dry_run_import(config: Config, source_dsn: str) -> int:
     source = await _open_legacy_source(source_dsn)
     storage, pool, against = None, None, "an empty service (no database yet)"
     try:
-        if (dsn := _existing_database(config)) is not None:
-            storage, pool, against = await _migrated_storage(dsn)
-        importer = LegacyImport(
-            storage or InMemoryStorage(), _dry_run_cipher(config), TenantCache(InMemoryCache()), SystemClock()
-        )
+        dsn, _embedded = _existing_database(config)  # the handle keeps an embedded server up until we are done
+        if dsn is not None:
+            where = None if config.database_url else f"the embedded database in {config.data_dir}"
+            storage, pool, against = await _migrated_storage(dsn, where)
+        target = InMemoryStorage() if storage is None else storage
+        importer = LegacyImport(target, _dry_run_cipher(config), TenantCache(InMemoryCache()), SystemClock())
         bar = ProgressBar(await source.count(), label="importing tenants (dry run)")
         # Into the scratch store the writes are real (and vanish with the process); into a database, rolled back.
         report = await importer.run(source, dry_run=storage is not None, on_progress=bar.update)
@@ -203,23 +204,23 @@ async def _dry_run_import(config: Config, source_dsn: str) -> int:
     return 0
 
 
-def _existing_database(config: Config) -> str | None:
+def _existing_database(config: Config) -> tuple[str | None, Any]:
     """``DATABASE_URL``, or the embedded database if the data directory already holds one (started as
-    ``serve`` starts it, reusing a running one); ``None`` rather than create one."""
+    ``serve`` starts it, reusing a running one), with its handle; ``(None, None)`` rather than create one."""
     if config.database_url:
-        return config.database_url
+        return config.database_url, None
     if not (config.data_dir / "postgres" / "PG_VERSION").exists():
-        return None
-    dsn, _embedded = _database_url(config)
-    return dsn
+        return None, None
+    return _database_url(config)
 
 
-async def _migrated_storage(dsn: str):  # type: ignore[no-untyped-def]
+async def _migrated_storage(dsn: str, where: str | None):  # type: ignore[no-untyped-def]
     """``(storage, pool, description)`` of a database at this version's schema; ``(None, None, …)`` for one
     never migrated (compared as empty). A schema part-way refuses: a dry run never migrates."""
     from tenant_adapters.postgres import PostgresStorage, create_pool, expected_migration_ids
 
     host = urlsplit(dsn).hostname or "local socket"
+    where = where or f"the database at {host}"
     try:
         pool = await create_pool(dsn, max_size=2)
     except Exception as exc:  # OSError, asyncpg's errors: all mean the same to the operator
@@ -229,14 +230,14 @@ async def _migrated_storage(dsn: str):  # type: ignore[no-untyped-def]
     missing = await storage.missing_migrations()
     if missing == expected_migration_ids():
         await pool.close()
-        return None, None, f"an empty service (the database at {host} has no schema yet)"
+        return None, None, f"an empty service ({where} has no schema yet)"
     if missing:
         await pool.close()
         raise StartupError(
-            f"the database at {host} lacks {len(missing)} migration(s) of this version; run "
+            f"{where} lacks {len(missing)} migration(s) of this version; run "
             "`tenant-service migrate` first (a dry run never changes the schema)"
         )
-    return storage, pool, f"the database at {host}"
+    return storage, pool, where
 
 
 def _dry_run_cipher(config: Config):  # type: ignore[no-untyped-def]

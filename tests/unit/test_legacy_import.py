@@ -17,6 +17,7 @@ from tenant_core import (
     ImportRecord,
     LegacyImport,
     LegacyTenant,
+    NotFoundError,
     TenantStatus,
     UpdateTenant,
 )
@@ -386,3 +387,27 @@ async def test_a_dry_run_of_a_rerun_reports_and_writes_nothing(importer, storage
     dry = await importer.run(ListSource([renamed]), dry_run=True)
     assert dry.count(Outcome.UPDATED, ItemKind.TENANT) == 1
     assert (await storage.tenants.get("demo-1"), await storage.legacy_imports.get("demo-1")) == before
+
+
+async def test_a_unique_value_taken_since_is_refused_on_a_rerun_and_kept(importer, storage, tenants):
+    """An old tenant's new e-mail already belongs to a tenant of this service: refused, kept, reported."""
+    await tenants.create(SYSTEM, create_command(email="taken@x.com"))
+    row = LegacyTenantRow(tenant_id="demo-1", name="Demo", email="ops@demo.com")
+    await importer.run(ListSource([LegacyTenant(row=row)]))
+    again = await importer.run(ListSource([LegacyTenant(row=msgspec.structs.replace(row, email="taken@x.com"))]))
+    demo = await storage.tenants.get("demo-1")
+    assert demo.email is None and demo.metadata["legacyImport"]["rejected"] == {"email": "taken@x.com"}
+    assert "email already belongs to another tenant" in lines_of(again, "demo-1")["tenant"][1]
+
+
+async def test_a_credential_gone_from_the_old_database_is_deleted_here_with_its_number(importer, storage, resolver):
+    row = LegacyTenantRow(tenant_id="demo-1", name="Demo", email="ops@demo.com")
+    await importer.run(ListSource([with_whatsapp(row)]))
+    assert (await resolver.by_phone(SYSTEM, "1555001")).id == "demo-1"  # now cached
+    again = await importer.run(ListSource([LegacyTenant(row=row)]))
+    with pytest.raises(NotFoundError):
+        await resolver.by_phone(SYSTEM, "1555001")
+    assert await storage.credentials.get("demo-1", CredentialType.WHATSAPP) is None
+    tenant = await storage.tenants.get("demo-1")
+    assert tenant.phone_number_id is None and tenant.whatsapp_configured is False
+    assert lines_of(again, "demo-1")["credentials.whatsapp"][0] is Outcome.UPDATED

@@ -43,7 +43,7 @@ from tenant_core.legacy import LegacyApiKeyRow, LegacyCredentialRow, LegacyTenan
 from tenant_core.regions import normalise_region
 from tenant_core.security import Principal, Role
 from tenant_core.use_cases.vault import tenant_fields_for
-from tenant_core.validation import check_settings, normalise_email
+from tenant_core.validation import check_settings, normalise_email, problem_from_msgspec
 
 #: The actor of every audit event the import writes.
 IMPORTER = Principal(subject="legacy-import", role=Role.ADMIN)
@@ -229,9 +229,12 @@ def _set_checked(plan: LegacyPlan, field: str, value: str | None, check: Callabl
         return
     try:
         checked = check(value.strip())
-    except (ValidationFailedError, msgspec.ValidationError) as exc:
-        message = exc.details[0].message if isinstance(exc, ValidationFailedError) and exc.details else str(exc)
-        reject(plan, field, value, f"refused ({message.split(' - at ')[0]})")
+    except ValidationFailedError as exc:
+        reject(plan, field, value, f"refused ({exc.details[0].message if exc.details else exc.message})")
+        return
+    except msgspec.ValidationError as exc:  # said as the API says it: a hint, never a regular expression
+        message = problem_from_msgspec(f"{str(exc).split(' - at ')[0]} - at `$.{wire_name(field)}`").message
+        reject(plan, field, value, f"refused ({message})")
         return
     _store(plan, field, checked, value)
 
