@@ -212,6 +212,10 @@ async def test_every_value_the_import_changes_or_refuses_is_kept_in_metadata(cli
     """``inactive``, ``gold``, a blank name, a clamped rate limit, other spellings, refused values, settings that
     are a JSON string, columns this service has no field for: each old value is in ``metadata.legacyImport``."""
     await fill_awkward_rows(legacy_db)
+    old = await asyncpg.connect(legacy_db)
+    await old.execute("ALTER TABLE tenants ADD COLUMN last_ip inet")  # a column, and a type, JSON does not have
+    await old.execute("UPDATE tenants SET last_ip = '10.0.0.1' WHERE tenant_id = 'odd-settings'")
+    await old.close()
     assert (await import_legacy(postgres_url, legacy_db)).returncode == 0
 
     async def kept(tenant_id: str) -> dict:
@@ -241,7 +245,7 @@ async def test_every_value_the_import_changes_or_refuses_is_kept_in_metadata(cli
     assert odd["metadata"]["legacyImport"] == {
         "changed": {"name": ""},
         "settings": "Asia/Dubai",
-        "columns": {"onboarding_completed_at": "2025-01-10T00:00:00Z"},
+        "columns": {"onboarding_completed_at": "2025-01-10T00:00:00Z", "last_ip": "10.0.0.1"},
     }
 
 

@@ -71,7 +71,9 @@ class PostgresLegacySource:
                         _json(fields.get("metadata")),
                         _json(fields.get("settings")),
                     )
-                    fields["other_columns"] = {k: v for k, v in row.items() if k not in _TENANT_FIELDS}
+                    # Kept as JSON values: a type JSON lacks (inet, a range, …) becomes its text form.
+                    other = {k: v for k, v in row.items() if k not in _TENANT_FIELDS}
+                    fields["other_columns"] = msgspec.to_builtins(other, enc_hook=str)
                     yield LegacyTenant(
                         row=msgspec.convert(fields, LegacyTenantRow, strict=False),
                         credentials=credentials.get(row["tenant_id"], []),
