@@ -40,7 +40,7 @@ async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
 #: index, took about 50 ms per test.
 _CLEAR = (
     "DELETE FROM tenants; DELETE FROM webhooks; DELETE FROM audit_log; "
-    "DELETE FROM events; DELETE FROM event_positions; DELETE FROM events_unnumbered; "
+    "DELETE FROM events; DELETE FROM event_positions; DELETE FROM events_unnumbered; DELETE FROM legacy_imports; "
     "UPDATE event_consumers SET position = 0; UPDATE events_horizon SET pruned_through = 0"
 )
 

@@ -147,44 +147,142 @@ def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
     return build_container(msgspec.structs.replace(config, database_url=dsn))
 
 
-async def _import_legacy(config: Config, dsn: str, source_dsn: str, dry_run: bool) -> int:
-    """Each tenant is one transaction and compared with what is stored: rerunning is a no-op, and rerunning
-    an interrupted import finishes it."""
+async def _open_legacy_source(source_dsn: str):  # type: ignore[no-untyped-def]
     from tenant_adapters.legacy import PostgresLegacySource
 
     try:
-        source = await PostgresLegacySource.connect(source_dsn)
+        return await PostgresLegacySource.connect(source_dsn)
     except Exception as exc:  # OSError, a malformed URL, asyncpg's errors: all mean "check --from"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StartupError(f"cannot read the old database ({reason}); check --from") from None
+
+
+async def _import_legacy(config: Config, dsn: str, source_dsn: str) -> int:
+    """Each tenant is one transaction with a record of what was imported: a rerun applies what changed in the
+    old database since, never undoes what changed here, and finishes an interrupted import."""
+    source = await _open_legacy_source(source_dsn)
     container = _container(config, dsn)
     await container.init_resources()
     try:
         importer = await container.legacy_import()
-        bar = ProgressBar(await source.count(), label="importing tenants" + (" (dry run)" if dry_run else ""))
-        report = await importer.run(source, dry_run=dry_run, on_progress=bar.update)
+        bar = ProgressBar(await source.count(), label="importing tenants")
+        report = await importer.run(source, on_progress=bar.update)
         bar.finish()
     finally:
         await source.close()
         await container.shutdown_resources()
-    print(import_summary(report, dry_run))
+    print(import_summary(report))
     return 0
 
 
-def import_summary(report, dry_run: bool) -> str:  # type: ignore[no-untyped-def]
-    """The counts per kind of thing and outcome, then every line that has a reason."""
-    from tenant_core.use_cases.legacy_import import Outcome
+async def _dry_run_import(config: Config, source_dsn: str) -> int:
+    """Report what a real run would do, and write nothing anywhere: no database started or created, no
+    migration, no file, no cache touched.
 
-    kinds = (("tenants", "tenant"), ("credentials", "credentials."), ("API keys", "api_key"))
+    Against a database that has this service's schema, each tenant is compared in a transaction that is
+    rolled back. With no database yet (no ``DATABASE_URL`` and no embedded database in the data directory,
+    or a database never migrated), the import runs into a scratch store in memory: exactly what the first
+    real run will do, duplicates among the old rows included.
+    """
+    from tenant_adapters.memory import InMemoryCache, InMemoryStorage
+    from tenant_core.clock import SystemClock
+    from tenant_core.lookup_cache import TenantCache
+    from tenant_core.use_cases.legacy_import import LegacyImport
+
+    source = await _open_legacy_source(source_dsn)
+    storage, pool, against = None, None, "an empty service (no database yet)"
+    try:
+        dsn, _embedded = _existing_database(config)  # the handle keeps an embedded server up until we are done
+        if dsn is not None:
+            where = None if config.database_url else f"the embedded database in {config.data_dir}"
+            storage, pool, against = await _migrated_storage(dsn, where)
+        target = InMemoryStorage() if storage is None else storage
+        importer = LegacyImport(target, _dry_run_cipher(config), TenantCache(InMemoryCache()), SystemClock())
+        bar = ProgressBar(await source.count(), label="importing tenants (dry run)")
+        # Into the scratch store the writes are real (and vanish with the process); into a database, rolled back.
+        report = await importer.run(source, dry_run=storage is not None, on_progress=bar.update)
+        bar.finish()
+    finally:
+        await source.close()
+        if pool is not None:
+            await pool.close()
+    print(import_summary(report, dry_run_against=against))
+    return 0
+
+
+def _existing_database(config: Config) -> tuple[str | None, Any]:
+    """``DATABASE_URL``, or the embedded database if the data directory already holds one (started as
+    ``serve`` starts it, reusing a running one), with its handle; ``(None, None)`` rather than create one."""
+    if config.database_url:
+        return config.database_url, None
+    if not (config.data_dir / "postgres" / "PG_VERSION").exists():
+        return None, None
+    return _database_url(config)
+
+
+async def _migrated_storage(dsn: str, where: str | None):  # type: ignore[no-untyped-def]
+    """``(storage, pool, description)`` of a database at this version's schema; ``(None, None, …)`` for one
+    never migrated (compared as empty). A schema part-way refuses: a dry run never migrates."""
+    from tenant_adapters.postgres import PostgresStorage, create_pool, expected_migration_ids
+
+    host = urlsplit(dsn).hostname or "local socket"
+    where = where or f"the database at {host}"
+    try:
+        pool = await create_pool(dsn, max_size=2)
+    except Exception as exc:  # OSError, asyncpg's errors: all mean the same to the operator
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StartupError(f"cannot reach the database at {host} ({reason}); check DATABASE_URL") from None
+    storage = PostgresStorage(pool)
+    missing = await storage.missing_migrations()
+    if missing == expected_migration_ids():
+        await pool.close()
+        return None, None, f"an empty service ({where} has no schema yet)"
+    if missing:
+        await pool.close()
+        raise StartupError(
+            f"{where} lacks {len(missing)} migration(s) of this version; run "
+            "`tenant-service migrate` first (a dry run never changes the schema)"
+        )
+    return storage, pool, where
+
+
+def _dry_run_cipher(config: Config):  # type: ignore[no-untyped-def]
+    """The configured keys, or the data directory's key if it exists; never a new key file. Without any, a
+    throwaway key: nothing sealed can exist then that the comparison would need to open."""
+    from tenant_adapters.crypto import AesGcmCipher, parse_keys
+
+    local = config.data_dir / "credentials-key"
+    if config.credentials_keys:
+        return AesGcmCipher(parse_keys(config.credentials_keys))
+    if local.exists():
+        return AesGcmCipher(parse_keys(f"local={local.read_text().strip()}"))
+    return AesGcmCipher({"dry-run": secrets.token_bytes(32)})
+
+
+def import_summary(report, dry_run_against: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """The counts per kind of thing and outcome, then every line that has a reason."""
+    from tenant_core.use_cases.legacy_import import ItemKind, Outcome
+
+    kinds = (("tenants", ItemKind.TENANT), ("credentials", ItemKind.CREDENTIALS), ("API keys", ItemKind.API_KEY))
     outcomes = list(Outcome)
     header = f"{'':<12}" + "".join(f"{o.value:>11}" for o in outcomes)
-    rows = [f"{label:<12}" + "".join(f"{report.count(o, prefix):>11}" for o in outcomes) for label, prefix in kinds]
-    lines = [("DRY RUN: nothing was written\n" if dry_run else "") + header, *rows]
+    rows = [f"{label:<12}" + "".join(f"{report.count(o, kind):>11}" for o in outcomes) for label, kind in kinds]
+    lines = [header, *rows]
+    if dry_run_against is not None:
+        lines.insert(0, f"DRY RUN: nothing was written (compared with {dry_run_against})\n")
     explained = [line for line in report.lines if line.reason]
     if explained:
         lines += ["", f"{'tenant':<24} {'item':<44} {'outcome':<10} reason"]
-        lines += [f"{ln.tenant_id:<24} {ln.item:<44} {ln.outcome.value:<10} {ln.reason}" for ln in explained]
+        lines += [
+            f"{_printable(ln.tenant_id):<24} {_printable(ln.item):<44} {ln.outcome.value:<10} {ln.reason}"
+            for ln in explained
+        ]
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """Control characters escaped (an old id may end in a newline), so each line of the report stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
@@ -294,7 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         "import-legacy", help="import tenants, credentials, WhatsApp configuration and API keys from the old service"
     )
     import_cmd.add_argument("--from", dest="source", required=True, help="the old database: postgresql://…")
-    import_cmd.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
+    import_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="report what would happen; write nothing anywhere (no database created, no migration, no file)",
+    )
     check_cmd = commands.add_parser(
         "check-connections", help="verify every stored Genesys and WhatsApp connection; exit 1 if any fails"
     )
@@ -322,10 +424,12 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "rotate-credentials-key":
         dsn, _embedded = _database_url(config)
         return asyncio.run(_rotate(config, dsn, max(1, args.batch_size)))
+    if args.command == "import-legacy" and args.dry_run:
+        return asyncio.run(_dry_run_import(config, args.source))
     if args.command == "import-legacy":
         dsn, _embedded = _database_url(config)
         _migrate(dsn)
-        return asyncio.run(_import_legacy(config, dsn, args.source, args.dry_run))
+        return asyncio.run(_import_legacy(config, dsn, args.source))
     if args.command == "check-connections":
         dsn, _embedded = _database_url(config)
         return asyncio.run(_check_connections(config, dsn, args.tenant, max(1, args.concurrency)))

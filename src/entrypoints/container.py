@@ -210,7 +210,9 @@ class Container(containers.DeclarativeContainer):
         meta_app_secret=config.meta_app_secret,
     )
     key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)
-    legacy_import = providers.Singleton(LegacyImport, storage=storage, cipher=cipher, cache=tenant_cache, clock=clock)
+    legacy_import = providers.Singleton(
+        LegacyImport, storage=storage, cipher=cipher, cache=tenant_cache, clock=clock, key_cache=key_cache
+    )
     graph = providers.Resource(
         open_graph,
         app_id=config.meta_app_id,

@@ -61,7 +61,7 @@ from tenant_core.errors import (
     ValidationFailedError,
     WabaNotFoundError,
 )
-from tenant_core.legacy import LegacySource, LegacyTenant
+from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.operations import Backlog, OperationsSnapshot
 from tenant_core.ports import (
@@ -77,6 +77,7 @@ from tenant_core.ports import (
     GenesysOrganization,
     GraphPhoneNumber,
     IdempotencyKeys,
+    ImportRecords,
     MetaGraph,
     OperatedStorage,
     RateLimiter,
@@ -171,6 +172,8 @@ __all__ = [
     "GraphApiError",
     "GraphPhoneNumber",
     "IdempotencyKeys",
+    "ImportRecord",
+    "ImportRecords",
     "InvalidSignupStateError",
     "IssuedApiKey",
     "LegacyImport",
@@ -195,6 +198,7 @@ __all__ = [
     "SYSTEM",
     "SealedCredentials",
     "SecretCipher",
+    "Seen",
     "Settings",
     "SignupError",
     "SignupEvent",

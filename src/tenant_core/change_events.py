@@ -102,8 +102,9 @@ Publish = Callable[[_Change], list[tuple[EventType, dict[str, Any]]]]
 PUBLISHES: dict[str, Publish] = {
     "tenant.created": lambda c: [(EventType.TENANT_CREATED, c.tenant_and_fields)],
     "tenant.provisioned": lambda c: [(EventType.TENANT_CREATED, c.tenant_and_fields)],
+    # A rerun that suspends or reactivates says so, as an update would.
     "tenant.imported": lambda c: [
-        (EventType.TENANT_UPDATED if c.before is not None else EventType.TENANT_CREATED, c.tenant_and_fields)
+        (_update_type(c.before, c.after) if c.before is not None else EventType.TENANT_CREATED, c.tenant_and_fields)
     ],
     "tenant.updated": lambda c: [(_update_type(c.before, c.after), c.tenant_and_fields)],
     "tenant.onboarding_completed": lambda c: [(EventType.TENANT_ONBOARDING_COMPLETED, c.tenant_and_fields)],

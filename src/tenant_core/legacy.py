@@ -33,6 +33,8 @@ class LegacyTenantRow(msgspec.Struct, frozen=True, kw_only=True):
     phone_number_id: str | None = None
     genesys_integration_id: str | None = None
     settings: Any = None
+    #: Columns this service has no field for (``onboarding_completed_at``, anything added later), by name.
+    other_columns: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class LegacyCredentialRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +62,28 @@ class LegacyTenant(msgspec.Struct, frozen=True, kw_only=True):
     row: LegacyTenantRow
     credentials: list[LegacyCredentialRow] = msgspec.field(default_factory=list)
     api_keys: list[LegacyApiKeyRow] = msgspec.field(default_factory=list)
+
+
+class Seen(msgspec.Struct, frozen=True, rename="camel"):
+    """What one old tenant became the last time it was imported: the base a rerun tells changes apart by.
+
+    A value that differs from it in the old database changed there; one that differs from it here changed
+    here. Credentials are kept as digests, never as values.
+    """
+
+    tenant: dict[str, Any]  # the tenant's fields as the import derived them (wire names; no id, version, times)
+    credentials: dict[str, str]  # credential type -> digest of the credential it became
+    api_keys: list[str]  # ids of the API keys it became
+
+
+class ImportRecord(msgspec.Struct, frozen=True):
+    """The import's bookkeeping of one old tenant. It outlives the tenant: a tenant deleted here since it was
+    imported is not created again."""
+
+    tenant_id: str
+    source_digest: str  # of the old rows as last read: equal means nothing changed in the old database
+    seen: Seen | None  # None: imported by a version that kept no record (every difference is then a conflict)
+    recorded_at: datetime
 
 
 class LegacySource(Protocol):

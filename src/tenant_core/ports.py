@@ -17,6 +17,7 @@ from tenant_core.change_events import ChangeEvent
 from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
+from tenant_core.legacy import ImportRecord
 from tenant_core.operations import Backlog
 from tenant_core.security import Principal
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
@@ -248,6 +249,16 @@ class WebhookRepository(Protocol):
         ...
 
 
+class ImportRecords(Protocol):
+    """What the legacy import last saw of each old tenant, by tenant id. Records outlive their tenants."""
+
+    async def get(self, tenant_id: str) -> ImportRecord | None: ...
+
+    async def put(self, record: ImportRecord) -> None:
+        """Insert or replace the tenant's record."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
@@ -259,6 +270,7 @@ class UnitOfWork(Protocol):
     events: EventLog
     consumers: EventConsumers
     webhooks: WebhookRepository
+    legacy_imports: ImportRecords
 
     async def __aenter__(self) -> Self: ...
 
@@ -293,6 +305,9 @@ class Storage(Protocol):
 
     @property
     def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def legacy_imports(self) -> ImportRecords: ...
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Return soon after an event above ``after`` commits (in any worker), or after ``at_most`` seconds.

@@ -1,7 +1,9 @@
-"""The one way a tenant changes: optimistic compare-and-set in a unit of work, audited, then uncached.
+"""The one way a tenant is created or changes: in a unit of work with its audit event (optimistic
+compare-and-set for a change), then uncached.
 
-Use cases that change more than the tenant row (credentials, WhatsApp signup) pass ``also``: further
-writes that commit in the same transaction as the tenant's change and its audit event.
+Use cases that write more than the tenant row (credentials, WhatsApp signup, a first API key, an import's
+bookkeeping) pass ``also`` / ``then``: further writes that commit in the same transaction as the tenant
+and its audit event.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from tenant_core.security import Principal
 Compute = Callable[[Tenant], dict[str, Any]]
 #: More writes in the same transaction; returns the names of what it changed, for the audit event.
 Also = Callable[[UnitOfWork, Tenant], Awaitable[Iterable[str]]]
+#: More writes in the same transaction as a new tenant, after its creation is recorded.
+Then = Callable[[UnitOfWork, Tenant], Awaitable[None]]
 
 _CAS_ATTEMPTS = 8
 
@@ -31,6 +35,28 @@ class TenantWriter:
         self._storage = storage
         self._cache = cache
         self._clock = clock
+
+    async def create(
+        self,
+        principal: Principal,
+        action: AuditAction,
+        tenant: Tenant,
+        changes: Iterable[str],
+        *,
+        then: Then | None = None,
+    ) -> Tenant:
+        """Insert ``tenant`` with its audit row and change events, and ``then``'s writes, in one transaction;
+        then forget what caches hold for its id and lookup keys (a cached "not found").
+
+        Raises :class:`~tenant_core.errors.ConflictError` when the id or a unique value is taken.
+        """
+        async with self._storage.unit_of_work() as uow:
+            stored = await uow.tenants.add(tenant)
+            await record(uow, self._clock, principal, action, stored.id, changes, after=stored)
+            if then is not None:
+                await then(uow, stored)
+        await self._cache.forget(stored)
+        return stored
 
     async def change(
         self,

@@ -44,8 +44,9 @@ async def _seed(pool, count: int) -> None:
         "'Tenant ' || lpad(n::text, 6, '0'), 'ops' || n || '@example' || (n % 50) || '.com', "
         "now() - n * interval '1 second' FROM generate_series(1, $1) AS n",
         count,
+        timeout=120,  # 50,000 rows through the trigram index: seconds on a busy machine, past the pool's 5 s
     )
-    await pool.execute("ANALYZE tenants")
+    await pool.execute("ANALYZE tenants", timeout=120)
 
 
 def _nodes(plan: dict) -> list[dict]:

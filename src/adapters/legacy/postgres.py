@@ -1,7 +1,9 @@
 """The old service's Postgres schema read into :mod:`tenant_core.legacy` rows, in batches, oldest first.
 
-Its columns were added over time, so rows are read with ``SELECT *`` and a missing column is simply absent.
-Timestamps were ``timestamp without time zone`` written by a Node service in UTC; they are read as UTC.
+Its columns were added over time, so rows are read with ``SELECT *``: a missing column is simply absent, and
+a column this service has no field for is handed on by name (the import keeps its value). Timestamps were
+``timestamp without time zone`` written by a Node service in UTC; they are read as UTC. Rows are read in a
+fixed order, so the same rows read the same way on every run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import msgspec
 
 from tenant_core.legacy import LegacyApiKeyRow, LegacyCredentialRow, LegacyTenant, LegacyTenantRow
 
-_TENANT_FIELDS = set(LegacyTenantRow.__struct_fields__)
+_TENANT_FIELDS = set(LegacyTenantRow.__struct_fields__) - {"other_columns"}
 
 
 def _utc(value: Any) -> Any:
@@ -69,6 +71,9 @@ class PostgresLegacySource:
                         _json(fields.get("metadata")),
                         _json(fields.get("settings")),
                     )
+                    # Kept as JSON values: a type JSON lacks (inet, a range, …) becomes its text form.
+                    other = {k: v for k, v in row.items() if k not in _TENANT_FIELDS}
+                    fields["other_columns"] = msgspec.to_builtins(other, enc_hook=str)
                     yield LegacyTenant(
                         row=msgspec.convert(fields, LegacyTenantRow, strict=False),
                         credentials=credentials.get(row["tenant_id"], []),
@@ -77,7 +82,9 @@ class PostgresLegacySource:
 
     async def _credentials(self, ids: list[str]) -> dict[str, list[LegacyCredentialRow]]:
         found: dict[str, list[LegacyCredentialRow]] = {}
-        for record in await self._db.fetch("SELECT * FROM tenant_credentials WHERE tenant_id = ANY($1)", ids):
+        for record in await self._db.fetch(
+            "SELECT * FROM tenant_credentials WHERE tenant_id = ANY($1) ORDER BY id", ids
+        ):
             row = _row(record)
             found.setdefault(row["tenant_id"], []).append(
                 LegacyCredentialRow(
@@ -90,7 +97,9 @@ class PostgresLegacySource:
                 )
             )
         if await self._db.fetchval("SELECT to_regclass('tenant_whatsapp_config') IS NOT NULL"):
-            for record in await self._db.fetch("SELECT * FROM tenant_whatsapp_config WHERE tenant_id = ANY($1)", ids):
+            for record in await self._db.fetch(
+                "SELECT * FROM tenant_whatsapp_config WHERE tenant_id = ANY($1) ORDER BY id", ids
+            ):
                 row = _row(record)
                 config = {
                     "accessToken": row.get("access_token"),
@@ -114,7 +123,9 @@ class PostgresLegacySource:
 
     async def _keys(self, ids: list[str]) -> dict[str, list[LegacyApiKeyRow]]:
         found: dict[str, list[LegacyApiKeyRow]] = {}
-        for record in await self._db.fetch("SELECT * FROM tenant_api_keys WHERE tenant_id = ANY($1)", ids):
+        for record in await self._db.fetch(
+            "SELECT * FROM tenant_api_keys WHERE tenant_id = ANY($1) ORDER BY api_key", ids
+        ):
             row = _row(record)
             found.setdefault(row["tenant_id"], []).append(
                 LegacyApiKeyRow(

@@ -10,6 +10,7 @@ import msgspec
 from tenant_core.change_events import ChangeEvent
 from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
+from tenant_core.legacy import ImportRecord
 from tenant_core.webhooks import Delivery, Webhook
 
 
@@ -27,6 +28,7 @@ class State(msgspec.Struct):
     webhooks: dict[str, Webhook] = msgspec.field(default_factory=dict)
     deliveries: dict[str, Delivery] = msgspec.field(default_factory=dict)
     leases: dict[str, datetime] = msgspec.field(default_factory=dict)
+    legacy_imports: dict[str, ImportRecord] = msgspec.field(default_factory=dict)  # not owned: outlives its tenant
 
     def copy(self) -> State:
         return State(
@@ -43,6 +45,7 @@ class State(msgspec.Struct):
             dict(self.webhooks),
             dict(self.deliveries),
             dict(self.leases),
+            dict(self.legacy_imports),
         )
 
     def drop_owned_by(self, tenant_id: str) -> None:

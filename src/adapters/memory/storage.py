@@ -14,6 +14,7 @@ from typing import Self
 
 from tenant_adapters.memory.credentials import InMemoryCredentialStore
 from tenant_adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
+from tenant_adapters.memory.legacy_imports import InMemoryImportRecords
 from tenant_adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
 from tenant_adapters.memory.signup import InMemorySignupNonces
 from tenant_adapters.memory.state import State
@@ -41,6 +42,7 @@ class InMemoryUnitOfWork:
         self.events = InMemoryEventLog(lambda: work)
         self.consumers = InMemoryEventConsumers(lambda: work)
         self.webhooks = InMemoryWebhookRepository(lambda: work)
+        self.legacy_imports = InMemoryImportRecords(lambda: work)
         return self
 
     async def __aexit__(
@@ -67,6 +69,7 @@ class InMemoryStorage:
         self.signup_nonces = InMemorySignupNonces(lambda: self._state)
         self.events = InMemoryEventLog(lambda: self._state)
         self.webhooks = InMemoryWebhookRepository(lambda: self._state)
+        self.legacy_imports = InMemoryImportRecords(lambda: self._state)
         self._committed = asyncio.Event()
 
     def _publish(self, state: State) -> None:

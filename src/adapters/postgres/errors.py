@@ -28,8 +28,8 @@ _CONSTRAINT_FIELDS = {f"tenants_{field}_unique": wire_name(field) for field in U
 
 @contextlib.contextmanager
 def translated() -> Iterator[None]:
-    """Unique violations become ConflictError naming the field; text Postgres cannot store (NUL)
-    ValidationFailedError; connectivity failures UnavailableError."""
+    """Unique violations become ConflictError naming the field; text Postgres cannot store (NUL) and values
+    its checks refuse ValidationFailedError; connectivity failures UnavailableError."""
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
@@ -40,5 +40,10 @@ def translated() -> Iterator[None]:
     except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
         # The HTTP layer refuses NUL up front; this keeps in-process callers from a raw database error.
         raise ValidationFailedError("Text must not contain NUL (\\u0000) characters") from None
+    except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
+        # A value the schema's own checks refuse (a CHECK, NOT NULL, a number out of range): the caller's
+        # input, never the database's fault. Use cases validate first; this keeps a gap from being a 500.
+        constraint = getattr(exc, "constraint_name", None)
+        raise ValidationFailedError(f"The database refused a value ({constraint or type(exc).__name__})") from None
     except UNAVAILABLE as exc:
         raise UnavailableError("The database is unavailable") from exc

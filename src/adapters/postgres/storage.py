@@ -19,6 +19,7 @@ from tenant_adapters.postgres.events import (
     PostgresEventLog,
     PostgresWebhookRepository,
 )
+from tenant_adapters.postgres.legacy_imports import PostgresImportRecords
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
@@ -101,6 +102,7 @@ class PostgresUnitOfWork:
         self.events = PostgresEventLog(self._connection)
         self.consumers = PostgresEventConsumers(self._connection)
         self.webhooks = PostgresWebhookRepository(self._connection)
+        self.legacy_imports = PostgresImportRecords(self._connection)
         return self
 
     async def __aexit__(
@@ -137,6 +139,7 @@ class PostgresStorage:
         self.signup_nonces = PostgresSignupNonces(pool)
         self.events = PostgresEventLog(pool)
         self.webhooks = PostgresWebhookRepository(pool)
+        self.legacy_imports = PostgresImportRecords(pool)
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Wakes on this process's commits of events at once, on other processes' through the sequencer's

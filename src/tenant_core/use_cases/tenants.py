@@ -16,6 +16,7 @@ from tenant_core.entities import (
     IDEMPOTENCY_WINDOW,
     CreatedTenant,
     IdempotencyRecord,
+    IssuedApiKey,
     Settings,
     Tenant,
     TenantPage,
@@ -31,7 +32,7 @@ from tenant_core.errors import (
 )
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.paging import encode_cursor, page_window, tenant_position
-from tenant_core.ports import Clock, SecretCipher, Storage
+from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.validation import validated
@@ -86,23 +87,26 @@ class TenantService:
         now = self._clock.now()
         fields = msgspec.structs.asdict(command)
         del fields["id"], fields["tenant_id"]  # client-sent ids are ignored
-        tenant = new_tenant(id=self._new_id(), now=now, **fields)
+        sent = [wire_name(k) for k, v in fields.items() if v not in (None, {}, Settings())]
+        issued: list[IssuedApiKey] = []
+
+        async def first_key(uow: UnitOfWork, tenant: Tenant) -> None:
+            issued.append(await issue_in(uow, self._clock, principal, tenant.id, "default"))
+            if idempotency_key:
+                remembered = IdempotencyRecord(principal.subject, idempotency_key, print_, tenant.id, now)
+                await uow.idempotency.remember(self._seal_api_key(remembered, issued[0].secret))
+
         try:
-            async with self._storage.unit_of_work() as uow:
-                tenant = await uow.tenants.add(tenant)
-                sent = [wire_name(k) for k, v in fields.items() if v not in (None, {}, Settings())]
-                await record(uow, self._clock, principal, AuditAction.TENANT_CREATED, tenant.id, sent, after=tenant)
-                issued = await issue_in(uow, self._clock, principal, tenant.id, "default")
-                if idempotency_key:
-                    remembered = IdempotencyRecord(principal.subject, idempotency_key, print_, tenant.id, now)
-                    await uow.idempotency.remember(self._seal_api_key(remembered, issued.secret))
+            tenant = await self._writer.create(
+                principal, AuditAction.TENANT_CREATED, new_tenant(id=self._new_id(), now=now, **fields), sent,
+                then=first_key,
+            )  # fmt: skip
         except ConflictError:
             # A concurrent request with the same key may have won the race: answer as it did.
             if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
                 return earlier
             raise
-        await self._cache.forget(tenant)  # clears negative entries for its lookup keys
-        return CreatedTenant(tenant=tenant, api_key=issued.secret)
+        return CreatedTenant(tenant=tenant, api_key=issued[0].secret)
 
     async def _replay(self, principal: Principal, key: str, print_: str) -> CreatedTenant | None:
         since = self._clock.now() - IDEMPOTENCY_WINDOW
