@@ -79,6 +79,7 @@ from tenant_core.ports import (
     MetaGraph,
     OperatedStorage,
     RateLimiter,
+    SealedValueStore,
     SecretCipher,
     SignupNonces,
     Storage,
@@ -89,6 +90,8 @@ from tenant_core.ports import (
     WebhookRepository,
     WebhookSender,
 )
+from tenant_core.sealed_kinds import SEALED_KINDS, SealedKind, SealedValue
+from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec
 from tenant_core.use_cases import (
@@ -106,6 +109,7 @@ from tenant_core.use_cases import (
 )
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.events import EventFeed, EventPage
+from tenant_core.use_cases.key_rotation import SealedKeyCheck
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 from tenant_core.webhooks import (
     CreatedWebhook,
@@ -187,8 +191,14 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "Role",
+    "SEALED_KINDS",
     "SYSTEM",
     "SealedCredentials",
+    "SealedKeyCheck",
+    "SealedKind",
+    "SealedValue",
+    "SealedValueStore",
+    "SealedValues",
     "SecretCipher",
     "Settings",
     "SignupError",
@@ -217,6 +227,7 @@ __all__ = [
     "TokenVerifier",
     "UnavailableError",
     "UnitOfWork",
+    "UnreadableValue",
     "UpdateTenant",
     "ValidationFailedError",
     "WabaNotFoundError",

@@ -9,7 +9,7 @@ import pytest
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache
 from tenant_adapters.postgres import PostgresStorage
-from tenant_core import SYSTEM, CredentialType, CredentialVault, TenantCache
+from tenant_core import SYSTEM, CredentialType, CredentialVault, SealedValues, TenantCache
 from tenant_core.clock import SystemClock
 from tests.api.test_key_rotation_cli import _keys, run_cli
 from tests.support.builders import tenant
@@ -26,7 +26,8 @@ def genesys():
 async def test_check_connections_reports_each_and_fails_when_one_fails(clean_postgres, postgres_url, tmp_path, genesys):
     key = os.urandom(32)
     storage = PostgresStorage(clean_postgres)
-    vault = CredentialVault(storage, AesGcmCipher({"k": key}), TenantCache(InMemoryCache()), SystemClock())
+    sealed = SealedValues(AesGcmCipher({"k": key}))
+    vault = CredentialVault(storage, sealed, TenantCache(InMemoryCache()), SystemClock())
     ids = {}
     for name, secret in (("good", CLIENT_SECRET), ("stale", "an-old-secret-0002")):
         async with storage.unit_of_work() as uow:

@@ -49,13 +49,13 @@ def feed(storage) -> EventFeed:
 
 
 @pytest.fixture
-def subscriptions(storage, cipher, sender, tenant_cache, clock) -> WebhookSubscriptions:
-    return WebhookSubscriptions(storage, cipher, sender, TenantDirectory(storage.tenants, tenant_cache), clock)
+def subscriptions(storage, sealed, sender, tenant_cache, clock) -> WebhookSubscriptions:
+    return WebhookSubscriptions(storage, sealed, sender, TenantDirectory(storage.tenants, tenant_cache), clock)
 
 
 @pytest.fixture
-def delivery(storage, cipher, sender, clock, bus) -> WebhookDelivery:
-    return WebhookDelivery(storage, cipher, sender, clock, bus, retry_schedule=(0.0, 0.0))
+def delivery(storage, sealed, sender, clock, bus) -> WebhookDelivery:
+    return WebhookDelivery(storage, sealed, sender, clock, bus, retry_schedule=(0.0, 0.0))
 
 
 # -- what each change publishes ---------------------------------------------------------------------------
@@ -257,9 +257,13 @@ async def test_non_http_urls_and_urls_with_credentials_are_refused():
 async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_worker(
     storage, sender, clock, tenants, tenant_cache
 ):
+    """An unopenable secret fails the attempt (retried later) and is reported: kind, subscription, key id."""
     from tenant_adapters.crypto import AesGcmCipher
+    from tenant_core.sealing import SealedValues
 
-    sealing, other = AesGcmCipher({"x": b"x" * 32}), AesGcmCipher({"y": b"y" * 32})
+    reported = []
+    sealing = SealedValues(AesGcmCipher({"x": b"x" * 32}))
+    other = SealedValues(AesGcmCipher({"y": b"y" * 32}), on_unreadable=reported.append)
     directory = TenantDirectory(storage.tenants, tenant_cache)
     hook = (
         await WebhookSubscriptions(storage, sealing, sender, directory, clock).create(
@@ -273,3 +277,4 @@ async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_
     (attempted,) = await storage.webhooks.deliveries(hook.id, 10)
     assert attempted.state == "pending" and "unreadable" in attempted.attempts[0].error
     assert sender.sent == []
+    assert [(r.kind, r.record, r.key_id) for r in reported] == [("webhook_secrets", {"webhook_id": hook.id}, "x")]

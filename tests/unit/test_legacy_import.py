@@ -78,11 +78,11 @@ ROWS = [
 
 
 @pytest.fixture
-def importer(storage, cipher, tenant_cache, clock) -> LegacyImport:
-    return LegacyImport(storage, cipher, tenant_cache, clock)
+def importer(storage, sealed, tenant_cache, clock) -> LegacyImport:
+    return LegacyImport(storage, sealed, tenant_cache, clock)
 
 
-async def test_awkward_rows_are_imported_and_explained(importer, storage, cipher, tenant_cache, clock):
+async def test_awkward_rows_are_imported_and_explained(importer, storage, sealed, tenant_cache, clock):
     report = await importer.run(ListSource(ROWS))
     demo = await storage.tenants.get("demo-1")
     assert (demo.email, demo.genesys_region, demo.genesys_integration_id) == (
@@ -90,7 +90,7 @@ async def test_awkward_rows_are_imported_and_explained(importer, storage, cipher
         "aps1.pure.cloud",
         "intg-1",
     )
-    vault = CredentialVault(storage, cipher, tenant_cache, clock)
+    vault = CredentialVault(storage, sealed, tenant_cache, clock)
     genesys = (await vault.reveal(SYSTEM, "demo-1", CredentialType.GENESYS)).credentials
     assert genesys.client_secret == "new-secret-2"
     dup = await storage.tenants.get("dup-2")

@@ -63,6 +63,10 @@ class AesGcmCipher:
     def current_key_id(self) -> str:
         return self._current
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._aeads)
+
     def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(_NONCE_BYTES)
         return self._current, nonce + self._aeads[self._current].encrypt(nonce, plaintext, associated_data)
@@ -70,12 +74,11 @@ class AesGcmCipher:
     def open(self, key_id: str, ciphertext: bytes, associated_data: bytes) -> bytes:
         aead = self._aeads.get(key_id)
         if aead is None:
-            raise CredentialsUnreadableError(
-                f"Stored credentials were sealed with key {key_id!r}, which is not configured"
-            )
+            raise CredentialsUnreadableError(f"sealed with key {key_id!r}, which is not configured")
         try:
             return aead.decrypt(ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:], associated_data)
         except (InvalidTag, ValueError):
             raise CredentialsUnreadableError(
-                "Stored credentials failed authentication (tampered with, or moved from another tenant)"
+                f"key {key_id!r} does not open it (tampered with, moved from another record, or another key "
+                "configured under the same id)"
             ) from None

@@ -20,6 +20,7 @@ from tenant_adapters.postgres.events import (
     PostgresWebhookRepository,
 )
 from tenant_adapters.postgres.migrations import expected_migration_ids
+from tenant_adapters.postgres.sealed import PostgresSealedValues
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
 from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
@@ -124,6 +125,7 @@ class PostgresStorage:
         self.signup_nonces = PostgresSignupNonces(pool)
         self.events = PostgresEventLog(pool)
         self.webhooks = PostgresWebhookRepository(pool)
+        self.sealed = PostgresSealedValues(pool)
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Wakes on this process's commits of events at once, on other processes' through the sequencer's

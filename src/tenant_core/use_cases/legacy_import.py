@@ -38,10 +38,12 @@ from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Plan, Settings, Tenant, 
 from tenant_core.errors import ConflictError, TenantServiceError, ValidationFailedError
 from tenant_core.legacy import LegacyApiKeyRow, LegacyCredentialRow, LegacySource, LegacyTenant, LegacyTenantRow
 from tenant_core.lookup_cache import TenantCache
-from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
+from tenant_core.ports import Clock, Storage, UnitOfWork
 from tenant_core.regions import normalise_region
+from tenant_core.sealed_kinds import CREDENTIALS
+from tenant_core.sealing import SealedValues
 from tenant_core.security import Principal, Role
-from tenant_core.use_cases.vault import associated_data, tenant_fields_for
+from tenant_core.use_cases.vault import credentials_ref, tenant_fields_for
 from tenant_core.validation import check_settings, normalise_email
 
 #: The actor of every audit event the import writes.
@@ -90,9 +92,9 @@ class _DryRun(Exception):
 
 
 class LegacyImport:
-    def __init__(self, storage: Storage, cipher: SecretCipher, cache: TenantCache, clock: Clock) -> None:
+    def __init__(self, storage: Storage, sealed: SealedValues, cache: TenantCache, clock: Clock) -> None:
         self._storage = storage
-        self._cipher = cipher
+        self._sealed = sealed
         self._cache = cache
         self._clock = clock
 
@@ -266,12 +268,12 @@ class LegacyImport:
         changed = []
         for kind, credentials in plan.credentials.items():
             item = f"credentials.{kind.value}"
-            aad = associated_data(plan.tenant.id, kind)
+            ref = credentials_ref(plan.tenant.id, kind)
             stored = await uow.credentials.get(plan.tenant.id, kind)
-            if stored is not None and self._opens_to(stored, aad) == credentials:
+            if stored is not None and self._opens_to(stored, ref) == credentials:
                 lines.append(ImportLine(plan.tenant.id, item, Outcome.UNCHANGED))
                 continue
-            key_id, ciphertext = self._cipher.seal(msgspec.json.encode(credentials), aad)
+            key_id, ciphertext = self._sealed.seal(CREDENTIALS, ref, msgspec.json.encode(credentials))
             await uow.credentials.put(SealedCredentials(plan.tenant.id, kind, key_id, ciphertext, self._clock.now()))
             lines.append(ImportLine(plan.tenant.id, item, Outcome.IMPORTED if stored is None else Outcome.UPDATED))
             changed.append(item)
@@ -294,12 +296,12 @@ class LegacyImport:
                 changed.append(f"api_key.{key.id}")
         return changed
 
-    def _opens_to(self, sealed: SealedCredentials, aad: bytes) -> Credentials | None:
+    def _opens_to(self, sealed: SealedCredentials, ref: tuple[str, str]) -> Credentials | None:
         try:
-            plaintext = self._cipher.open(sealed.key_id, sealed.ciphertext, aad)
-            return msgspec.json.decode(plaintext, type=CREDENTIAL_TYPES[sealed.type])
-        except (TenantServiceError, msgspec.DecodeError):
-            return None  # unreadable: the import replaces it
+            type_ = CREDENTIAL_TYPES[sealed.type]
+            return self._sealed.decode(CREDENTIALS, ref, sealed.key_id, sealed.ciphertext, type_)
+        except TenantServiceError:
+            return None  # unreadable (reported): the import replaces it
 
 
 # -- field rules ------------------------------------------------------------------------------------------
