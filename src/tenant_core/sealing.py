@@ -48,9 +48,11 @@ class SealedValues:
         """``(key_id, ciphertext)`` of ``plaintext`` for the record ``ref`` of ``kind``.
 
         A kind missing from ``SEALED_KINDS`` is refused: rotation would never re-seal its values."""
-        if kind not in SEALED_KINDS:
-            raise LookupError(f"sealed kind {kind.name!r} is not registered in SEALED_KINDS")
-        return self._cipher.seal(plaintext, kind.associated_data(ref))
+        return self._seal(kind, ref, plaintext)
+
+    def reseal(self, kind: SealedKind, value: SealedValue) -> tuple[str, bytes]:
+        """``value`` sealed again under the current key (for rotation); unreadable ones are reported and raised."""
+        return self._seal(kind, value.ref, self.open(kind, value.ref, value.key_id, value.ciphertext))
 
     def open(self, kind: SealedKind, ref: tuple[str, ...], key_id: str, ciphertext: bytes) -> bytes:
         """The plaintext; an unreadable value is reported and raised as CredentialsUnreadableError."""
@@ -74,6 +76,11 @@ class SealedValues:
         except CredentialsUnreadableError:
             return False
         return True
+
+    def _seal(self, kind: SealedKind, ref: tuple[str, ...], plaintext: bytes) -> tuple[str, bytes]:
+        if kind not in SEALED_KINDS:
+            raise LookupError(f"sealed kind {kind.name!r} is not registered in SEALED_KINDS")
+        return self._cipher.seal(plaintext, kind.associated_data(ref))
 
     def _unreadable(self, kind: SealedKind, ref: tuple[str, ...], key_id: str, reason: str) -> Exception:
         record = kind.describe(ref)

@@ -50,17 +50,14 @@ def _value(kind: SealedKind, row: tuple[object, ...]) -> SealedValue:
 
 
 def one_per_key_sql(kind: SealedKind) -> str:
-    """Distinct key ids by a loose index scan (each step is one index probe for the next larger id), then one
-    value under each: a handful of index lookups, however many rows the table has."""
+    """A loose index scan: the first value in key id order, then repeatedly the first value with a larger key
+    id. Each step is one probe of the key id index, so the cost is the number of key ids, not of rows."""
     at, select = _select(kind)
+    first = f"{select} WHERE {at.ciphertext} IS NOT NULL AND {at.key_id} {{}} ORDER BY {at.key_id} LIMIT 1"
     return (
-        f"WITH RECURSIVE ids (key_id) AS ("
-        f"  SELECT min({at.key_id}) FROM {at.table} "
-        f"  UNION ALL SELECT (SELECT min({at.key_id}) FROM {at.table} WHERE {at.key_id} > ids.key_id) "
-        f"  FROM ids WHERE ids.key_id IS NOT NULL) "
-        f"SELECT one.* FROM ids CROSS JOIN LATERAL ({select} "
-        f"  WHERE {at.key_id} = ids.key_id AND {at.ciphertext} IS NOT NULL LIMIT 1) one "
-        f"ORDER BY one.{at.key_id}"
+        f"WITH RECURSIVE walk AS (({first.format('IS NOT NULL')}) "
+        f"UNION ALL SELECT next.* FROM walk CROSS JOIN LATERAL ({first.format('> walk.' + at.key_id)}) next) "
+        "SELECT * FROM walk"
     )
 
 

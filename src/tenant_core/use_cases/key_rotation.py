@@ -74,11 +74,10 @@ class CredentialKeyRotation:
         while batch := await store.sealed_with_other_keys(kind, current, after, batch_size):
             for value in batch:
                 try:
-                    plaintext = self._sealed.open(kind, value.ref, value.key_id, value.ciphertext)
+                    key_id, ciphertext = self._sealed.reseal(kind, value)
                 except CredentialsUnreadableError:
                     unreadable.append(kind.describe(value.ref))
                     continue
-                key_id, ciphertext = self._sealed.seal(kind, value.ref, plaintext)
                 if await store.reseal(value, key_id, ciphertext):
                     resealed += 1
             after = batch[-1].ref
