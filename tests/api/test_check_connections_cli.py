@@ -11,8 +11,8 @@ from tenant_adapters.memory import InMemoryCache
 from tenant_adapters.postgres import PostgresStorage
 from tenant_core import SYSTEM, CredentialType, CredentialVault, SealedValues, TenantCache
 from tenant_core.clock import SystemClock
-from tests.api.test_key_rotation_cli import _keys, run_cli
 from tests.support.builders import tenant
+from tests.support.cli import credentials_keys, run_cli
 from tests.support.fake_genesys import CLIENT_ID, CLIENT_SECRET, INTEGRATION_ID, REGION, FakeGenesys
 
 
@@ -41,7 +41,7 @@ async def test_check_connections_reports_each_and_fails_when_one_fails(clean_pos
     env = {
         **os.environ,
         "DATABASE_URL": postgres_url,
-        "CREDENTIALS_KEYS": _keys(k=key),
+        "CREDENTIALS_KEYS": credentials_keys(k=key),
         "TENANT_SERVICE_DATA_DIR": str(tmp_path),
         "GENESYS_BASE_URL": genesys.url,
     }

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.api.test_key_rotation_cli import _keys, _rows, run_cli
+from tests.support.cli import credentials_keys, rotation_rows, run_cli
 from tests.support.servers import free_port, separate_database
 from tests.support.service_process import ADMIN, SECRET
 from tests.support.webhook_receiver import Receiver
@@ -61,7 +61,7 @@ async def test_after_rotation_the_service_runs_on_the_new_key_alone(service_fact
     env = {"DATABASE_URL": own_database, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_RETRY_SCHEDULE": "0.2,0.5,1,2"}
     body = {"name": "Rotated", "email": "rotated@example.com"}
     try:
-        service = await service_factory({**env, "CREDENTIALS_KEYS": _keys(old=old)}).start()
+        service = await service_factory({**env, "CREDENTIALS_KEYS": credentials_keys(old=old)}).start()
         async with httpx.AsyncClient(base_url=service.url, headers=ADMIN, timeout=10) as client:
             hook = await client.post("/webhooks", json={"url": receiver.url, "eventTypes": ["tenant.created"]})
             receiver.secret = hook.json()["secret"]
@@ -77,18 +77,18 @@ async def test_after_rotation_the_service_runs_on_the_new_key_alone(service_fact
         cli_env = {
             **os.environ,
             **env,
-            "CREDENTIALS_KEYS": _keys(new=new, old=old),
+            "CREDENTIALS_KEYS": credentials_keys(new=new, old=old),
             "TENANT_SERVICE_DATA_DIR": str(tmp_path),
         }
         rotated = await run_cli("rotate-credentials-key", env=cli_env)
         assert rotated.returncode == 0, rotated.stderr
-        assert _rows(rotated.stdout) == {
+        assert rotation_rows(rotated.stdout) == {
             "credentials": (1, 0, 0),
             "webhook signing secrets": (1, 0, 0),
             "idempotency records": (1, 0, 0),
         }
 
-        restarted = await service_factory({**env, "CREDENTIALS_KEYS": _keys(new=new)}).start()
+        restarted = await service_factory({**env, "CREDENTIALS_KEYS": credentials_keys(new=new)}).start()
         async with httpx.AsyncClient(base_url=restarted.url, headers=ADMIN, timeout=10) as client:
             await client.post("/tenants", json={"name": "After", "email": "after@example.com"})
             await receiver.wait_for(lambda r: len(r.unique()) == 2, timeout=30)
@@ -106,7 +106,7 @@ async def test_a_value_under_a_missing_key_stops_start_up_in_one_line(service_fa
     """Old key removed before rotating: serve exits 1 with one line naming the kinds and the key id."""
     old, new = os.urandom(32), os.urandom(32)
     env = {"DATABASE_URL": own_database, "WEBHOOK_ALLOW_PRIVATE": "true", "TENANT_SERVICE_DATA_DIR": str(tmp_path)}
-    service = await service_factory({**env, "CREDENTIALS_KEYS": _keys(old=old)}).start()
+    service = await service_factory({**env, "CREDENTIALS_KEYS": credentials_keys(old=old)}).start()
     async with httpx.AsyncClient(base_url=service.url, headers=ADMIN, timeout=10) as client:
         tenant_id = (await client.post("/tenants", json={"name": "T", "email": "t@example.com"})).json()["tenant"]["id"]
         stored = await client.post(
@@ -117,7 +117,7 @@ async def test_a_value_under_a_missing_key_stops_start_up_in_one_line(service_fa
         assert hook.status_code == 201
     await _stop(service)
 
-    refused = await asyncio.to_thread(_serve_once, {**env, "CREDENTIALS_KEYS": _keys(new=new)})
+    refused = await asyncio.to_thread(_serve_once, {**env, "CREDENTIALS_KEYS": credentials_keys(new=new)})
     assert refused.returncode == 1
     lines = [line for line in refused.stderr.splitlines() if line.strip() and not line.startswith("{")]
     assert len(lines) == 1, refused.stderr
@@ -128,7 +128,11 @@ async def test_a_value_under_a_missing_key_stops_start_up_in_one_line(service_fa
 async def test_a_value_unreadable_at_run_time_is_an_error_line(service_factory, own_database, tmp_path):
     """A ciphertext damaged while the service runs: each use logs ERROR with kind, record and key id, never the
     value; the delivery fails and is retried, the read is a 500."""
-    env = {"DATABASE_URL": own_database, "WEBHOOK_ALLOW_PRIVATE": "true", "CREDENTIALS_KEYS": _keys(k=os.urandom(32))}
+    env = {
+        "DATABASE_URL": own_database,
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "CREDENTIALS_KEYS": credentials_keys(k=os.urandom(32)),
+    }
     receiver = Receiver().start()
     service = await service_factory(env).start()
     try:

@@ -113,3 +113,13 @@ async def test_the_key_check_names_missing_keys_and_keys_that_do_not_open(storag
     assert "\n" not in line and "credentials under key 'old', which is not configured" in line
     assert "credentials under key 'local', which is configured but does not open them" in line
     assert await SealedKeyCheck(storage.sealed, SealedValues(AesGcmCipher({"old": b"o" * 32}))).problems() != []
+
+
+def test_a_malformed_credentials_key_is_refused_without_echoing_it():
+    """A key pasted without its id (``CREDENTIALS_KEYS=<base64>``) is refused by position, never quoted."""
+    from tenant_entrypoints.config import Config, ConfigError
+
+    pasted = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY="  # 32 bytes: "ABC…def"
+    with pytest.raises(ConfigError, match="entry 1") as refused:
+        Config.from_env({"CREDENTIALS_KEYS": pasted})
+    assert "QUJD" not in str(refused.value)

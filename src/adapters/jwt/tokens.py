@@ -38,15 +38,16 @@ _KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 def parse_jwt_secrets(text: str) -> dict[str, str]:
     """``kid=secret,kid2=secret2`` → ``{kid: secret}`` in order (the first signs). Secrets may contain ``=``
     but not ``,``; each must be at least 32 characters, and names are unique."""
+    # Errors name entries by position, never by text: a mistyped entry may be a secret.
     named: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for n, item in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
         kid, sep, secret = (part.strip() for part in item.partition("="))
         if not sep or not _KID.fullmatch(kid):
-            raise ValueError("each entry must be kid=secret with a kid of letters, digits, '.', '_' or '-'")
+            raise ValueError(f"entry {n} must be kid=secret with a kid of letters, digits, '.', '_' or '-'")
         if len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"the secret of {kid!r} must be at least {MIN_SECRET_LENGTH} characters")
+            raise ValueError(f"the secret of entry {n} must be at least {MIN_SECRET_LENGTH} characters")
         if kid in named:
-            raise ValueError(f"kid {kid!r} appears twice")
+            raise ValueError(f"entry {n} repeats a kid")
         named[kid] = secret
     if not named:
         raise ValueError("no secrets given")
