@@ -46,11 +46,20 @@ async def _stop(service) -> None:  # type: ignore[no-untyped-def]
     assert await asyncio.to_thread(service.wait) == 0
 
 
-def _serve_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``serve`` run to its end (a refusal), its output captured."""
+def _serve_once(env: dict[str, str], timeout: float = 60) -> tuple[int | None, str]:
+    """``serve`` run to its end (a refusal): its exit code and stderr. One that is still running after
+    ``timeout`` (it did not refuse) is killed with its workers, and its exit code is ``None``."""
     command = [sys.executable, "-m", "tenant_entrypoints.cli", "serve", "--port", str(free_port())]
     environment = {**os.environ, "JWT_SECRET": SECRET, **env}
-    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+        return process.returncode, stderr
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return None, process.communicate()[1]
 
 
 async def test_after_rotation_the_service_runs_on_the_new_key_alone(service_factory, own_database, tmp_path):
@@ -117,10 +126,10 @@ async def test_a_value_under_a_missing_key_stops_start_up_in_one_line(service_fa
         assert hook.status_code == 201
     await _stop(service)
 
-    refused = await asyncio.to_thread(_serve_once, {**env, "CREDENTIALS_KEYS": credentials_keys(new=new)})
-    assert refused.returncode == 1
-    lines = [line for line in refused.stderr.splitlines() if line.strip() and not line.startswith("{")]
-    assert len(lines) == 1, refused.stderr
+    code, stderr = await asyncio.to_thread(_serve_once, {**env, "CREDENTIALS_KEYS": credentials_keys(new=new)})
+    assert code == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("{")]
+    assert len(lines) == 1, stderr
     assert lines[0].startswith("tenant-service: stored values cannot be opened: credentials, webhook signing secrets")
     assert "key 'old', which is not configured" in lines[0] and "rotate-credentials-key" in lines[0]
 
