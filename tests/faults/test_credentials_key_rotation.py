@@ -136,7 +136,7 @@ async def test_a_value_under_a_missing_key_stops_start_up_in_one_line(service_fa
 
 async def test_a_value_unreadable_at_run_time_is_an_error_line(service_factory, own_database, tmp_path):
     """A ciphertext damaged while the service runs: each use logs ERROR with kind, record and key id, never the
-    value; the delivery fails and is retried, the read is a 500."""
+    value, and counts in a metric; the delivery fails and is retried, the read is a 500."""
     env = {
         "DATABASE_URL": own_database,
         "WEBHOOK_ALLOW_PRIVATE": "true",
@@ -174,6 +174,9 @@ async def test_a_value_unreadable_at_run_time_is_an_error_line(service_factory, 
                 raise AssertionError(f"no ERROR line for both kinds: {service.errors_logged()}")
 
             errors = await logged()
+            metrics = (await client.get("/metrics")).text
+            for kind in ("webhook_secrets", "credentials"):
+                assert f'tenant_service_sealed_values_unreadable_total{{kind="{kind}"}}' in metrics
         webhook_line = next(e for e in errors if e["kind"] == "webhook_secrets")
         assert (webhook_line["webhook_id"], webhook_line["key_id"]) == (hook["id"], "k")
         credential_line = next(e for e in errors if e["kind"] == "credentials")
