@@ -66,7 +66,7 @@ class SealedValues:
         plaintext = self.open(kind, ref, key_id, ciphertext)
         try:
             return msgspec.json.decode(plaintext, type=type_)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except msgspec.DecodeError:  # ValidationError included
             raise self._unreadable(kind, ref, key_id, "opened, but not in the expected format") from None
 
     def opens(self, kind: SealedKind, value: SealedValue) -> bool:
@@ -82,7 +82,9 @@ class SealedValues:
             raise LookupError(f"sealed kind {kind.name!r} is not registered in SEALED_KINDS")
         return self._cipher.seal(plaintext, kind.associated_data(ref))
 
-    def _unreadable(self, kind: SealedKind, ref: tuple[str, ...], key_id: str, reason: str) -> Exception:
+    def _unreadable(
+        self, kind: SealedKind, ref: tuple[str, ...], key_id: str, reason: str
+    ) -> CredentialsUnreadableError:
         record = kind.describe(ref)
         if self._on_unreadable is not None:
             self._on_unreadable(UnreadableValue(kind.name, record, key_id, reason))

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from tenant_adapters.memory.state import State
 from tenant_core.sealed_kinds import SealedKind, SealedValue
+
+if TYPE_CHECKING:
+    from tenant_adapters.memory.storage import InMemoryStorage
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,8 @@ SEALED_SLOTS: dict[str, SealedSlots] = {
 class InMemorySealedValues:
     """Reads the committed state; a re-seal takes the storage's transaction lock, as a unit of work does."""
 
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage  # the InMemoryStorage: its committed state and its lock
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage  # its committed state, and its lock
 
     def _values(self, kind: SealedKind) -> Iterator[SealedValue]:
         at = SEALED_SLOTS[kind.name]  # a KeyError here is a kind this adapter does not know: loud on purpose
