@@ -35,6 +35,7 @@ from tenant_core import (  # noqa: E402
     CreateTenant,
     EventFeed,
     NewWebhook,
+    SealedValues,
     SystemClock,
     TenantCache,
     TenantDirectory,
@@ -144,13 +145,13 @@ async def main() -> None:
     dsn, _server = start_embedded_postgres(data)
     apply_migrations(dsn)
     pool = await create_pool(dsn, max_size=args.concurrency + 4)
-    clock, cipher = SystemClock(), AesGcmCipher({"b": b"b" * 32})
+    clock, sealed = SystemClock(), SealedValues(AesGcmCipher({"b": b"b" * 32}))
     storage = PostgresStorage(pool, dsn=dsn)  # one storage for writes and the worker, as in a serve process
-    with_outbox = TenantService(storage, TenantCache(InMemoryCache()), clock, cipher=cipher)
-    without = TenantService(NoOutboxStorage(pool), TenantCache(InMemoryCache()), clock, cipher=cipher)
+    with_outbox = TenantService(storage, TenantCache(InMemoryCache()), clock, sealed=sealed)
+    without = TenantService(NoOutboxStorage(pool), TenantCache(InMemoryCache()), clock, sealed=sealed)
 
     sender = HttpWebhookSender(allow_private=True)
-    delivery = WebhookDelivery(storage, cipher, sender, clock)
+    delivery = WebhookDelivery(storage, sealed, sender, clock)
     await write_round(with_outbox, 1, args.concurrency, "warm")
     ratios, rates = [], {"with": [], "without": []}
     for r in range(args.rounds):
@@ -189,7 +190,7 @@ async def main() -> None:
     while await EventFeed(storage).sequence(wait=True):  # number what the write rounds left
         pass
     directory = TenantDirectory(storage.tenants, TenantCache(InMemoryCache()))
-    hooks = WebhookSubscriptions(storage, cipher, sender, directory, clock)
+    hooks = WebhookSubscriptions(storage, sealed, sender, directory, clock)
     tenant_id = (await with_outbox.create(SYSTEM, CreateTenant(name="L", email="latency@bench.example"))).tenant.id
     # One tenant's renames are timed; the writers' own events are numbered and fanned out, not delivered.
     await hooks.create(SYSTEM, NewWebhook(f"http://127.0.0.1:{port}/", ["tenant.updated"], tenant_id=tenant_id))

@@ -92,6 +92,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     _check_can_listen(host, port)
     dsn, _embedded = _database_url(config)
     _migrate(dsn)
+    asyncio.run(_refuse_unopenable_values(config, dsn))
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
     os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
     os.environ[MASTER_PID] = str(os.getpid())  # each worker stops when this process dies, even by kill -9
@@ -136,7 +137,7 @@ def _print_token(config: Config, role: Role, tenant: str | None, subject: str | 
         return 2
     # A unique subject per token unless one is given: subjects scope idempotency keys and name the actor.
     principal = Principal(subject=subject or f"cli-{role.value}-{secrets.token_hex(4)}", role=role, tenant_id=tenant)
-    tokens = JwtTokens(config.signing_secret(), issuer=config.jwt_issuer, audience=config.jwt_audience)
+    tokens = JwtTokens(config.jwt_keys(), issuer=config.jwt_issuer, audience=config.jwt_audience)
     print(tokens.issue(principal, ttl))
     return 0
 
@@ -160,6 +161,7 @@ async def _open_legacy_source(source_dsn: str):  # type: ignore[no-untyped-def]
 async def _import_legacy(config: Config, dsn: str, source_dsn: str) -> int:
     """Each tenant is one transaction with a record of what was imported: a rerun applies what changed in the
     old database since, never undoes what changed here, and finishes an interrupted import."""
+    await _refuse_unopenable_values(config, dsn)
     source = await _open_legacy_source(source_dsn)
     container = _container(config, dsn)
     await container.init_resources()
@@ -187,6 +189,7 @@ async def _dry_run_import(config: Config, source_dsn: str) -> int:
     from tenant_adapters.memory import InMemoryCache, InMemoryStorage
     from tenant_core.clock import SystemClock
     from tenant_core.lookup_cache import TenantCache
+    from tenant_core.sealing import SealedValues
     from tenant_core.use_cases.legacy_import import LegacyImport
 
     source = await _open_legacy_source(source_dsn)
@@ -197,7 +200,8 @@ async def _dry_run_import(config: Config, source_dsn: str) -> int:
             where = None if config.database_url else f"the embedded database in {config.data_dir}"
             storage, pool, against = await _migrated_storage(dsn, where)
         target = InMemoryStorage() if storage is None else storage
-        importer = LegacyImport(target, _dry_run_cipher(config), TenantCache(InMemoryCache()), SystemClock())
+        sealed = SealedValues(_dry_run_cipher(config))
+        importer = LegacyImport(target, sealed, TenantCache(InMemoryCache()), SystemClock())
         bar = ProgressBar(await source.count(), label="importing tenants (dry run)")
         # Into the scratch store the writes are real (and vanish with the process); into a database, rolled back.
         report = await importer.run(source, dry_run=storage is not None, on_progress=bar.update)
@@ -286,9 +290,16 @@ def _printable(text: str) -> str:
 
 
 async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
-    """Safe to interrupt and rerun: each record is resealed on its own, and only if nobody changed it meanwhile."""
+    """Re-seal every sealed kind; safe to interrupt and rerun (each value is re-sealed on its own, and only if
+    nobody changed it meanwhile). Exits 1 when any value could not be opened (each is logged at ERROR)."""
+    from dependency_injector import providers
+
+    from tenant_core.sealing import SealedValues
+    from tenant_entrypoints.container import report_unreadable
+
     container = _container(config, dsn)
-    await container.init_resources()
+    unreadable: list = []  # logged once the progress bar has finished its line
+    container.sealed.override(providers.Singleton(SealedValues, container.cipher, unreadable.append))
     try:
         rotation = await container.key_rotation()
         total = await rotation.pending()
@@ -297,10 +308,45 @@ async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
         bar.finish()
     finally:
         await container.shutdown_resources()
-    logger.info("Credentials key rotated", resealed=report.resealed, remaining=report.remaining)
-    for tenant_id, kind in report.unreadable:
-        print(f"tenant-service: cannot open {kind} credentials of {tenant_id} with any configured key", file=sys.stderr)
+    for value in unreadable:
+        report_unreadable(value)
+    print(rotation_summary(report))
     return 1 if report.unreadable else 0
+
+
+def rotation_summary(report) -> str:  # type: ignore[no-untyped-def]
+    """One row per sealed kind: re-sealed, unreadable, and still under another key."""
+    width = max(len("kind"), *(len(k.label) for k in report.kinds))
+    header = f"{'kind':<{width}}  {'resealed':>9}  {'unreadable':>10}  remaining"
+    lines = [f"re-sealed under key {report.key_id!r}", header]
+    lines += [f"{k.label:<{width}}  {k.resealed:>9}  {len(k.unreadable):>10}  {k.remaining:>9}" for k in report.kinds]
+    if report.unreadable:
+        lines.append(
+            f"\n{report.unreadable} values could not be opened with any configured key (logged above, one ERROR line "
+            "each): put their key back in CREDENTIALS_KEYS, after the first, and run this again"
+        )
+    return "\n".join(lines)
+
+
+async def _refuse_unopenable_values(config: Config, dsn: str) -> None:
+    """Refuse to start, in one line, when stored values are sealed under keys this configuration cannot use.
+
+    Built from the adapters alone (no container): ``serve`` runs it in its parent process, which must not load
+    the metrics before the workers do. One connection; an index walk per sealed kind."""
+    from tenant_adapters.crypto import AesGcmCipher
+    from tenant_adapters.postgres import create_pool
+    from tenant_adapters.postgres.sealed import PostgresSealedValues
+    from tenant_core.sealing import SealedValues
+    from tenant_core.use_cases.key_rotation import SealedKeyCheck, refusal
+
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        check = SealedKeyCheck(PostgresSealedValues(pool), SealedValues(AesGcmCipher(config.cipher_keys())))
+        problems = await check.problems()
+    finally:
+        await pool.close()
+    if problems:
+        raise StartupError(refusal(problems))
 
 
 #: The principal the command acts as: an admin, named in the audit log of anything a check fills in.
@@ -311,6 +357,7 @@ async def _check_connections(config: Config, dsn: str, tenant_id: str | None, co
     """Verify every stored credential (or one tenant's), ``concurrency`` at a time; non-zero when any fails."""
     from tenant_core import CredentialType, TenantServiceError
 
+    await _refuse_unopenable_values(config, dsn)
     container = _container(config, dsn)
     await container.init_resources()
     try:
@@ -385,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     token_cmd.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     rotate_cmd = commands.add_parser(
-        "rotate-credentials-key", help="re-encrypt every stored credential under the first CREDENTIALS_KEYS key"
+        "rotate-credentials-key",
+        help="re-seal every stored secret (credentials, webhook secrets, idempotency records) under the first "
+        "CREDENTIALS_KEYS key; exit 1 if any cannot be opened",
     )
     rotate_cmd.add_argument("--batch-size", type=int, default=100, help="records per batch (default 100)")
     import_cmd = commands.add_parser(

@@ -10,7 +10,12 @@ from urllib.parse import urlsplit
 import msgspec
 
 from tenant_adapters.crypto import parse_keys
-from tenant_adapters.jwt.tokens import DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TTL_SECONDS
+from tenant_adapters.jwt.tokens import (
+    DEFAULT_LEEWAY_SECONDS,
+    DEFAULT_MAX_TTL_SECONDS,
+    MIN_SECRET_LENGTH,
+    parse_jwt_secrets,
+)
 from tenant_adapters.meta_graph import DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION
 from tenant_core.webhooks import DEFAULT_RETRY_SCHEDULE
 
@@ -35,7 +40,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".tenant-service")
     db_pool_max: int = 10
     workers: int = 1
-    jwt_secret: str | None = None  # None: generated once into data_dir/jwt-secret
+    jwt_secret: str | None = None  # None (and no jwt_secrets): generated once into data_dir/jwt-secret
+    jwt_secrets: str | None = None  # "kid=secret,…": the first signs (with its kid), all verify
     jwt_issuer: str | None = None  # set: tokens must carry this iss (and the CLI mints it)
     jwt_audience: str | None = None  # set: tokens must carry this aud (and the CLI mints it)
     jwt_leeway_seconds: int = DEFAULT_LEEWAY_SECONDS
@@ -77,6 +83,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
             workers=_positive_int("TENANT_SERVICE_WORKERS", env.get("TENANT_SERVICE_WORKERS", "1")),
             jwt_secret=env.get("JWT_SECRET") or None,
+            jwt_secrets=env.get("JWT_SECRETS") or None,
             jwt_issuer=env.get("JWT_ISSUER") or None,
             jwt_audience=env.get("JWT_AUDIENCE") or None,
             jwt_leeway_seconds=_non_negative_int(
@@ -118,8 +125,15 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError("DATABASE_URL must look like postgresql://user:password@host:5432/dbname")
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError("REDIS_URL must look like redis://host:6379/0")
-        if self.jwt_secret is not None and len(self.jwt_secret) < 32:
-            raise ConfigError("JWT_SECRET must be at least 32 characters")
+        if self.jwt_secret is not None and len(self.jwt_secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        if self.jwt_secrets is not None:
+            if self.jwt_secret is not None:
+                raise ConfigError("set JWT_SECRET or JWT_SECRETS, not both (JWT_SECRETS=new=…,old=<the JWT_SECRET>)")
+            try:
+                parse_jwt_secrets(self.jwt_secrets)
+            except ValueError as exc:
+                raise ConfigError(f"JWT_SECRETS is invalid: {exc} (expected kid=secret,…)") from None
         if self.credentials_keys is not None:
             try:
                 parse_keys(self.credentials_keys)
@@ -145,10 +159,20 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     def as_dict(self) -> dict[str, object]:
         return msgspec.structs.asdict(self)
 
+    def jwt_keys(self) -> str | dict[str, str]:
+        """The token secrets: ``JWT_SECRETS`` by kid (the first signs), else the one secret of
+        :meth:`signing_secret` (tokens without a kid)."""
+        if self.jwt_secrets is not None:
+            return parse_jwt_secrets(self.jwt_secrets)
+        return self.signing_secret()
+
     def signing_secret(self) -> str:
-        """``JWT_SECRET``, or the secret generated once into the data directory (shared by serve and token)."""
+        """The secret that signs: the first of ``JWT_SECRETS``, ``JWT_SECRET``, or the secret generated once into
+        the data directory (shared by serve and token). Signup states are signed with a key derived from it."""
         from tenant_entrypoints.local_secrets import read_or_create
 
+        if self.jwt_secrets is not None:
+            return next(iter(parse_jwt_secrets(self.jwt_secrets).values()))
         return self.jwt_secret or read_or_create(self.data_dir / "jwt-secret")
 
     def cipher_keys(self) -> dict[str, bytes]:

@@ -39,12 +39,14 @@ from tenant_core import (
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Cache, OperatedStorage, RateLimiter
+from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.events import EventFeed
+from tenant_core.use_cases.key_rotation import CredentialKeyRotation
 from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.signup import WhatsAppSignup
-from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
+from tenant_core.use_cases.vault import CredentialVault
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config
@@ -135,6 +137,12 @@ async def open_cache(client: redis.Redis | None, url: str | None, workers: int) 
         await cache.close()
 
 
+def report_unreadable(value: UnreadableValue) -> None:
+    """A stored secret that no configured key opens: an ERROR line naming it and its key (never the value)."""
+    logger.bind(kind=value.kind, key_id=value.key_id, **value.record).error("Sealed value unreadable: {}", value.reason)
+    metrics.observe_unreadable(value.kind)
+
+
 def lease_for(timeout_seconds: float) -> timedelta:
     """A claimed delivery is held for one attempt's timeout plus a margin; then another worker may retry it."""
     return timedelta(seconds=timeout_seconds + 5)
@@ -179,18 +187,19 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     tokens = providers.Singleton(
         JwtTokens,
-        secret=config.jwt_secret,
+        secret=config.jwt_keys,
         leeway_seconds=config.jwt_leeway_seconds,
         max_ttl_seconds=config.jwt_max_ttl_seconds,
         issuer=config.jwt_issuer,
         audience=config.jwt_audience,
     )
     cipher = providers.Singleton(AesGcmCipher, keys=config.cipher_keys)
+    sealed = providers.Singleton(SealedValues, cipher=cipher, on_unreadable=report_unreadable)
 
     tenant_cache = providers.Singleton(TenantCache, cache=cache)
     key_cache = providers.Singleton(ReadThrough, cache=cache, type_=ApiKey)
 
-    tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock, cipher=cipher)
+    tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock, sealed=sealed)
     resolver = providers.Singleton(TenantResolver, tenants=storage.provided.tenants, cache=tenant_cache)
     provisioning = providers.Singleton(GenesysProvisioning, storage=storage, cache=tenant_cache, clock=clock)
     api_keys = providers.Singleton(
@@ -204,14 +213,14 @@ class Container(containers.DeclarativeContainer):
     vault = providers.Singleton(
         CredentialVault,
         storage=storage,
-        cipher=cipher,
+        sealed=sealed,
         tenant_cache=tenant_cache,
         clock=clock,
         meta_app_secret=config.meta_app_secret,
     )
-    key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, cipher=cipher)
+    key_rotation = providers.Singleton(CredentialKeyRotation, storage=storage, sealed=sealed)
     legacy_import = providers.Singleton(
-        LegacyImport, storage=storage, cipher=cipher, cache=tenant_cache, clock=clock, key_cache=key_cache
+        LegacyImport, storage=storage, sealed=sealed, cache=tenant_cache, clock=clock, key_cache=key_cache
     )
     graph = providers.Resource(
         open_graph,
@@ -235,12 +244,12 @@ class Container(containers.DeclarativeContainer):
     )
     bus = providers.Resource(open_bus, url=config.rabbitmq_url, queue=config.rabbitmq_queue)
     webhooks = providers.Singleton(
-        WebhookSubscriptions, storage=storage, cipher=cipher, sender=webhook_sender, directory=directory, clock=clock
+        WebhookSubscriptions, storage=storage, sealed=sealed, sender=webhook_sender, directory=directory, clock=clock
     )
     webhook_delivery = providers.Singleton(
         WebhookDelivery,
         storage=storage,
-        cipher=cipher,
+        sealed=sealed,
         sender=webhook_sender,
         clock=clock,
         bus=bus,
@@ -269,8 +278,12 @@ Container.services = providers.Singleton(
 def build_container(config: Config) -> Container:
     """The container for ``config``: the one place that turns settings into the values providers take."""
     container = Container()
-    secret = config.signing_secret()
     container.config.from_dict(
-        {**config.as_dict(), "jwt_secret": secret, "state_secret": secret.encode(), "cipher_keys": config.cipher_keys()}
+        {
+            **config.as_dict(),
+            "jwt_keys": config.jwt_keys(),
+            "state_secret": config.signing_secret().encode(),
+            "cipher_keys": config.cipher_keys(),
+        }
     )
     return container

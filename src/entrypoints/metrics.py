@@ -58,6 +58,11 @@ WEBHOOK_ATTEMPTS = Histogram(
 EVENTS_RELAYED = Counter(
     "tenant_service_events_relayed_total", "Change events handed on, by destination and outcome", ["to", "outcome"]
 )
+SEALED_UNREADABLE = Counter(
+    "tenant_service_sealed_values_unreadable_total",
+    "Stored sealed values (credentials, webhook secrets, ...) that no configured key opened, by kind",
+    ["kind"],
+)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -96,6 +101,10 @@ def observe_webhook_attempt(outcome: str, seconds: float) -> None:
 
 def observe_relay(to: str, outcome: str, count: int = 1) -> None:
     EVENTS_RELAYED.labels(to, outcome).inc(count)
+
+
+def observe_unreadable(kind: str) -> None:
+    SEALED_UNREADABLE.labels(kind).inc()
 
 
 def observe_pool(size: int, idle: int) -> None:

@@ -81,6 +81,7 @@ from tenant_core.ports import (
     MetaGraph,
     OperatedStorage,
     RateLimiter,
+    SealedValueStore,
     SecretCipher,
     SignupNonces,
     Storage,
@@ -91,6 +92,8 @@ from tenant_core.ports import (
     WebhookRepository,
     WebhookSender,
 )
+from tenant_core.sealed_kinds import SEALED_KINDS, SealedKind, SealedValue
+from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec
 from tenant_core.use_cases import (
@@ -108,6 +111,7 @@ from tenant_core.use_cases import (
 )
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.events import EventFeed, EventPage
+from tenant_core.use_cases.key_rotation import SealedKeyCheck
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
 from tenant_core.webhooks import (
@@ -195,8 +199,14 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "Role",
+    "SEALED_KINDS",
     "SYSTEM",
     "SealedCredentials",
+    "SealedKeyCheck",
+    "SealedKind",
+    "SealedValue",
+    "SealedValueStore",
+    "SealedValues",
     "SecretCipher",
     "Seen",
     "Settings",
@@ -226,6 +236,7 @@ __all__ = [
     "TokenVerifier",
     "UnavailableError",
     "UnitOfWork",
+    "UnreadableValue",
     "UpdateTenant",
     "ValidationFailedError",
     "WabaNotFoundError",

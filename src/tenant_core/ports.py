@@ -19,6 +19,7 @@ from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
 from tenant_core.legacy import ImportRecord
 from tenant_core.operations import Backlog
+from tenant_core.sealed_kinds import SealedKind, SealedValue
 from tenant_core.security import Principal
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
 
@@ -129,23 +130,33 @@ class CredentialStore(Protocol):
 
     async def remove(self, tenant_id: str, kind: CredentialType) -> bool: ...
 
-    async def sealed_with_other_keys(
-        self, key_id: str, after: tuple[str, str] | None, limit: int
-    ) -> list[SealedCredentials]:
-        """Records not sealed with ``key_id``, ordered by (tenant id, type), after ``after``."""
-        ...
-
-    async def count_sealed_with_other_keys(self, key_id: str) -> int: ...
-
-    async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
-        """Replace the ciphertext if the record is still ``old`` (a concurrent store wins)."""
-        ...
-
     async def record_status(
         self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
     ) -> bool:
         """Keep ``status`` with the credential if it is still the one stored at ``updated_at`` (a check of
         values replaced meanwhile is dropped). ``put`` replaces the status with the sealed record's own."""
+        ...
+
+
+class SealedValueStore(Protocol):
+    """Every stored value of every kind in :data:`~tenant_core.sealed_kinds.SEALED_KINDS`, whatever its
+    table: what key rotation re-seals and what the start-up key check looks at."""
+
+    async def sealed_with_other_keys(
+        self, kind: SealedKind, key_id: str, after: tuple[str, ...] | None, limit: int
+    ) -> list[SealedValue]:
+        """Values of ``kind`` not sealed with ``key_id``, ordered by their ``ref``, those after ``after``."""
+        ...
+
+    async def count_sealed_with_other_keys(self, kind: SealedKind, key_id: str) -> int: ...
+
+    async def reseal(self, old: SealedValue, key_id: str, ciphertext: bytes) -> bool:
+        """Replace the ciphertext and its key id if the record still holds ``old``'s (a concurrent write wins)."""
+        ...
+
+    async def one_per_key(self, kind: SealedKind) -> list[SealedValue]:
+        """One stored value of ``kind`` for each key id in use, in key id order. Cheap at any size: it walks
+        an index of key ids, never the table."""
         ...
 
 
@@ -301,6 +312,9 @@ class Storage(Protocol):
     def signup_nonces(self) -> SignupNonces: ...
 
     @property
+    def sealed(self) -> SealedValueStore: ...
+
+    @property
     def events(self) -> EventLog: ...
 
     @property
@@ -384,6 +398,11 @@ class SecretCipher(Protocol):
 
     @property
     def current_key_id(self) -> str: ...
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every configured key id, the current one first."""
+        ...
 
     def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]:
         """Encrypt under the current key; returns ``(key_id, ciphertext)``."""

@@ -9,10 +9,10 @@ import pytest
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache
 from tenant_adapters.postgres import PostgresStorage
-from tenant_core import SYSTEM, CredentialType, CredentialVault, TenantCache
+from tenant_core import SYSTEM, CredentialType, CredentialVault, SealedValues, TenantCache
 from tenant_core.clock import SystemClock
-from tests.api.test_key_rotation_cli import _keys, run_cli
 from tests.support.builders import tenant
+from tests.support.cli import credentials_keys, run_cli
 from tests.support.fake_genesys import CLIENT_ID, CLIENT_SECRET, INTEGRATION_ID, REGION, FakeGenesys
 
 
@@ -26,7 +26,8 @@ def genesys():
 async def test_check_connections_reports_each_and_fails_when_one_fails(clean_postgres, postgres_url, tmp_path, genesys):
     key = os.urandom(32)
     storage = PostgresStorage(clean_postgres)
-    vault = CredentialVault(storage, AesGcmCipher({"k": key}), TenantCache(InMemoryCache()), SystemClock())
+    sealed = SealedValues(AesGcmCipher({"k": key}))
+    vault = CredentialVault(storage, sealed, TenantCache(InMemoryCache()), SystemClock())
     ids = {}
     for name, secret in (("good", CLIENT_SECRET), ("stale", "an-old-secret-0002")):
         async with storage.unit_of_work() as uow:
@@ -40,7 +41,7 @@ async def test_check_connections_reports_each_and_fails_when_one_fails(clean_pos
     env = {
         **os.environ,
         "DATABASE_URL": postgres_url,
-        "CREDENTIALS_KEYS": _keys(k=key),
+        "CREDENTIALS_KEYS": credentials_keys(k=key),
         "TENANT_SERVICE_DATA_DIR": str(tmp_path),
         "GENESYS_BASE_URL": genesys.url,
     }

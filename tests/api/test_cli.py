@@ -14,7 +14,8 @@ import jwt
 from tests.support.servers import free_port
 
 
-def test_serve_runs_migrations_and_answers(postgres_url, tmp_path):
+def test_serve_runs_migrations_and_answers(postgres_url, clean_postgres, tmp_path):
+    # clean_postgres: values other tests sealed under their keys would (rightly) stop this key's start-up.
     port = free_port()
     env = {
         **os.environ,

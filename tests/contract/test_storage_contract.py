@@ -11,6 +11,7 @@ import pytest
 from tenant_core import Check, ConflictError, ConnectionReport, ConnectionStatus, Settings, TenantQuery, TenantStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
 from tenant_core.entities import IdempotencyRecord
+from tenant_core.sealed_kinds import CREDENTIALS, SealedValue
 from tests.support.builders import tenant
 
 
@@ -198,13 +199,14 @@ async def test_credentials_put_replace_reseal_and_rotation_listing(storage):
         await uow.credentials.put(SealedCredentials(tenants[0].id, CredentialType.GENESYS, "new", b"g", now))
     first = await storage.credentials.get(tenants[0].id, CredentialType.WHATSAPP)
     assert first.ciphertext == b"ct0" and first.key_id == "old"
-    assert await storage.credentials.count_sealed_with_other_keys("new") == 3
-    page = await storage.credentials.sealed_with_other_keys("new", None, 2)
-    rest = await storage.credentials.sealed_with_other_keys("new", (page[-1].tenant_id, page[-1].type.value), 2)
+    assert await storage.sealed.count_sealed_with_other_keys(CREDENTIALS, "new") == 3
+    page = await storage.sealed.sealed_with_other_keys(CREDENTIALS, "new", None, 2)
+    rest = await storage.sealed.sealed_with_other_keys(CREDENTIALS, "new", page[-1].ref, 2)
     assert len(page) == 2 and len(rest) == 1
-    assert {p.tenant_id for p in page + rest} == {t.id for t in tenants}
-    assert await storage.credentials.reseal(first, "new", b"resealed")
-    assert not await storage.credentials.reseal(first, "new", b"again")  # no longer what it was
+    assert {p.ref[0] for p in page + rest} == {t.id for t in tenants}
+    listed = next(v for v in page + rest if v.ref == (tenants[0].id, "whatsapp"))
+    assert await storage.sealed.reseal(listed, "new", b"resealed")
+    assert not await storage.sealed.reseal(listed, "new", b"again")  # no longer what it was
     assert (await storage.credentials.get(tenants[0].id, CredentialType.WHATSAPP)).ciphertext == b"resealed"
     async with storage.unit_of_work() as uow:
         assert await uow.credentials.remove(tenants[1].id, CredentialType.WHATSAPP)
@@ -229,7 +231,8 @@ async def test_connection_status_lives_and_dies_with_its_credential(storage):
         assert not await uow.credentials.record_status(created.id, CredentialType.GENESYS, at, status)
     stored = await storage.credentials.get(created.id, CredentialType.WHATSAPP)
     assert stored.status == later
-    assert await storage.credentials.reseal(stored, "k2", b"resealed")  # rotation keeps the status
+    listed = SealedValue("credentials", (created.id, "whatsapp"), stored.key_id, stored.ciphertext)
+    assert await storage.sealed.reseal(listed, "k2", b"resealed")  # rotation keeps the status
     assert (await storage.credentials.get(created.id, CredentialType.WHATSAPP)).status == later
     async with storage.unit_of_work() as uow:  # a new credential starts with its own status (none here)
         await uow.credentials.put(SealedCredentials(created.id, CredentialType.WHATSAPP, "k", b"new", at))

@@ -7,7 +7,7 @@ import pytest
 
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache, InMemoryStorage
-from tenant_core import GenesysProvisioning, TenantCache, TenantResolver, TenantService
+from tenant_core import GenesysProvisioning, SealedValues, TenantCache, TenantResolver, TenantService
 
 
 class SteppingClock:
@@ -42,8 +42,13 @@ def cipher() -> AesGcmCipher:
 
 
 @pytest.fixture
-def tenants(storage, tenant_cache, clock, cipher) -> TenantService:
-    return TenantService(storage, tenant_cache, clock, cipher=cipher)
+def sealed(cipher) -> SealedValues:
+    return SealedValues(cipher)
+
+
+@pytest.fixture
+def tenants(storage, tenant_cache, clock, sealed) -> TenantService:
+    return TenantService(storage, tenant_cache, clock, sealed=sealed)
 
 
 @pytest.fixture

@@ -49,13 +49,13 @@ def feed(storage) -> EventFeed:
 
 
 @pytest.fixture
-def subscriptions(storage, cipher, sender, tenant_cache, clock) -> WebhookSubscriptions:
-    return WebhookSubscriptions(storage, cipher, sender, TenantDirectory(storage.tenants, tenant_cache), clock)
+def subscriptions(storage, sealed, sender, tenant_cache, clock) -> WebhookSubscriptions:
+    return WebhookSubscriptions(storage, sealed, sender, TenantDirectory(storage.tenants, tenant_cache), clock)
 
 
 @pytest.fixture
-def delivery(storage, cipher, sender, clock, bus) -> WebhookDelivery:
-    return WebhookDelivery(storage, cipher, sender, clock, bus, retry_schedule=(0.0, 0.0))
+def delivery(storage, sealed, sender, clock, bus) -> WebhookDelivery:
+    return WebhookDelivery(storage, sealed, sender, clock, bus, retry_schedule=(0.0, 0.0))
 
 
 # -- what each change publishes ---------------------------------------------------------------------------
@@ -115,12 +115,12 @@ def test_a_soft_delete_by_patch_publishes_tenant_deleted():
     assert events[0].data["tenant"]["status"] == "deleted"
 
 
-async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(tenants, storage, cipher, clock,
+async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(tenants, storage, sealed, clock,
                                                                                   tenant_cache, feed):
     """whatsappConfigured and the number move with the credential: subscribers to tenant.updated hear of it."""
     from tenant_core import CredentialType, CredentialVault
 
-    vault = CredentialVault(storage, cipher, tenant_cache, clock)
+    vault = CredentialVault(storage, sealed, tenant_cache, clock)
     created = (await tenants.create(SYSTEM, create_command())).tenant
     after = (await feed.read(SYSTEM)).next
     whatsapp = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "777"}
@@ -310,9 +310,13 @@ async def test_non_http_urls_and_urls_with_credentials_are_refused():
 async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_worker(
     storage, sender, clock, tenants, tenant_cache
 ):
+    """An unopenable secret fails the attempt (retried later) and is reported: kind, subscription, key id."""
     from tenant_adapters.crypto import AesGcmCipher
+    from tenant_core.sealing import SealedValues
 
-    sealing, other = AesGcmCipher({"x": b"x" * 32}), AesGcmCipher({"y": b"y" * 32})
+    reported = []
+    sealing = SealedValues(AesGcmCipher({"x": b"x" * 32}))
+    other = SealedValues(AesGcmCipher({"y": b"y" * 32}), on_unreadable=reported.append)
     directory = TenantDirectory(storage.tenants, tenant_cache)
     hook = (
         await WebhookSubscriptions(storage, sealing, sender, directory, clock).create(
@@ -326,3 +330,4 @@ async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_
     (attempted,) = await storage.webhooks.deliveries(hook.id, 10)
     assert attempted.state == "pending" and "unreadable" in attempted.attempts[0].error
     assert sender.sent == []
+    assert [(r.kind, r.record, r.key_id) for r in reported] == [("webhook_secrets", {"webhook_id": hook.id}, "x")]

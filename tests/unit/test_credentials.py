@@ -10,7 +10,9 @@ from tenant_adapters.crypto import AesGcmCipher
 from tenant_core import SYSTEM, ConflictError, ForbiddenError, NotFoundError, Principal, Role, ValidationFailedError
 from tenant_core.credential_types import CredentialType, mask
 from tenant_core.errors import CredentialsUnreadableError
-from tenant_core.use_cases.vault import CredentialKeyRotation, CredentialVault
+from tenant_core.sealing import SealedValues
+from tenant_core.use_cases.key_rotation import CredentialKeyRotation
+from tenant_core.use_cases.vault import CredentialVault
 from tests.support.builders import create_command
 
 WHATSAPP = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "waba-1", "verifyToken": "vt"}
@@ -23,8 +25,8 @@ GENESYS = {
 
 
 @pytest.fixture
-def vault(storage, cipher, tenant_cache, clock) -> CredentialVault:
-    return CredentialVault(storage, cipher, tenant_cache, clock)
+def vault(storage, sealed, tenant_cache, clock) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, clock)
 
 
 async def new_tenant(tenants, **fields):
@@ -124,20 +126,20 @@ async def test_ciphertext_moved_to_another_tenant_does_not_open(tenants, vault, 
 
 async def test_rotation_reseals_under_the_new_key(tenants, storage, tenant_cache, clock):
     key_a, key_b = os.urandom(32), os.urandom(32)
-    old = CredentialVault(storage, AesGcmCipher({"a": key_a}), tenant_cache, clock)
+    old = CredentialVault(storage, SealedValues(AesGcmCipher({"a": key_a})), tenant_cache, clock)
     ids = [(await new_tenant(tenants)).id for _ in range(5)]
     for n, tenant_id in enumerate(ids):
         await old.store(SYSTEM, tenant_id, CredentialType.GENESYS, {**GENESYS, "integrationId": f"intg-{n}"})
-    both = AesGcmCipher({"b": key_b, "a": key_a})
+    both = SealedValues(AesGcmCipher({"b": key_b, "a": key_a}))
     rotation = CredentialKeyRotation(storage, both)
     assert await rotation.pending() == 5
     progress: list[int] = []
     report = await rotation.rotate(batch_size=2, on_progress=progress.append)
-    assert report.resealed == 5 and report.remaining == 0 and progress == [2, 4, 5]
-    only_b = CredentialVault(storage, AesGcmCipher({"b": key_b}), tenant_cache, clock)
+    assert report.kinds[0].resealed == 5 and report.remaining == 0 and progress == [2, 4, 5]
+    only_b = CredentialVault(storage, SealedValues(AesGcmCipher({"b": key_b})), tenant_cache, clock)
     for tenant_id in ids:
         assert (await only_b.reveal(SYSTEM, tenant_id, CredentialType.GENESYS)).credentials.client_id == "client"
-    assert (await rotation.rotate()).resealed == 0  # rerunning is harmless
+    assert sum(k.resealed for k in (await rotation.rotate()).kinds) == 0  # rerunning is harmless
 
 
 SERVICE = Principal(subject="genesys-api", role=Role.SERVICE)
@@ -167,8 +169,8 @@ async def test_who_reads_secrets_in_clear_and_how_it_is_audited(tenants, vault, 
         await vault.read(own, tenant.id, CredentialType.GENESYS, reveal=True)
 
 
-async def test_meta_credentials_prefer_the_tenants_own_app_secret(tenants, storage, cipher, tenant_cache, clock):
-    vault = CredentialVault(storage, cipher, tenant_cache, clock, meta_app_secret="platform-app-secret")
+async def test_meta_credentials_prefer_the_tenants_own_app_secret(tenants, storage, sealed, tenant_cache, clock):
+    vault = CredentialVault(storage, sealed, tenant_cache, clock, meta_app_secret="platform-app-secret")
     tenant = await new_tenant(tenants)
     with pytest.raises(NotFoundError):
         await vault.meta(SERVICE, tenant.id)

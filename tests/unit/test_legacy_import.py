@@ -118,13 +118,13 @@ def key_cache(shared_cache) -> ReadThrough[ApiKey]:
 
 
 @pytest.fixture
-def importer(storage, cipher, tenant_cache, clock, key_cache) -> LegacyImport:
-    return LegacyImport(storage, cipher, tenant_cache, clock, key_cache)
+def importer(storage, sealed, tenant_cache, clock, key_cache) -> LegacyImport:
+    return LegacyImport(storage, sealed, tenant_cache, clock, key_cache)
 
 
 @pytest.fixture
-def vault(storage, cipher, tenant_cache, clock) -> CredentialVault:
-    return CredentialVault(storage, cipher, tenant_cache, clock)
+def vault(storage, sealed, tenant_cache, clock) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, clock)
 
 
 @pytest.fixture

@@ -49,8 +49,8 @@ def graph() -> InMemoryMetaGraph:
 
 
 @pytest.fixture
-def vault(storage, tenant_cache, clock, cipher) -> CredentialVault:
-    return CredentialVault(storage, cipher, tenant_cache, clock)
+def vault(storage, tenant_cache, clock, sealed) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, clock)
 
 
 @pytest.fixture

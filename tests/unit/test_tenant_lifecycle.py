@@ -182,9 +182,9 @@ async def test_list_pages_by_cursor_and_refuses_foreign_cursors(tenants):
             await tenants.list(SYSTEM, TenantQuery(limit=4), after=cursor)
 
 
-async def test_delete_takes_what_the_tenant_owns_but_its_audit_log_stays(tenants, storage, cipher, tenant_cache, clock):
+async def test_delete_takes_what_the_tenant_owns_but_its_audit_log_stays(tenants, storage, sealed, tenant_cache, clock):
     created = await tenants.create(SYSTEM, create_command())
-    vault = CredentialVault(storage, cipher, tenant_cache, clock)
+    vault = CredentialVault(storage, sealed, tenant_cache, clock)
     genesys = {"clientId": "c", "clientSecret": "secret-123456", "region": "mypurecloud.com"}
     await vault.store(SYSTEM, created.tenant.id, CredentialType.GENESYS, genesys)
     await tenants.delete(SYSTEM, created.tenant.id)

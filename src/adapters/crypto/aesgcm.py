@@ -22,12 +22,13 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def parse_keys(text: str) -> dict[str, bytes]:
     """``id=base64key,id2=base64key`` → ``{id: key}`` in order; each key must decode to 32 bytes."""
+    # Errors name entries by position, never by text: a mistyped entry may be a key.
     keys: dict[str, bytes] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for n, item in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
         key_id, sep, encoded = item.partition("=")
         key_id = key_id.strip()
         if not sep or not _KEY_ID.match(key_id):
-            raise ValueError("each entry must be id=base64key with an id of letters, digits, '.', '_' or '-'")
+            raise ValueError(f"entry {n} must be id=base64key with an id of letters, digits, '.', '_' or '-'")
         try:
             key = base64.b64decode(
                 encoded.strip() + "=" * (-len(encoded.strip()) % 4),
@@ -35,11 +36,11 @@ def parse_keys(text: str) -> dict[str, bytes]:
                 validate=True,
             )
         except (binascii.Error, ValueError):
-            raise ValueError(f"key {key_id!r} is not valid base64") from None
+            raise ValueError(f"the key of entry {n} is not valid base64") from None
         if len(key) != 32:
-            raise ValueError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(key)}")
+            raise ValueError(f"the key of entry {n} must be 32 bytes (AES-256), not {len(key)}")
         if key_id in keys:
-            raise ValueError(f"key id {key_id!r} appears twice")
+            raise ValueError(f"entry {n} repeats a key id")
         keys[key_id] = key
     if not keys:
         raise ValueError("no keys given")
@@ -63,6 +64,10 @@ class AesGcmCipher:
     def current_key_id(self) -> str:
         return self._current
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return tuple(self._aeads)
+
     def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(_NONCE_BYTES)
         return self._current, nonce + self._aeads[self._current].encrypt(nonce, plaintext, associated_data)
@@ -70,12 +75,11 @@ class AesGcmCipher:
     def open(self, key_id: str, ciphertext: bytes, associated_data: bytes) -> bytes:
         aead = self._aeads.get(key_id)
         if aead is None:
-            raise CredentialsUnreadableError(
-                f"Stored credentials were sealed with key {key_id!r}, which is not configured"
-            )
+            raise CredentialsUnreadableError(f"sealed with key {key_id!r}, which is not configured")
         try:
             return aead.decrypt(ciphertext[:_NONCE_BYTES], ciphertext[_NONCE_BYTES:], associated_data)
         except (InvalidTag, ValueError):
             raise CredentialsUnreadableError(
-                "Stored credentials failed authentication (tampered with, or moved from another tenant)"
+                f"key {key_id!r} does not open it (tampered with, moved from another record, or another key "
+                "configured under the same id)"
             ) from None

@@ -3,12 +3,19 @@
 Policy: HS256 only; ``sub`` and an integer ``exp`` required; a token may live at most ``max_ttl_seconds``
 (judged from ``iat`` when present, else from now), so a leaked long-lived token cannot outlast the cap;
 ``iss``/``aud`` checked when configured; a small leeway for clock skew between services.
+
+Secrets rotate without a flag day: with several named secrets (``JWT_SECRETS=kid=secret,…``) the first signs
+and puts its name in the token's ``kid`` header; a token's ``kid`` picks the secret that verifies it (an
+unknown ``kid`` is refused), and a token without one, as the platform's services mint with the shared
+secret, is accepted when any configured secret verifies it. Removing a secret stops its tokens.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
+from collections.abc import Mapping
 
 import jwt
 
@@ -23,12 +30,34 @@ ALGORITHM = "HS256"
 DEFAULT_MAX_TTL_SECONDS = 30 * 24 * 3600
 #: Default clock-skew allowance (JWT_LEEWAY_SECONDS): services on NTP agree within a few seconds.
 DEFAULT_LEEWAY_SECONDS = 5
+#: The shortest secret accepted (HS256 wants at least its 32-byte output size).
+MIN_SECRET_LENGTH = 32
+_KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def parse_jwt_secrets(text: str) -> dict[str, str]:
+    """``kid=secret,kid2=secret2`` → ``{kid: secret}`` in order (the first signs). Secrets may contain ``=``
+    but not ``,``; each must be at least 32 characters, and names are unique."""
+    # Errors name entries by position, never by text: a mistyped entry may be a secret.
+    named: dict[str, str] = {}
+    for n, item in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
+        kid, sep, secret = (part.strip() for part in item.partition("="))
+        if not sep or not _KID.fullmatch(kid):
+            raise ValueError(f"entry {n} must be kid=secret with a kid of letters, digits, '.', '_' or '-'")
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"the secret of entry {n} must be at least {MIN_SECRET_LENGTH} characters")
+        if kid in named:
+            raise ValueError(f"entry {n} repeats a kid")
+        named[kid] = secret
+    if not named:
+        raise ValueError("no secrets given")
+    return named
 
 
 class JwtTokens:
     def __init__(
         self,
-        secret: str | bytes,
+        secret: str | bytes | Mapping[str, str | bytes],
         leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
         max_cached: int = 10_000,
         *,
@@ -36,7 +65,16 @@ class JwtTokens:
         issuer: str | None = None,
         audience: str | None = None,
     ) -> None:
-        self._secret = secret
+        """``secret``: one secret (its tokens carry no ``kid``, and a ``kid`` sent is ignored), or named
+        secrets ``{kid: secret}``, the first of which signs (see the module docstring)."""
+        if isinstance(secret, Mapping):
+            if not secret:
+                raise ValueError("at least one secret is required")
+            self._named: dict[str, str | bytes] = dict(secret)
+            self._signing: tuple[str | None, str | bytes] = next(iter(self._named.items()))
+        else:
+            self._named = {}
+            self._signing = (None, secret)
         self._leeway = leeway_seconds
         self._max_ttl = max_ttl_seconds
         self._issuer = issuer
@@ -62,7 +100,8 @@ class JwtTokens:
             claims["iss"] = self._issuer
         if self._audience is not None:
             claims["aud"] = self._audience
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        kid, key = self._signing
+        return jwt.encode(claims, key, algorithm=ALGORITHM, headers=None if kid is None else {"kid": kid})
 
     def verified(self, token: str) -> Principal | None:
         cached = self._verified.get(token)
@@ -84,18 +123,24 @@ class JwtTokens:
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         required = ["exp", "sub"] + ["iss"] * (self._issuer is not None) + ["aud"] * (self._audience is not None)
-        try:
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
-                options={"require": required, "verify_aud": self._audience is not None},
-                leeway=self._leeway,
-                issuer=self._issuer,
-                audience=self._audience,
-            )
-        except jwt.PyJWTError:
-            raise AuthenticationFailedError("Invalid or expired token") from None
+        for key in self._candidates(token):
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
+                    options={"require": required, "verify_aud": self._audience is not None},
+                    leeway=self._leeway,
+                    issuer=self._issuer,
+                    audience=self._audience,
+                )
+                break
+            except jwt.InvalidSignatureError:
+                continue  # signed with another of the configured secrets, or with none
+            except jwt.PyJWTError:
+                raise AuthenticationFailedError("Invalid or expired token") from None
+        else:
+            raise AuthenticationFailedError("Invalid or expired token")
         expires = claims["exp"]
         if not isinstance(expires, int) or isinstance(expires, bool):
             raise AuthenticationFailedError("Token exp must be an integer")
@@ -114,3 +159,17 @@ class JwtTokens:
             subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None
         )
         return principal, float(claims["exp"])
+
+    def _candidates(self, token: str) -> list[str | bytes]:
+        """The secrets that may have signed ``token``: the one its ``kid`` names, or every one without a kid."""
+        if not self._named:
+            return [self._signing[1]]
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise AuthenticationFailedError("Invalid or expired token") from None
+        if kid is None:
+            return list(self._named.values())
+        if not isinstance(kid, str) or kid not in self._named:
+            raise AuthenticationFailedError("Invalid or expired token")  # a removed secret's tokens stop here
+        return [self._named[kid]]

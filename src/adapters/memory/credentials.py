@@ -21,25 +21,6 @@ class InMemoryCredentialStore(StateView):
     async def remove(self, tenant_id: str, kind: CredentialType) -> bool:
         return self._state.credentials.pop((tenant_id, kind.value), None) is not None
 
-    async def sealed_with_other_keys(
-        self, key_id: str, after: tuple[str, str] | None, limit: int
-    ) -> list[SealedCredentials]:
-        rows = sorted(
-            (k, v) for k, v in self._state.credentials.items() if v.key_id != key_id and (after is None or k > after)
-        )
-        return [v for _, v in rows[:limit]]
-
-    async def count_sealed_with_other_keys(self, key_id: str) -> int:
-        return sum(1 for v in self._state.credentials.values() if v.key_id != key_id)
-
-    async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
-        slot = (old.tenant_id, old.type.value)
-        current = self._state.credentials.get(slot)
-        if current is None or current.ciphertext != old.ciphertext:
-            return False
-        self._state.credentials[slot] = msgspec.structs.replace(current, key_id=key_id, ciphertext=ciphertext)
-        return True
-
     async def record_status(
         self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
     ) -> bool:

@@ -72,8 +72,11 @@ class InMemoryWebhookRepository(StateView):
         return sorted(self._state.webhooks.values(), key=lambda w: (w.created_at, w.id))
 
     async def replace(self, webhook: Webhook) -> Webhook | None:
-        if webhook.id not in self._state.webhooks:
+        current = self._state.webhooks.get(webhook.id)
+        if current is None:
             return None
+        # The sealed secret is never replaced: key rotation may have re-sealed it since ``webhook`` was read.
+        webhook = msgspec.structs.replace(webhook, key_id=current.key_id, sealed_secret=current.sealed_secret)
         self._state.webhooks[webhook.id] = webhook
         return webhook
 

@@ -15,6 +15,7 @@ from typing import Self
 from tenant_adapters.memory.credentials import InMemoryCredentialStore
 from tenant_adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
 from tenant_adapters.memory.legacy_imports import InMemoryImportRecords
+from tenant_adapters.memory.sealed import InMemorySealedValues
 from tenant_adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
 from tenant_adapters.memory.signup import InMemorySignupNonces
 from tenant_adapters.memory.state import State
@@ -70,6 +71,7 @@ class InMemoryStorage:
         self.events = InMemoryEventLog(lambda: self._state)
         self.webhooks = InMemoryWebhookRepository(lambda: self._state)
         self.legacy_imports = InMemoryImportRecords(lambda: self._state)
+        self.sealed = InMemorySealedValues(self)
         self._committed = asyncio.Event()
 
     def _publish(self, state: State) -> None:

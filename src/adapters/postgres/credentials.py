@@ -59,29 +59,6 @@ class PostgresCredentialStore:
             )
         return status != "DELETE 0"
 
-    async def sealed_with_other_keys(
-        self, key_id: str, after: tuple[str, str] | None, limit: int
-    ) -> list[SealedCredentials]:
-        after_tenant, after_type = after if after is not None else ("", "")
-        sql = (
-            f"SELECT {_COLUMNS} FROM credentials WHERE key_id <> $1 AND (tenant_id, type) > ($2, $3) "
-            "ORDER BY tenant_id, type LIMIT $4"
-        )
-        with translated():
-            return [_sealed(r) for r in await self._db.fetch(sql, key_id, after_tenant, after_type, limit)]
-
-    async def count_sealed_with_other_keys(self, key_id: str) -> int:
-        with translated():
-            return int(await self._db.fetchval("SELECT count(*) FROM credentials WHERE key_id <> $1", key_id))
-
-    async def reseal(self, old: SealedCredentials, key_id: str, ciphertext: bytes) -> bool:
-        sql = (
-            "UPDATE credentials SET key_id = $4, ciphertext = $5 WHERE tenant_id = $1 AND type = $2 AND ciphertext = $3"
-        )
-        with translated():
-            status = await self._db.execute(sql, old.tenant_id, old.type.value, old.ciphertext, key_id, ciphertext)
-        return status != "UPDATE 0"
-
     async def record_status(
         self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
     ) -> bool:

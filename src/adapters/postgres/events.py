@@ -22,6 +22,8 @@ EVENTS_CHANNEL = "tenant_events"
 _EVENT_SELECT = "p.position, e.id, e.type, e.tenant_id AS subject, e.occurred_at AS time, e.data"
 _WEBHOOK_COLUMNS = [f.name for f in msgspec.structs.fields(Webhook)]
 _DELIVERY_COLUMNS = [f.name for f in msgspec.structs.fields(Delivery)]
+#: What a replace changes: everything but the id and the sealed secret, set when a subscription is created.
+_REPLACEABLE = [c for c in _WEBHOOK_COLUMNS if c not in ("id", "key_id", "sealed_secret")]
 _attempts = msgspec.json.Decoder(list[DeliveryAttempt])
 
 
@@ -176,11 +178,11 @@ class PostgresWebhookRepository:
         return [_webhook(r) for r in rows]  # type: ignore[misc]
 
     async def replace(self, webhook: Webhook) -> Webhook | None:
-        sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_WEBHOOK_COLUMNS, start=1) if c != "id")
+        # The sealed secret is never replaced: key rotation may have re-sealed it since ``webhook`` was read.
+        sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(_REPLACEABLE, start=2))
+        values = [getattr(webhook, c) for c in _REPLACEABLE]
         with translated():
-            row = await self._db.fetchrow(
-                f"UPDATE webhooks SET {sets} WHERE id = $1 RETURNING *", *_webhook_params(webhook)
-            )
+            row = await self._db.fetchrow(f"UPDATE webhooks SET {sets} WHERE id = $1 RETURNING *", webhook.id, *values)
         return _webhook(row)
 
     async def remove(self, webhook_id: str) -> bool:

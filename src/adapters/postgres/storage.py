@@ -21,6 +21,7 @@ from tenant_adapters.postgres.events import (
 )
 from tenant_adapters.postgres.legacy_imports import PostgresImportRecords
 from tenant_adapters.postgres.migrations import expected_migration_ids
+from tenant_adapters.postgres.sealed import PostgresSealedValues
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
 from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
@@ -140,6 +141,7 @@ class PostgresStorage:
         self.events = PostgresEventLog(pool)
         self.webhooks = PostgresWebhookRepository(pool)
         self.legacy_imports = PostgresImportRecords(pool)
+        self.sealed = PostgresSealedValues(pool)
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Wakes on this process's commits of events at once, on other processes' through the sequencer's

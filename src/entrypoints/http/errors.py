@@ -129,8 +129,8 @@ def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[E
     if isinstance(exc, UnavailableError):
         logger.warning("Dependency unavailable: {}", exc.message)
     if isinstance(exc, CredentialsUnreadableError):
-        # The operator needs the reason; the caller only needs to know it is not their fault.
-        logger.error("Credentials unreadable: {}", exc.message)
+        # The operator got the reason (an ERROR line from SealedValues); the caller only needs to know it is not
+        # their fault.
         body = ErrorBody(error="Stored credentials could not be decrypted", code=code)
     return error_response(status, body, _headers_for(exc))
 

@@ -42,7 +42,9 @@ from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Settings, Tenant, Tenant
 from tenant_core.errors import ConflictError, TenantServiceError, UnavailableError
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import ReadThrough, TenantCache
-from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
+from tenant_core.ports import Clock, Storage, UnitOfWork
+from tenant_core.sealed_kinds import CREDENTIALS
+from tenant_core.sealing import SealedValues
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases.legacy_plan import (
     DERIVED_FIELDS,
@@ -57,7 +59,7 @@ from tenant_core.use_cases.legacy_plan import (
     reject,
     tenant_fields,
 )
-from tenant_core.use_cases.vault import associated_data
+from tenant_core.use_cases.vault import credentials_ref
 
 __all__ = ["IMPORTER", "ImportLine", "ImportReport", "ItemKind", "LegacyImport", "Outcome"]
 
@@ -102,13 +104,13 @@ class LegacyImport:
     def __init__(
         self,
         storage: Storage,
-        cipher: SecretCipher,
+        sealed: SealedValues,
         cache: TenantCache,
         clock: Clock,
         key_cache: ReadThrough[ApiKey] | None = None,
     ) -> None:
         """``key_cache`` is the API key cache of the running service: a key the import revokes is forgotten."""
-        self._cipher = cipher
+        self._sealed = sealed
         self._clock = clock
         self._real = _Target(storage, TenantWriter(storage, cache, clock), key_cache)
         dry = _RolledBack(storage)
@@ -246,8 +248,8 @@ class LegacyImport:
             await uow.credentials.remove(tenant_id, move.kind)
             await record(uow, self._clock, IMPORTER, AuditAction.CREDENTIALS_DELETED, tenant_id, detail=detail)
             return line(Outcome.UPDATED, "no active row in the old database any more: deleted here")
-        aad = associated_data(tenant_id, move.kind)
-        key_id, ciphertext = self._cipher.seal(msgspec.json.encode(move.old), aad)
+        ref = credentials_ref(tenant_id, move.kind)
+        key_id, ciphertext = self._sealed.seal(CREDENTIALS, ref, msgspec.json.encode(move.old))
         await uow.credentials.put(SealedCredentials(tenant_id, move.kind, key_id, ciphertext, self._clock.now()))
         action, names = AuditAction.CREDENTIALS_STORED, field_names(move.old)
         await record(uow, self._clock, IMPORTER, action, tenant_id, names, detail=detail)
@@ -255,11 +257,10 @@ class LegacyImport:
 
     def _open(self, sealed: SealedCredentials) -> Credentials | None:
         try:
-            aad = associated_data(sealed.tenant_id, sealed.type)
-            plaintext = self._cipher.open(sealed.key_id, sealed.ciphertext, aad)
-            return msgspec.json.decode(plaintext, type=CREDENTIAL_TYPES[sealed.type])
-        except (TenantServiceError, msgspec.DecodeError):
-            return None
+            ref, type_ = credentials_ref(sealed.tenant_id, sealed.type), CREDENTIAL_TYPES[sealed.type]
+            return self._sealed.decode(CREDENTIALS, ref, sealed.key_id, sealed.ciphertext, type_)
+        except TenantServiceError:
+            return None  # unreadable (reported): the import replaces it
 
     # -- API keys -----------------------------------------------------------------------------------------
 

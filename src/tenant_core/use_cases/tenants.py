@@ -26,13 +26,16 @@ from tenant_core.entities import (
 )
 from tenant_core.errors import (
     ConflictError,
+    CredentialsUnreadableError,
     ForbiddenError,
     NotFoundError,
     ValidationFailedError,
 )
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
 from tenant_core.paging import encode_cursor, page_window, tenant_position
-from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
+from tenant_core.ports import Clock, Storage, UnitOfWork
+from tenant_core.sealed_kinds import IDEMPOTENCY_API_KEYS
+from tenant_core.sealing import SealedValues
 from tenant_core.security import TENANT_SELF_EDITABLE, Permission, Principal, Role
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.validation import validated
@@ -43,8 +46,8 @@ def new_tenant_id() -> str:
     return "t_" + secrets.token_hex(8)
 
 
-def _idempotency_aad(remembered: IdempotencyRecord) -> bytes:
-    return f"tenant-service/idempotency/v1:{remembered.scope}:{remembered.key}:{remembered.tenant_id}".encode()
+def _idempotency_ref(remembered: IdempotencyRecord) -> tuple[str, str, str]:
+    return (remembered.scope, remembered.key, remembered.tenant_id)
 
 
 def fingerprint(command: msgspec.Struct) -> str:
@@ -60,12 +63,12 @@ class TenantService:
         cache: TenantCache,
         clock: Clock,
         new_id: Callable[[], str] = new_tenant_id,
-        cipher: SecretCipher | None = None,
+        sealed: SealedValues | None = None,
     ) -> None:
-        """``cipher`` keeps the first API key sealed for Idempotency-Key replays; without one a replay
+        """``sealed`` keeps the first API key sealed for Idempotency-Key replays; without it a replay
         returns ``api_key=None``."""
         self._storage = storage
-        self._cipher = cipher
+        self._sealed = sealed
         self._cache = cache
         self._clock = clock
         self._new_id = new_id
@@ -121,15 +124,20 @@ class TenantService:
         return CreatedTenant(tenant=tenant, api_key=self._unseal_api_key(earlier))
 
     def _seal_api_key(self, remembered: IdempotencyRecord, api_key: str) -> IdempotencyRecord:
-        if self._cipher is None:
+        if self._sealed is None:
             return remembered
-        key_id, sealed = self._cipher.seal(api_key.encode(), _idempotency_aad(remembered))
+        key_id, sealed = self._sealed.seal(IDEMPOTENCY_API_KEYS, _idempotency_ref(remembered), api_key.encode())
         return msgspec.structs.replace(remembered, key_id=key_id, sealed_api_key=sealed)
 
     def _unseal_api_key(self, remembered: IdempotencyRecord) -> str | None:
-        if self._cipher is None or remembered.key_id is None or remembered.sealed_api_key is None:
+        """The first response's API key; ``None`` when it was not kept or cannot be opened (reported)."""
+        if self._sealed is None or remembered.key_id is None or remembered.sealed_api_key is None:
             return None
-        return self._cipher.open(remembered.key_id, remembered.sealed_api_key, _idempotency_aad(remembered)).decode()
+        ref = _idempotency_ref(remembered)
+        try:
+            return self._sealed.open(IDEMPOTENCY_API_KEYS, ref, remembered.key_id, remembered.sealed_api_key).decode()
+        except CredentialsUnreadableError:
+            return None  # the replay still answers with the tenant; the key was shown once, the first time
 
     async def get(self, principal: Principal, tenant_id: str) -> Tenant:
         principal.require(Permission.TENANTS_READ, tenant_id)

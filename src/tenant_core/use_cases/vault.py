@@ -1,9 +1,9 @@
-"""The credential vault: store, read masked, reveal (audited), delete, and rotate the encryption key."""
+"""The credential vault: store, read masked, reveal (audited) and delete credentials (sealed at rest)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +23,11 @@ from tenant_core.credential_types import (
     parse_credentials,
 )
 from tenant_core.entities import Tenant
-from tenant_core.errors import CredentialsUnreadableError, NotFoundError
+from tenant_core.errors import NotFoundError
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
-from tenant_core.ports import Clock, SecretCipher, Storage, UnitOfWork
+from tenant_core.ports import Clock, Storage, UnitOfWork
+from tenant_core.sealed_kinds import CREDENTIALS
+from tenant_core.sealing import SealedValues
 from tenant_core.security import Permission, Principal, Role
 from tenant_core.tenant_writer import Compute, TenantWriter
 
@@ -66,9 +68,15 @@ class StoreOutcome(msgspec.Struct, frozen=True):
     unbound: list[str]
 
 
+def credentials_ref(tenant_id: str, kind: CredentialType) -> tuple[str, str]:
+    """The record a credential is sealed for (:data:`~tenant_core.sealed_kinds.CREDENTIALS`): copied to another
+    tenant or type, its ciphertext no longer opens."""
+    return (tenant_id, kind.value)
+
+
 def associated_data(tenant_id: str, kind: CredentialType) -> bytes:
-    """Binds a ciphertext to its row: copied to another tenant or type, it no longer decrypts."""
-    return f"tenant-service/credentials/v1:{tenant_id}:{kind.value}".encode()
+    """The associated data binding a credential's ciphertext to its row."""
+    return CREDENTIALS.associated_data(credentials_ref(tenant_id, kind))
 
 
 def tenant_fields_for(credentials: Credentials, principal: Principal) -> dict[str, Any]:
@@ -137,14 +145,14 @@ class CredentialVault:
     def __init__(
         self,
         storage: Storage,
-        cipher: SecretCipher,
+        sealed: SealedValues,
         tenant_cache: TenantCache,
         clock: Clock,
         meta_app_secret: str | None = None,
     ) -> None:
         """``meta_app_secret`` is the platform's Meta app secret, handed out when a tenant has no app of its own."""
         self._storage = storage
-        self._cipher = cipher
+        self._sealed = sealed
         self._directory = TenantDirectory(storage.tenants, tenant_cache)
         self._clock = clock
         self._meta_app_secret = meta_app_secret
@@ -195,7 +203,8 @@ class CredentialVault:
         Genesys org fills empty org fields).
         """
         kind = next(k for k, t in CREDENTIAL_TYPES.items() if isinstance(credentials, t))
-        key_id, ciphertext = self._cipher.seal(msgspec.json.encode(credentials), associated_data(tenant_id, kind))
+        ref = credentials_ref(tenant_id, kind)
+        key_id, ciphertext = self._sealed.seal(CREDENTIALS, ref, msgspec.json.encode(credentials))
         fields = tenant_fields_for(credentials, binding or principal)
 
         def compute(tenant: Tenant) -> dict[str, Any]:
@@ -317,8 +326,8 @@ class CredentialVault:
             if refreshed is None or refreshed == checked.credentials:
                 await uow.credentials.record_status(tenant_id, kind, checked.updated_at, status)
                 return []  # what the service knows changed, not the credential: nothing to audit
-            plaintext, aad = msgspec.json.encode(refreshed), associated_data(tenant_id, kind)
-            key_id, ciphertext = self._cipher.seal(plaintext, aad)
+            ref = credentials_ref(tenant_id, kind)
+            key_id, ciphertext = self._sealed.seal(CREDENTIALS, ref, msgspec.json.encode(refreshed))
             await uow.credentials.put(SealedCredentials(tenant_id, kind, key_id, ciphertext, self._clock.now(), status))
             before, after = msgspec.to_builtins(checked.credentials), msgspec.to_builtins(refreshed)
             return [f"credentials.{kind.value}.{name}" for name in after if before.get(name) != after[name]]
@@ -339,45 +348,6 @@ class CredentialVault:
         sealed = await self._storage.credentials.get(tenant_id, kind)
         if sealed is None:
             return None
-        plaintext = self._cipher.open(sealed.key_id, sealed.ciphertext, associated_data(tenant_id, kind))
-        try:
-            credentials = msgspec.json.decode(plaintext, type=CREDENTIAL_TYPES[kind])
-        except msgspec.DecodeError:
-            raise CredentialsUnreadableError("Stored credentials are not in the expected format") from None
+        ref, type_ = credentials_ref(tenant_id, kind), CREDENTIAL_TYPES[kind]
+        credentials = self._sealed.decode(CREDENTIALS, ref, sealed.key_id, sealed.ciphertext, type_)
         return StoredCredentials(tenant_id, kind, credentials, sealed.updated_at, sealed.status)
-
-
-class RotationReport(msgspec.Struct, frozen=True):
-    resealed: int
-    unreadable: list[tuple[str, str]]  # (tenant id, type) of records no configured key opens
-    remaining: int
-
-
-class CredentialKeyRotation:
-    """Re-encrypt every credential under the cipher's current key, in batches; safe to interrupt and rerun."""
-
-    def __init__(self, storage: Storage, cipher: SecretCipher) -> None:
-        self._storage = storage
-        self._cipher = cipher
-
-    async def pending(self) -> int:
-        return await self._storage.credentials.count_sealed_with_other_keys(self._cipher.current_key_id)
-
-    async def rotate(self, batch_size: int = 100, on_progress: Callable[[int], None] | None = None) -> RotationReport:
-        current = self._cipher.current_key_id
-        resealed, unreadable, after = 0, [], None
-        while batch := await self._storage.credentials.sealed_with_other_keys(current, after, batch_size):
-            for sealed in batch:
-                aad = associated_data(sealed.tenant_id, sealed.type)
-                try:
-                    plaintext = self._cipher.open(sealed.key_id, sealed.ciphertext, aad)
-                except CredentialsUnreadableError:
-                    unreadable.append((sealed.tenant_id, sealed.type.value))
-                    continue
-                key_id, ciphertext = self._cipher.seal(plaintext, aad)
-                if await self._storage.credentials.reseal(sealed, key_id, ciphertext):
-                    resealed += 1
-            after = (batch[-1].tenant_id, batch[-1].type.value)
-            if on_progress is not None:
-                on_progress(resealed + len(unreadable))
-        return RotationReport(resealed=resealed, unreadable=unreadable, remaining=await self.pending())

@@ -17,7 +17,9 @@ import msgspec
 from tenant_core.change_events import EventType
 from tenant_core.errors import CredentialsUnreadableError, NotFoundError, ValidationFailedError
 from tenant_core.lookup_cache import TenantDirectory
-from tenant_core.ports import Clock, EventBus, SecretCipher, Storage, WebhookSender
+from tenant_core.ports import Clock, EventBus, Storage, WebhookSender
+from tenant_core.sealed_kinds import WEBHOOK_SECRETS
+from tenant_core.sealing import SealedValues
 from tenant_core.security import Permission, Principal
 from tenant_core.webhooks import (
     DEFAULT_RETRY_SCHEDULE,
@@ -38,16 +40,12 @@ BUS_RELAY = "bus"
 MAX_URL_LENGTH = 2048
 
 
-def _associated_data(webhook_id: str) -> bytes:
-    return f"webhook:{webhook_id}".encode()
-
-
 class WebhookSubscriptions:
     def __init__(
-        self, storage: Storage, cipher: SecretCipher, sender: WebhookSender, directory: TenantDirectory, clock: Clock
+        self, storage: Storage, sealed: SealedValues, sender: WebhookSender, directory: TenantDirectory, clock: Clock
     ) -> None:
         self._storage = storage
-        self._cipher = cipher
+        self._sealed = sealed
         self._sender = sender
         self._directory = directory
         self._clock = clock
@@ -58,7 +56,7 @@ class WebhookSubscriptions:
         await self._check(new.url, new.event_types, new.tenant_id, new.description)
         webhook_id = "wh_" + secrets.token_hex(8)
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        key_id, sealed = self._cipher.seal(secret.encode(), _associated_data(webhook_id))
+        key_id, sealed = self._sealed.seal(WEBHOOK_SECRETS, (webhook_id,), secret.encode())
         now = self._clock.now()
         webhook = Webhook(
             id=webhook_id,
@@ -154,7 +152,7 @@ class WebhookDelivery:
     def __init__(
         self,
         storage: Storage,
-        cipher: SecretCipher,
+        sealed: SealedValues,
         sender: WebhookSender,
         clock: Clock,
         bus: EventBus | None = None,
@@ -162,7 +160,7 @@ class WebhookDelivery:
         lease: timedelta = DELIVERY_LEASE,
     ) -> None:
         self._storage = storage
-        self._cipher = cipher
+        self._sealed = sealed
         self._sender = sender
         self._clock = clock
         self._bus = bus
@@ -240,10 +238,10 @@ class WebhookDelivery:
         if webhook is None:
             return 0  # unsubscribed meanwhile; its deliveries went with it
         try:
-            secret: str | None = self._cipher.open(
-                webhook.key_id, webhook.sealed_secret, _associated_data(webhook.id)
+            secret: str | None = self._sealed.open(
+                WEBHOOK_SECRETS, (webhook.id,), webhook.key_id, webhook.sealed_secret
             ).decode()
-        except CredentialsUnreadableError:
+        except CredentialsUnreadableError:  # reported (logged at ERROR) by SealedValues
             secret = None  # its key is not configured here (yet): each attempt fails and is retried
         for n, delivery in enumerate(queue):
             if not await self._send(webhook, secret, delivery):
