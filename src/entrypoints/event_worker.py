@@ -25,6 +25,8 @@ POLL_SECONDS = 0.5
 GATHER_SECONDS = 0.02
 #: Batch sizes of one round. A round that fills any of them is behind: the next round starts at once.
 SEQUENCE_BATCH = FAN_OUT_BATCH = 1000
+#: A claim takes up to 50 deliveries of a line; its lease is renewed as each is sent (``delivery_lease``), so a
+#: long line stays with this worker for as long as it sends.
 SEND_LINES, SEND_PER_LINE = 20, 50
 RELAY_BATCH = 500
 PRUNE_EVERY_SECONDS = 600.0

@@ -37,6 +37,8 @@ class Receiver:
     rejected_signatures: int = 0
     incomplete: int = 0  # requests cut short by the sender's death
     attempts: dict[str, int] = field(default_factory=dict)
+    overlapping: int = 0  # requests that arrived while another of the same subject (tenant) was being answered
+    _in_flight: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,10 +72,16 @@ class Receiver:
                 if tries <= receiver.fail_first:
                     self._answer(503)
                     return
+                event = json.loads(body)
+                subject = event.get("subject", "")
+                with receiver._lock:
+                    receiver._in_flight[subject] = receiver._in_flight.get(subject, 0) + 1
+                    receiver.overlapping += receiver._in_flight[subject] > 1
                 if receiver.delay_seconds:
                     time.sleep(receiver.delay_seconds)
-                with receiver._lock:
-                    receiver.received.append(Received(message_id, json.loads(body), time.monotonic()))
+                with receiver._lock:  # out of flight before answering: the answer lets the sender go on
+                    receiver._in_flight[subject] -= 1
+                    receiver.received.append(Received(message_id, event, time.monotonic()))
                 self._answer(204)
 
             def _answer(self, status: int) -> None:

@@ -10,7 +10,7 @@ import msgspec
 from tenant_core.change_events import ChangeEvent
 from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
-from tenant_core.webhooks import Delivery, Webhook
+from tenant_core.webhooks import Delivery, Lease, Webhook
 
 
 class State(msgspec.Struct):
@@ -26,7 +26,7 @@ class State(msgspec.Struct):
     consumers: dict[str, int] = msgspec.field(default_factory=dict)
     webhooks: dict[str, Webhook] = msgspec.field(default_factory=dict)
     deliveries: dict[str, Delivery] = msgspec.field(default_factory=dict)
-    leases: dict[str, datetime] = msgspec.field(default_factory=dict)
+    leases: dict[str, Lease] = msgspec.field(default_factory=dict)  # by delivery id
 
     def copy(self) -> State:
         return State(
