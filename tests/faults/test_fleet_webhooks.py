@@ -16,9 +16,10 @@ from tests.support.webhook_receiver import Receiver
 
 BACKLOG = 20
 RECEIVER_SECONDS = 0.5
-#: The lease is one attempt's timeout plus 5 s (7 s); the backlog takes about 10 s to send, so a claim that
+#: The lease is one attempt's timeout plus 5 s (8 s); the backlog takes about 10 s to send, so a claim that
 #: were not renewed while its holder sends would run out midway and another instance would take the line.
-TIMEOUT_SECONDS = 2
+#: 3 s leaves a loaded machine room to answer within an attempt's timeout.
+TIMEOUT_SECONDS = 3
 
 
 async def test_a_slow_line_is_sent_by_one_instance_at_a_time_and_never_repeated_without_a_failure(
@@ -42,25 +43,31 @@ async def test_a_slow_line_is_sent_by_one_instance_at_a_time_and_never_repeated_
             hook = {"url": receiver.url, "eventTypes": ["tenant.updated"], "tenantId": tenant_id}
             answer = (await client.post("/webhooks", json=hook)).json()
             receiver.secret = answer["secret"]
-            # Through every instance as a load balancer would spread them, quickly: most of the backlog is queued
-            # before the first delivery is answered, so the next claim takes all that.
-            queued_at = time.monotonic()
+            # Through every instance, as a load balancer would spread them. The first delivery is held at the
+            # receiver until all are queued, so the next claim takes the whole rest of the backlog.
+            receiver.gate.clear()
             for n in range(BACKLOG):
                 renamed = await client.patch(f"{fleet[n % 3].url}/tenants/{tenant_id}", json={"name": f"n{n}"})
                 assert renamed.status_code == 200
-            queued_at = time.monotonic() - queued_at
+            listing = f"/webhooks/{answer['id']}/deliveries?limit=100"
+            while len((await client.get(listing)).json()["deliveries"]) < BACKLOG:
+                await asyncio.sleep(0.02)
+            receiver.gate.set()
             started = time.monotonic()
             await receiver.wait_for(lambda r: len(r.unique()) >= BACKLOG, timeout=90)
             took = time.monotonic() - started
-            deliveries = (await client.get(f"/webhooks/{answer['id']}/deliveries?limit=100")).json()
+            deliveries = (await client.get(listing)).json()
     finally:
         for service in fleet:
             service.signal(signal.SIGKILL)
         receiver.stop()
 
-    print(f"{BACKLOG} renames in {queued_at:.2f} s; their deliveries at {RECEIVER_SECONDS} s each took {took:.1f} s")
-    assert receiver.overlapping == 0, f"{receiver.overlapping} deliveries arrived while another was being sent"
+    print(f"{BACKLOG} deliveries at {RECEIVER_SECONDS} s each took {took:.1f} s")
+    # A delivery whose attempt failed (timed out on a loaded machine) is rightly sent again, and may then reach
+    # the receiver while it still answers the first; nothing else may overlap or repeat.
     failed_once = {d["eventId"] for d in deliveries["deliveries"] if any(a["error"] for a in d["attempts"])}
+    overlapping = set(receiver.overlapping) - failed_once
+    assert not overlapping, f"{len(overlapping)} deliveries arrived while another of their line was being sent"
     repeated = {m for m, count in receiver.attempts.items() if count > 1}
     assert repeated <= failed_once, f"sent again without a failed attempt: {sorted(repeated - failed_once)}"
     first_arrivals = list(dict.fromkeys(int(r.event["sequence"]) for r in receiver.received))

@@ -43,27 +43,35 @@ _CHECKOUT = Path(__file__).resolve().parents[3] / "migrations"  # the repository
 
 
 class MigrationError(Exception):
-    """The schema could not be brought to the wanted state; the message tells the operator what to do."""
+    """The schema could not be brought where it was asked to go; the message tells the operator what to do.
+
+    MigrationError
+    ├── MigrationsNotFoundError      the installation carries no migrations
+    ├── DatabaseUnreachableError     no connection (check DATABASE_URL)
+    ├── MigrationLockTimeoutError    another process held the lock past the wait; names it
+    ├── MigrationFailedError         a migration's SQL failed (and was undone whole)
+    └── IrreversibleMigrationError   a rollback that cannot be done; nothing was undone
+    """
 
 
 class MigrationsNotFoundError(MigrationError):
-    pass
+    """No migrations where they were looked for: an empty database would otherwise pass for up to date."""
 
 
 class DatabaseUnreachableError(MigrationError):
-    pass
+    """The database did not accept a connection."""
 
 
 class MigrationLockTimeoutError(MigrationError):
-    pass
+    """Another process held the migration lock for longer than the wait."""
 
 
 class MigrationFailedError(MigrationError):
-    pass
+    """A migration (or its rollback) failed in the database."""
 
 
 class IrreversibleMigrationError(MigrationError):
-    pass
+    """A rollback was refused before anything was undone."""
 
 
 def migrations_directory() -> Path:
@@ -74,9 +82,14 @@ def migrations_directory() -> Path:
 
 
 def _migration_files(directory: Path) -> list[Path]:
-    """The forward migrations of ``directory``; refuses loudly when there are none, since an empty list would
-    make an empty database look up to date."""
-    found = sorted(p for p in directory.glob("*.sql") if not p.name.endswith(".rollback.sql"))
+    """The forward migrations of ``directory`` (not their rollbacks, nor yoyo's post-apply hooks, which are
+    never recorded as applied); refuses loudly when there are none, since an empty list would make an empty
+    database look up to date."""
+    found = sorted(
+        p
+        for p in directory.glob("*.sql")
+        if not p.name.endswith(".rollback.sql") and not p.name.startswith("post-apply")
+    )
     if not found:
         where = "TENANT_SERVICE_MIGRATIONS" if os.environ.get("TENANT_SERVICE_MIGRATIONS") else "the installed package"
         raise MigrationsNotFoundError(
@@ -226,6 +239,8 @@ def apply_migrations(dsn: str, directory: Path | None = None, lock_timeout: floa
         pending = backend.to_apply(migrations)
         for migration in pending:
             _run("migration", migration, lambda m=migration: backend.apply_one(m))
+        for hook in pending.post_apply if pending else ():  # yoyo's post-apply-*.sql, after any change
+            _run("post-apply hook", hook, lambda m=hook: backend.apply_one(m, mark=False))
     return [m.id for m in pending]
 
 
