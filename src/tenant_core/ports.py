@@ -236,9 +236,10 @@ class WebhookRepository(Protocol):
         ...
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
-        """Log an attempt, set the delivery's state and next try, and release its reservation."""
+        """Log an attempt, set the delivery's state and next try, and release its reservation if ``holder``
+        still holds it (a holder that lost the line leaves the new holder's claim alone)."""
         ...
 
     async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:

@@ -163,7 +163,7 @@ async def test_only_the_oldest_pending_delivery_of_each_tenant_is_claimed(storag
     assert sorted(d.id for d in claimed) == ["dlv_1_t_a", "dlv_3_t_b"]
     assert await storage.webhooks.claim_due(NOW, lease, 10, 1) == []  # leased
     ok = DeliveryAttempt(at=NOW, status_code=204, latency_ms=3.5)
-    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, NOW)
+    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, NOW, "worker-1")
     assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10, 1)] == ["dlv_2_t_a"]
     assert (await storage.webhooks.get_delivery("wh_1", "dlv_1_t_a")).attempts == [ok]
 
@@ -194,7 +194,7 @@ async def test_a_lease_that_ran_out_is_claimed_again_and_retries_wait_their_turn
     assert again.id == first.id and again.payload == b'{"n": 1}'
     failed = DeliveryAttempt(at=later, status_code=503, latency_ms=1.0, error="HTTP 503")
     retry_at = later + timedelta(seconds=5)
-    await storage.webhooks.record_attempt(first.id, failed, DeliveryState.PENDING, retry_at)
+    await storage.webhooks.record_attempt(first.id, failed, DeliveryState.PENDING, retry_at, "worker-2")
     assert await storage.webhooks.claim_due(later, _lease(later, "worker-2"), 10, 1) == []
     (due,) = await storage.webhooks.claim_due(retry_at, _lease(retry_at), 10, 1)
     assert due.attempts == [failed]
@@ -208,7 +208,7 @@ async def test_deliveries_are_queued_once_listed_newest_first_requeued_and_go_wi
     assert [d.id for d in listed] == ["dlv_2_t_a", "dlv_1_t_a"]
     assert [d.id for d in await storage.webhooks.deliveries("wh_1", 10, before="dlv_2_t_a")] == ["dlv_1_t_a"]
     failed = DeliveryAttempt(at=NOW, status_code=None, latency_ms=1.0, error="timed out")
-    await storage.webhooks.record_attempt("dlv_1_t_a", failed, DeliveryState.FAILED, NOW)
+    await storage.webhooks.record_attempt("dlv_1_t_a", failed, DeliveryState.FAILED, NOW, "nobody")
     async with storage.unit_of_work() as uow:
         again = await uow.webhooks.requeue("wh_1", "dlv_1_t_a", NOW)
         assert await uow.webhooks.requeue("wh_other", "dlv_1_t_a", NOW) is None
@@ -252,15 +252,15 @@ async def test_a_line_is_claimed_in_order_up_to_its_limit_and_released_whole(sto
 
 async def test_a_holder_that_renews_keeps_its_line_until_it_stops_and_then_loses_it_whole(storage):
     """The lease rule: a claim lasts while its holder renews it, however long the line takes; once the holder
-    stops renewing, the line goes to another worker after one lease, and the late holder can neither renew
-    nor release the new holder's claim."""
+    stops renewing, the line goes to another worker after one lease, and the late holder can neither renew,
+    release nor (by recording its late attempt) free the new holder's claim."""
     await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3))
     claimed = await storage.webhooks.claim_due(NOW, _lease(NOW, "worker-1"), 10, 3)
     assert [d.id for d in claimed] == ["dlv_1_t_a", "dlv_2_t_a", "dlv_3_t_a"]
     ok = DeliveryAttempt(at=NOW, status_code=204, latency_ms=1.0)
     at = NOW + timedelta(seconds=20)
     async with storage.unit_of_work() as uow:
-        await uow.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, at)
+        await uow.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, at, "worker-1")
         assert await uow.webhooks.renew(["dlv_2_t_a", "dlv_3_t_a"], _lease(at, "worker-1"))
     past_first_lease = NOW + timedelta(seconds=35)
     assert await storage.webhooks.claim_due(past_first_lease, _lease(past_first_lease, "worker-2"), 10, 3) == []
@@ -268,10 +268,12 @@ async def test_a_holder_that_renews_keeps_its_line_until_it_stops_and_then_loses
     stopped = NOW + timedelta(seconds=51)  # worker-1 renewed last until NOW + 50, then went quiet
     taken = await storage.webhooks.claim_due(stopped, _lease(stopped, "worker-2"), 10, 3)
     assert [d.id for d in taken] == ["dlv_2_t_a", "dlv_3_t_a"]
-    async with storage.unit_of_work() as uow:
+    soon = stopped + timedelta(seconds=1)
+    late = DeliveryAttempt(at=stopped, status_code=None, latency_ms=9000.0, error="timed out")
+    async with storage.unit_of_work() as uow:  # worker-1 wakes up: its attempt is recorded, the line stays lost
+        await uow.webhooks.record_attempt("dlv_2_t_a", late, DeliveryState.PENDING, soon, "worker-1")
         assert not await uow.webhooks.renew(["dlv_2_t_a", "dlv_3_t_a"], _lease(stopped, "worker-1"))
         await uow.webhooks.release(["dlv_2_t_a", "dlv_3_t_a"], "worker-1")
-    soon = stopped + timedelta(seconds=1)
     assert await storage.webhooks.claim_due(soon, _lease(soon, "worker-3"), 10, 3) == []  # still worker-2's
 
 
@@ -284,5 +286,5 @@ async def test_renewal_is_all_or_nothing_and_only_for_pending_deliveries(storage
     later = NOW + timedelta(seconds=31)
     assert [d.id for d in await storage.webhooks.claim_due(later, _lease(later, "worker-2"), 10, 1)] == ["dlv_1_t_a"]
     ok = DeliveryAttempt(at=later, status_code=204, latency_ms=1.0)
-    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, later)
+    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, later, "worker-2")
     assert not await storage.webhooks.renew(["dlv_1_t_a"], _lease(later, "worker-2"))  # delivered: nothing to hold

@@ -134,10 +134,10 @@ class InMemoryWebhookRepository(StateView):
                 del leases[delivery_id]
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
         data = self._state
-        data.leases.pop(delivery_id, None)
+        await self.release([delivery_id], holder)
         if (delivery := data.deliveries.get(delivery_id)) is not None:
             attempts = [*delivery.attempts, attempt]
             data.deliveries[delivery_id] = msgspec.structs.replace(

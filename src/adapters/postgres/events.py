@@ -253,14 +253,19 @@ class PostgresWebhookRepository:
                 )
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
+        # The reservation goes if it is the recorder's (or unnamed, from a version before holders).
+        mine = "coalesce(leased_by, $5) = $5"
         sql = (
             "UPDATE webhook_deliveries SET attempts = attempts || $2::jsonb, state = $3, next_attempt_at = $4, "
-            "leased_until = NULL, leased_by = NULL WHERE id = $1"
+            f"leased_until = CASE WHEN {mine} THEN NULL ELSE leased_until END, "
+            f"leased_by = CASE WHEN {mine} THEN NULL ELSE leased_by END WHERE id = $1"
         )
         with translated():
-            await self._db.execute(sql, delivery_id, [msgspec.to_builtins(attempt)], state.value, next_attempt_at)
+            await self._db.execute(
+                sql, delivery_id, [msgspec.to_builtins(attempt)], state.value, next_attempt_at, holder
+            )
 
     async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:
         sql = (

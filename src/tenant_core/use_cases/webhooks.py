@@ -272,7 +272,7 @@ class WebhookDelivery:
         else:
             state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         async with self._storage.unit_of_work() as uow:
-            await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at)
+            await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at, holder)
             # The rest waits for this one when it failed; when it went, the claim lasts one more attempt.
             goes_on = delivered and await uow.webhooks.renew(rest, Lease(holder, now + self._lease))
             if not goes_on:
