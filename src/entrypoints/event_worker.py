@@ -54,10 +54,12 @@ class EventWorker:
         self._task = asyncio.create_task(self._run(), name="event-worker")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the batch in hand (bounded by ``grace_seconds``), then stop."""
+        """Finish the attempts in flight (bounded by ``grace_seconds``), hand the rest of each claimed line over
+        to the other workers, then stop."""
         if self._task is None:
             return
         self._stopping.set()
+        self._delivery.stop()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
         except TimeoutError:

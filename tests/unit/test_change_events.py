@@ -352,3 +352,24 @@ async def test_an_attempt_is_cut_off_at_its_timeout_whatever_the_sender_does(sub
     assert await asyncio.wait_for(delivery.send_due(), 5) == 1
     (attempted,) = await storage.webhooks.deliveries(hook.id, 10)
     assert attempted.state == "pending" and attempted.attempts[0].error == "timed out after 0.05 s"
+
+
+async def test_a_stopping_worker_hands_the_rest_of_its_line_over_at_once(subscriptions, storage, cipher, tenants):
+    """On stop, the attempt in flight is finished and recorded and the rest of the line is free for another
+    worker straight away, not a lease later."""
+    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
+    created = (await tenants.create(SYSTEM, create_command())).tenant.id
+    for n in range(8):
+        await tenants.update(SYSTEM, created, UpdateTenant(name=f"n{n}"))
+    clock = ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+    sender = SlowSender(clock=clock)
+    a, b = (WebhookDelivery(storage, cipher, sender, clock, attempt_timeout=5) for _ in range(2))
+    await a.fan_out()
+    await b.fan_out()
+    a_sent = asyncio.create_task(a.send_due(per_line=50))
+    await asyncio.sleep(0)  # A claims the line and starts its first attempt
+    a.stop()
+    assert await a_sent == 1
+    assert await a.send_due(per_line=50) == 0  # a stopped worker claims nothing new
+    assert await b.send_due(per_line=50) == 7  # 4 s later, well within A's 10 s lease
+    assert [s.event["data"]["tenant"]["name"] for s in sender.sent] == [f"n{n}" for n in range(8)]

@@ -174,6 +174,7 @@ class WebhookDelivery:
         self._lease = delivery_lease(attempt_timeout)
         self._walked_past_at: datetime | None = None
         self._subscribed = True  # as of the last fan-out: without subscriptions no delivery can be due
+        self._stopping = False
 
     async def fan_out(self, batch: int = 200) -> int:
         """Queue one delivery per new event and subscription that wants it, and move the fan-out's position,
@@ -225,10 +226,16 @@ class WebhookDelivery:
             await uow.consumers.advance(WEBHOOK_FAN_OUT, events[-1].position or position)
         return len(events)
 
+    def stop(self) -> None:
+        """Hand the lines over (the process is stopping): each attempt in flight finishes and is recorded, the
+        rest of its line is released for another worker at once instead of a lease later, and nothing new is
+        claimed."""
+        self._stopping = True
+
     async def send_due(self, lines: int = 20, per_line: int = 20) -> int:
         """Send what is due: for each subscription-and-tenant line, its pending deliveries in feed order,
         stopping at the first that fails (the rest wait for it, so a tenant's events never overtake)."""
-        if not self._subscribed:
+        if not self._subscribed or self._stopping:
             return 0  # deliveries go with their subscription: none can be waiting
         now = self._clock.now()
         lease = Lease(holder=secrets.token_hex(8), until=now + self._lease)
@@ -273,8 +280,10 @@ class WebhookDelivery:
             state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         async with self._storage.unit_of_work() as uow:
             await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at, holder)
-            # The rest waits for this one when it failed; when it went, the claim lasts one more attempt.
-            goes_on = delivered and await uow.webhooks.renew(rest, Lease(holder, now + self._lease))
+            # The rest waits for this one when it failed, and goes to another worker when this one stops; when
+            # it went, the claim lasts one more attempt.
+            renewed = Lease(holder, now + self._lease)
+            goes_on = delivered and not self._stopping and await uow.webhooks.renew(rest, renewed)
             if not goes_on:
                 await uow.webhooks.release(rest, holder)
             status = {DeliveryState.DELIVERED: WebhookStatus.ACTIVE, DeliveryState.FAILED: WebhookStatus.FAILING}
