@@ -2,6 +2,7 @@
 
 tenant-service serve [--host 127.0.0.1] [--port 3007] [--workers N]
 tenant-service migrate
+tenant-service rollback --steps N [--dry-run | --yes]
 tenant-service token --role admin|service|tenant [--tenant ID] [--ttl SECONDS]
 tenant-service rotate-credentials-key [--batch-size 100]
 tenant-service import-legacy --from postgresql://… [--dry-run]
@@ -72,16 +73,39 @@ class StartupError(Exception):
     """Something the operator must fix before the service can start; the message says what."""
 
 
-def _migrate(dsn: str) -> None:
-    from tenant_adapters.postgres import apply_migrations
+def _migrate(dsn: str, lock_timeout: float) -> None:
+    from tenant_adapters.postgres.migrations import MigrationError, apply_migrations
 
     try:
-        applied = apply_migrations(dsn)
-    except Exception as exc:  # psycopg and yoyo raise several kinds; all mean the same to the operator
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        host = urlsplit(dsn).hostname or "local socket"
-        raise StartupError(f"cannot migrate the database at {host} ({reason}); check DATABASE_URL") from None
+        applied = apply_migrations(dsn, lock_timeout=lock_timeout)
+    except MigrationError as exc:  # unreachable database, another migration past the wait, a failed migration
+        raise StartupError(str(exc)) from None
     logger.info("Migrations applied" if applied else "Schema is up to date", applied=applied)
+
+
+def _rollback(dsn: str, steps: int, confirmed: bool, dry_run: bool, lock_timeout: float) -> int:
+    """Undo the last ``steps`` migrations (``--yes``), or list them (``--dry-run``, or neither: then refuse)."""
+    from tenant_adapters.postgres.migrations import MigrationError, rollback_migrations
+
+    try:
+        planned = rollback_migrations(dsn, steps, lock_timeout=lock_timeout, dry_run=not confirmed)
+    except MigrationError as exc:
+        raise StartupError(f"cannot roll back: {exc}") from None
+    if not planned:
+        print("Nothing to roll back: no migration is applied")
+        return 0
+    if not confirmed:
+        print("\n".join(["Would roll back, in this order:", *(f"  {m}" for m in planned)]))
+        if dry_run:
+            return 0
+        print(
+            "tenant-service: nothing was rolled back; rerun with --yes to roll back (it drops what these "
+            "migrations added, data included)",
+            file=sys.stderr,
+        )
+        return 2
+    logger.info("Migrations rolled back", rolled_back=planned)
+    return 0
 
 
 def serve(config: Config, host: str, port: int, workers: int) -> None:
@@ -91,7 +115,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
 
     _check_can_listen(host, port)
     dsn, _embedded = _database_url(config)
-    _migrate(dsn)
+    _migrate(dsn, config.migration_lock_timeout)
     asyncio.run(_refuse_unopenable_values(config, dsn))
     os.environ["DATABASE_URL"] = dsn  # workers build their app from the environment
     os.environ["TENANT_SERVICE_WORKERS"] = str(workers)
@@ -416,6 +440,12 @@ class ProgressBar:
         sys.stderr.write("\n")
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a whole number, at least 1")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tenant-service", description="Tenant Service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -424,6 +454,13 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--port", type=int, default=None, help="port (default PORT or 3007)")
     serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    rollback_cmd = commands.add_parser(
+        "rollback", help="undo the last N migrations with their rollback SQL (lists them unless --yes)"
+    )
+    rollback_cmd.add_argument("--steps", type=_at_least_one, required=True, help="how many migrations to undo")
+    confirm = rollback_cmd.add_mutually_exclusive_group()
+    confirm.add_argument("--yes", action="store_true", help="roll back (drops what they added, data included)")
+    confirm.add_argument("--dry-run", action="store_true", help="list what would be rolled back; change nothing")
     token_cmd = commands.add_parser("token", help="print a signed JWT for calling the API")
     token_cmd.add_argument("--role", required=True, choices=[r.value for r in Role])
     token_cmd.add_argument("--tenant", default=None, help="tenant id (required for --role tenant)")
@@ -477,15 +514,18 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         return asyncio.run(_dry_run_import(config, args.source))
     if args.command == "import-legacy":
         dsn, _embedded = _database_url(config)
-        _migrate(dsn)
+        _migrate(dsn, config.migration_lock_timeout)
         return asyncio.run(_import_legacy(config, dsn, args.source))
     if args.command == "check-connections":
         dsn, _embedded = _database_url(config)
         return asyncio.run(_check_connections(config, dsn, args.tenant, max(1, args.concurrency)))
     if args.command == "migrate":
         dsn, _embedded = _database_url(config)
-        _migrate(dsn)
+        _migrate(dsn, config.migration_lock_timeout)
         return 0
+    if args.command == "rollback":
+        dsn, _embedded = _database_url(config)
+        return _rollback(dsn, args.steps, args.yes, args.dry_run, config.migration_lock_timeout)
     port = args.port if args.port is not None else config.port
     if not 1 <= port <= 65535 or args.workers < 1:
         print("tenant-service: --port must be 1-65535 and --workers at least 1", file=sys.stderr)

@@ -68,6 +68,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE  # seconds before each retry
     rabbitmq_url: str | None = None  # set: publish every event to the tenant-events queue
     rabbitmq_queue: str = "tenant-events"
+    migration_lock_timeout: float = 300.0  # how long a start waits for another process's migration
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -114,6 +115,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             webhook_retry_schedule=_schedule(env.get("WEBHOOK_RETRY_SCHEDULE")),
             rabbitmq_url=env.get("RABBITMQ_URL") or None,
             rabbitmq_queue=env.get("RABBITMQ_QUEUE") or "tenant-events",
+            migration_lock_timeout=_positive_float(
+                "MIGRATION_LOCK_TIMEOUT_SECONDS", env.get("MIGRATION_LOCK_TIMEOUT_SECONDS", "300")
+            ),
         )
         config.check()
         return config

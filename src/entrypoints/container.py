@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
-from datetime import timedelta
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
@@ -143,11 +142,6 @@ def report_unreadable(value: UnreadableValue) -> None:
     metrics.observe_unreadable(value.kind)
 
 
-def lease_for(timeout_seconds: float) -> timedelta:
-    """A claimed delivery is held for one attempt's timeout plus a margin; then another worker may retry it."""
-    return timedelta(seconds=timeout_seconds + 5)
-
-
 def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter:
     if client is None:
         return InMemoryRateLimiter(share_of=workers)
@@ -254,7 +248,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         bus=bus,
         retry_schedule=config.webhook_retry_schedule,
-        lease=providers.Factory(lease_for, timeout_seconds=config.webhook_timeout),
+        attempt_timeout=config.webhook_timeout,
     )
     operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus)
     event_worker = providers.Singleton(

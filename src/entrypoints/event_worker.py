@@ -25,6 +25,8 @@ POLL_SECONDS = 0.5
 GATHER_SECONDS = 0.02
 #: Batch sizes of one round. A round that fills any of them is behind: the next round starts at once.
 SEQUENCE_BATCH = FAN_OUT_BATCH = 1000
+#: A claim takes up to 50 deliveries of a line; its lease is renewed as each is sent (``delivery_lease``), so a
+#: long line stays with this worker for as long as it sends.
 SEND_LINES, SEND_PER_LINE = 20, 50
 RELAY_BATCH = 500
 PRUNE_EVERY_SECONDS = 600.0
@@ -52,10 +54,12 @@ class EventWorker:
         self._task = asyncio.create_task(self._run(), name="event-worker")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Finish the batch in hand (bounded by ``grace_seconds``), then stop."""
+        """Finish the attempts in flight (bounded by ``grace_seconds``), hand the rest of each claimed line over
+        to the other workers, then stop."""
         if self._task is None:
             return
         self._stopping.set()
+        self._delivery.stop()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
         except TimeoutError:

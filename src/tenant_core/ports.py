@@ -21,7 +21,7 @@ from tenant_core.legacy import ImportRecord
 from tenant_core.operations import Backlog
 from tenant_core.sealed_kinds import SealedKind, SealedValue
 from tenant_core.security import Principal
-from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease, Webhook
 
 
 class Clock(Protocol):
@@ -232,21 +232,27 @@ class WebhookRepository(Protocol):
         """Queue deliveries; a delivery of the same event to the same subscription is queued once."""
         ...
 
-    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
-        """Reserve until ``lease_until`` the next deliveries of up to ``lines`` subscription-and-tenant lines
-        whose oldest pending delivery is due by ``now`` and free: that one and the pending ones after it, at
-        most ``per_line``, in feed order. A line another worker holds is skipped, so each tenant's deliveries
-        go out in order."""
+    async def claim_due(self, now: datetime, lease: Lease, lines: int, per_line: int) -> list[Delivery]:
+        """Reserve under ``lease`` the next deliveries of up to ``lines`` subscription-and-tenant lines whose
+        oldest pending delivery is due by ``now`` and free (never leased, or its lease ended by ``now``):
+        that one and the pending ones after it, at most ``per_line``, in feed order. A line another worker
+        holds is skipped, so each tenant's deliveries go out in order."""
         ...
 
-    async def release(self, delivery_ids: list[str]) -> None:
-        """Drop the reservation of deliveries claimed but not attempted."""
+    async def renew(self, delivery_ids: list[str], lease: Lease) -> bool:
+        """Extend to ``lease.until`` the reservation of deliveries ``lease.holder`` claimed; ``False`` (and
+        nothing extended) when any of them is no longer its own: another worker took the line over."""
+        ...
+
+    async def release(self, delivery_ids: list[str], holder: str) -> None:
+        """Drop the reservation of deliveries claimed but not attempted, where ``holder`` still holds it."""
         ...
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
-        """Log an attempt, set the delivery's state and next try, and release its reservation."""
+        """Log an attempt, set the delivery's state and next try, and release its reservation if ``holder``
+        still holds it (a holder that lost the line leaves the new holder's claim alone)."""
         ...
 
     async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:

@@ -4,6 +4,10 @@ A subscription names a URL, the event types it wants and optionally one tenant. 
 becomes one delivery per subscription, tried until the receiver answers 2xx or the retry schedule (about a
 day) runs out, after which the delivery is ``failed`` and the subscription ``failing``. Deliveries of one
 subscription and tenant go out in feed order: a delivery waits while an earlier one is still pending.
+
+One sender per line: a worker claims a line under a :class:`Lease` that holds for one attempt
+(:func:`delivery_lease`) and renews it with each attempt it records, so the claim lasts for as long as its
+holder sends and ends one lease after the holder stops (crashed, hung, cut off from the database).
 """
 
 from __future__ import annotations
@@ -19,9 +23,25 @@ from tenant_core.change_events import ChangeEvent
 #: Seconds before each retry (±20% jitter): 5 s growing to 8 h, eleven attempts over about 24 hours.
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
 
-#: How long a claimed delivery is reserved for the worker sending it; after a crash it is sent again then.
-#: It must outlast one attempt (the HTTP timeout), or a slow attempt could overlap its own retry.
-DELIVERY_LEASE = timedelta(seconds=30)
+#: Seconds one delivery attempt may take (``WEBHOOK_TIMEOUT_SECONDS``); the worker cuts it off there.
+DEFAULT_ATTEMPT_TIMEOUT = 10.0
+#: A lease's time beyond the attempt it covers: recording the attempt and renewing the lease, on a slow database.
+LEASE_MARGIN = timedelta(seconds=5)
+
+
+def delivery_lease(attempt_timeout_seconds: float) -> timedelta:
+    """How long a claim on a line holds unrenewed: one attempt (cut off at its timeout) plus the margin to
+    record it. Its holder renews it as it records each attempt, so the claim outlasts the holder's work
+    however long the line, and another worker takes the line over (sending again what was in flight) only
+    after the holder stopped renewing for this long."""
+    return timedelta(seconds=attempt_timeout_seconds) + LEASE_MARGIN
+
+
+class Lease(msgspec.Struct, frozen=True):
+    """A claim on the deliveries of a line: who holds it (one token per claim) and until when."""
+
+    holder: str
+    until: datetime
 
 
 class WebhookStatus(enum.StrEnum):

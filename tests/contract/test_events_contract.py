@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenant_core.change_events import ChangeEvent
-from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook, WebhookStatus
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease, Webhook, WebhookStatus
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -146,6 +146,10 @@ def _delivery(n: int, tenant_id: str = "t_a", due: datetime = NOW, webhook_id: s
     )
 
 
+def _lease(at: datetime = NOW, holder: str = "worker-1", seconds: float = 30) -> Lease:
+    return Lease(holder, at + timedelta(seconds=seconds))
+
+
 async def _subscribed(storage, *deliveries: Delivery) -> None:
     async with storage.unit_of_work() as uow:
         await uow.webhooks.add(_webhook())
@@ -154,12 +158,12 @@ async def _subscribed(storage, *deliveries: Delivery) -> None:
 
 async def test_only_the_oldest_pending_delivery_of_each_tenant_is_claimed(storage):
     await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3, "t_b"))
-    lease = NOW + timedelta(seconds=30)
+    lease = _lease()
     claimed = await storage.webhooks.claim_due(NOW, lease, 10, 1)
     assert sorted(d.id for d in claimed) == ["dlv_1_t_a", "dlv_3_t_b"]
     assert await storage.webhooks.claim_due(NOW, lease, 10, 1) == []  # leased
     ok = DeliveryAttempt(at=NOW, status_code=204, latency_ms=3.5)
-    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, NOW)
+    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, NOW, "worker-1")
     assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10, 1)] == ["dlv_2_t_a"]
     assert (await storage.webhooks.get_delivery("wh_1", "dlv_1_t_a")).attempts == [ok]
 
@@ -169,7 +173,7 @@ async def test_concurrent_claims_never_split_a_line(storage):
     no two workers send one tenant's deliveries side by side."""
     tenants = [f"t_{n}" for n in range(6)]
     await _subscribed(storage, *(_delivery(n, tenant) for tenant in tenants for n in range(1, 6)))
-    lease = NOW + timedelta(seconds=30)
+    lease = _lease()
     for round_ in range(10):
         claims = await asyncio.gather(*(storage.webhooks.claim_due(NOW, lease, 10, 20) for _ in range(4)))
         owners: dict[str, int] = {}
@@ -179,20 +183,20 @@ async def test_concurrent_claims_never_split_a_line(storage):
         assert sorted(owners) == tenants  # every line went to someone …
         assert sorted(d.event_position for c in claims for d in c) == sorted(list(range(1, 6)) * len(tenants))
         async with storage.unit_of_work() as uow:  # … and comes free again for the next round
-            await uow.webhooks.release([d.id for c in claims for d in c])
+            await uow.webhooks.release([d.id for c in claims for d in c], lease.holder)
 
 
 async def test_a_lease_that_ran_out_is_claimed_again_and_retries_wait_their_turn(storage):
     await _subscribed(storage, _delivery(1))
-    (first,) = await storage.webhooks.claim_due(NOW, NOW + timedelta(seconds=30), 10, 1)
+    (first,) = await storage.webhooks.claim_due(NOW, _lease(), 10, 1)
     later = NOW + timedelta(seconds=31)
-    (again,) = await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10, 1)  # the worker died
+    (again,) = await storage.webhooks.claim_due(later, _lease(later, "worker-2"), 10, 1)  # the worker died
     assert again.id == first.id and again.payload == b'{"n": 1}'
     failed = DeliveryAttempt(at=later, status_code=503, latency_ms=1.0, error="HTTP 503")
     retry_at = later + timedelta(seconds=5)
-    await storage.webhooks.record_attempt(first.id, failed, DeliveryState.PENDING, retry_at)
-    assert await storage.webhooks.claim_due(later, later + timedelta(seconds=30), 10, 1) == []
-    (due,) = await storage.webhooks.claim_due(retry_at, retry_at + timedelta(seconds=30), 10, 1)
+    await storage.webhooks.record_attempt(first.id, failed, DeliveryState.PENDING, retry_at, "worker-2")
+    assert await storage.webhooks.claim_due(later, _lease(later, "worker-2"), 10, 1) == []
+    (due,) = await storage.webhooks.claim_due(retry_at, _lease(retry_at), 10, 1)
     assert due.attempts == [failed]
 
 
@@ -204,7 +208,7 @@ async def test_deliveries_are_queued_once_listed_newest_first_requeued_and_go_wi
     assert [d.id for d in listed] == ["dlv_2_t_a", "dlv_1_t_a"]
     assert [d.id for d in await storage.webhooks.deliveries("wh_1", 10, before="dlv_2_t_a")] == ["dlv_1_t_a"]
     failed = DeliveryAttempt(at=NOW, status_code=None, latency_ms=1.0, error="timed out")
-    await storage.webhooks.record_attempt("dlv_1_t_a", failed, DeliveryState.FAILED, NOW)
+    await storage.webhooks.record_attempt("dlv_1_t_a", failed, DeliveryState.FAILED, NOW, "nobody")
     async with storage.unit_of_work() as uow:
         again = await uow.webhooks.requeue("wh_1", "dlv_1_t_a", NOW)
         assert await uow.webhooks.requeue("wh_other", "dlv_1_t_a", NOW) is None
@@ -232,13 +236,55 @@ async def test_webhooks_round_trip(storage):
 
 async def test_a_line_is_claimed_in_order_up_to_its_limit_and_released_whole(storage):
     await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3), _delivery(4, "t_b"))
-    lease = NOW + timedelta(seconds=30)
+    lease = _lease()
     claimed = await storage.webhooks.claim_due(NOW, lease, 10, 2)
     assert [d.id for d in claimed] == ["dlv_1_t_a", "dlv_2_t_a", "dlv_4_t_b"]
     assert await storage.webhooks.claim_due(NOW, lease, 10, 2) == []  # every line is held
-    await storage.webhooks.release(["dlv_1_t_a", "dlv_2_t_a"])
+    await storage.webhooks.release(["dlv_1_t_a", "dlv_2_t_a"], "someone else")  # not the holder: no effect
+    assert await storage.webhooks.claim_due(NOW, lease, 10, 5) == []
+    await storage.webhooks.release(["dlv_1_t_a", "dlv_2_t_a"], lease.holder)
     assert [d.id for d in await storage.webhooks.claim_due(NOW, lease, 10, 5)] == [
         "dlv_1_t_a",
         "dlv_2_t_a",
         "dlv_3_t_a",
     ]
+
+
+async def test_a_holder_that_renews_keeps_its_line_until_it_stops_and_then_loses_it_whole(storage):
+    """The lease rule: a claim lasts while its holder renews it, however long the line takes; once the holder
+    stops renewing, the line goes to another worker after one lease, and the late holder can neither renew,
+    release nor (by recording its late attempt) free the new holder's claim."""
+    await _subscribed(storage, _delivery(1), _delivery(2), _delivery(3))
+    claimed = await storage.webhooks.claim_due(NOW, _lease(NOW, "worker-1"), 10, 3)
+    assert [d.id for d in claimed] == ["dlv_1_t_a", "dlv_2_t_a", "dlv_3_t_a"]
+    ok = DeliveryAttempt(at=NOW, status_code=204, latency_ms=1.0)
+    at = NOW + timedelta(seconds=20)
+    async with storage.unit_of_work() as uow:
+        await uow.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, at, "worker-1")
+        assert await uow.webhooks.renew(["dlv_2_t_a", "dlv_3_t_a"], _lease(at, "worker-1"))
+    past_first_lease = NOW + timedelta(seconds=35)
+    assert await storage.webhooks.claim_due(past_first_lease, _lease(past_first_lease, "worker-2"), 10, 3) == []
+
+    stopped = NOW + timedelta(seconds=51)  # worker-1 renewed last until NOW + 50, then went quiet
+    taken = await storage.webhooks.claim_due(stopped, _lease(stopped, "worker-2"), 10, 3)
+    assert [d.id for d in taken] == ["dlv_2_t_a", "dlv_3_t_a"]
+    soon = stopped + timedelta(seconds=1)
+    late = DeliveryAttempt(at=stopped, status_code=None, latency_ms=9000.0, error="timed out")
+    async with storage.unit_of_work() as uow:  # worker-1 wakes up: its attempt is recorded, the line stays lost
+        await uow.webhooks.record_attempt("dlv_2_t_a", late, DeliveryState.PENDING, soon, "worker-1")
+        assert not await uow.webhooks.renew(["dlv_2_t_a", "dlv_3_t_a"], _lease(stopped, "worker-1"))
+        await uow.webhooks.release(["dlv_2_t_a", "dlv_3_t_a"], "worker-1")
+    assert await storage.webhooks.claim_due(soon, _lease(soon, "worker-3"), 10, 3) == []  # still worker-2's
+
+
+async def test_renewal_is_all_or_nothing_and_only_for_pending_deliveries(storage):
+    await _subscribed(storage, _delivery(1), _delivery(2))
+    lease = _lease(NOW, "worker-1")
+    await storage.webhooks.claim_due(NOW, lease, 10, 1)  # only the head
+    assert await storage.webhooks.renew([], lease)  # nothing left to hold
+    assert not await storage.webhooks.renew(["dlv_1_t_a", "dlv_2_t_a"], _lease(NOW, "worker-1", 60))
+    later = NOW + timedelta(seconds=31)
+    assert [d.id for d in await storage.webhooks.claim_due(later, _lease(later, "worker-2"), 10, 1)] == ["dlv_1_t_a"]
+    ok = DeliveryAttempt(at=later, status_code=204, latency_ms=1.0)
+    await storage.webhooks.record_attempt("dlv_1_t_a", ok, DeliveryState.DELIVERED, later, "worker-2")
+    assert not await storage.webhooks.renew(["dlv_1_t_a"], _lease(later, "worker-2"))  # delivered: nothing to hold

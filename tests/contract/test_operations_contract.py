@@ -44,7 +44,7 @@ async def test_pending_deliveries_failing_subscriptions_and_the_relay_are_counte
         await uow.consumers.claim("bus")
         await uow.consumers.advance("bus", (await uow.events.read(0, 2))[-1].position)
     await storage.webhooks.record_attempt(
-        "dlv_1", DeliveryAttempt(NOW, 204, 1.0), DeliveryState.DELIVERED, NOW + timedelta(minutes=1)
+        "dlv_1", DeliveryAttempt(NOW, 204, 1.0), DeliveryState.DELIVERED, NOW + timedelta(minutes=1), holder="w1"
     )
     backlog = await storage.backlog("bus")
     assert backlog.pending_deliveries == 2

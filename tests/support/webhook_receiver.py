@@ -27,6 +27,11 @@ class Received:
     at: float
 
 
+def _opened(gate: threading.Event) -> threading.Event:
+    gate.set()
+    return gate
+
+
 @dataclass
 class Receiver:
     port: int = field(default_factory=free_port)
@@ -37,6 +42,9 @@ class Receiver:
     rejected_signatures: int = 0
     incomplete: int = 0  # requests cut short by the sender's death
     attempts: dict[str, int] = field(default_factory=dict)
+    overlapping: list[str] = field(default_factory=list)  # ids that came while the same subject's were in flight
+    gate: threading.Event = field(default_factory=lambda: _opened(threading.Event()))  # clear it to hold answers
+    _in_flight: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,10 +78,18 @@ class Receiver:
                 if tries <= receiver.fail_first:
                     self._answer(503)
                     return
+                event = json.loads(body)
+                subject = event.get("subject", "")
+                with receiver._lock:
+                    receiver._in_flight[subject] = receiver._in_flight.get(subject, 0) + 1
+                    if receiver._in_flight[subject] > 1:
+                        receiver.overlapping.append(message_id)
+                receiver.gate.wait()
                 if receiver.delay_seconds:
                     time.sleep(receiver.delay_seconds)
-                with receiver._lock:
-                    receiver.received.append(Received(message_id, json.loads(body), time.monotonic()))
+                with receiver._lock:  # out of flight before answering: the answer lets the sender go on
+                    receiver._in_flight[subject] -= 1
+                    receiver.received.append(Received(message_id, event, time.monotonic()))
                 self._answer(204)
 
             def _answer(self, status: int) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field as default
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -18,6 +21,7 @@ from tenant_core import (
     NewWebhook,
     Principal,
     Role,
+    SystemClock,
     TenantDirectory,
     UpdateTenant,
     ValidationFailedError,
@@ -28,6 +32,7 @@ from tenant_core import (
 )
 from tenant_core.change_events import events_for
 from tenant_core.entities import TenantStatus
+from tenant_core.webhooks import DeliveryAttempt
 from tenant_entrypoints import event_worker
 from tenant_entrypoints.event_worker import EventWorker
 from tests.support.builders import create_command, tenant
@@ -331,3 +336,98 @@ async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_
     assert attempted.state == "pending" and "unreadable" in attempted.attempts[0].error
     assert sender.sent == []
     assert [(r.kind, r.record, r.key_id) for r in reported] == [("webhook_secrets", {"webhook_id": hook.id}, "x")]
+
+
+class ManualClock:
+    """A clock that moves only when told (here: by the slow sender, as its attempts take time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+@dataclass
+class SlowSender(InMemoryWebhookSender):
+    """Each attempt takes ``seconds`` of the clock and yields meanwhile, so another worker runs its rounds;
+    counts attempts made while another of the same tenant was in flight."""
+
+    clock: ManualClock | None = None
+    seconds: float = 4.0
+    in_flight: Counter = default(default_factory=Counter)
+    overlapping: int = 0
+
+    async def send(self, url: str, secret: str, message_id: str, payload: bytes) -> DeliveryAttempt:
+        tenant_id = msgspec.json.decode(payload)["subject"]
+        self.in_flight[tenant_id] += 1
+        self.overlapping += self.in_flight[tenant_id] > 1
+        for _ in range(4):
+            await asyncio.sleep(0)
+        self.clock.advance(self.seconds)
+        self.in_flight[tenant_id] -= 1
+        return await super().send(url, secret, message_id, payload)
+
+
+async def test_a_line_longer_than_one_lease_stays_with_the_worker_sending_it(subscriptions, storage, sealed, tenants):
+    """Worker A sends a backlog of 8 at 4 s each (32 s, three times the 10 s lease) while worker B keeps
+    claiming: A's claim holds as long as A sends, so B never sends that line and nothing is sent twice."""
+    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
+    created = (await tenants.create(SYSTEM, create_command())).tenant.id
+    for n in range(8):
+        await tenants.update(SYSTEM, created, UpdateTenant(name=f"n{n}"))
+    clock = ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+    sender = SlowSender(clock=clock)
+    a, b = (WebhookDelivery(storage, sealed, sender, clock, attempt_timeout=5) for _ in range(2))
+    await a.fan_out()
+    await b.fan_out()
+    a_sent = asyncio.create_task(a.send_due(per_line=50))
+    await asyncio.sleep(0)  # A claims the line and starts sending
+    b_sent = 0
+    while not a_sent.done():
+        b_sent += await b.send_due(per_line=50)
+        await asyncio.sleep(0)
+    assert (await a_sent, b_sent) == (8, 0)
+    assert sender.overlapping == 0
+    assert [s.event["data"]["tenant"]["name"] for s in sender.sent] == [f"n{n}" for n in range(8)]
+
+
+class HangingSender(InMemoryWebhookSender):
+    async def send(self, url: str, secret: str, message_id: str, payload: bytes) -> DeliveryAttempt:
+        await asyncio.Event().wait()  # a receiver that never finishes answering
+        raise AssertionError("unreachable")
+
+
+async def test_an_attempt_is_cut_off_at_its_timeout_whatever_the_sender_does(subscriptions, storage, sealed, tenants):
+    """The lease covers one attempt's timeout, so the worker ends the attempt there and records a failure."""
+    hook = (await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.created"]))).webhook
+    await tenants.create(SYSTEM, create_command())
+    delivery = WebhookDelivery(storage, sealed, HangingSender(), SystemClock(), attempt_timeout=0.05)
+    await delivery.fan_out()
+    assert await asyncio.wait_for(delivery.send_due(), 5) == 1
+    (attempted,) = await storage.webhooks.deliveries(hook.id, 10)
+    assert attempted.state == "pending" and attempted.attempts[0].error == "timed out after 0.05 s"
+
+
+async def test_a_stopping_worker_hands_the_rest_of_its_line_over_at_once(subscriptions, storage, sealed, tenants):
+    """On stop, the attempt in flight is finished and recorded and the rest of the line is free for another
+    worker straight away, not a lease later."""
+    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
+    created = (await tenants.create(SYSTEM, create_command())).tenant.id
+    for n in range(8):
+        await tenants.update(SYSTEM, created, UpdateTenant(name=f"n{n}"))
+    clock = ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+    sender = SlowSender(clock=clock)
+    a, b = (WebhookDelivery(storage, sealed, sender, clock, attempt_timeout=5) for _ in range(2))
+    await a.fan_out()
+    await b.fan_out()
+    a_sent = asyncio.create_task(a.send_due(per_line=50))
+    await asyncio.sleep(0)  # A claims the line and starts its first attempt
+    a.stop()
+    assert await a_sent == 1
+    assert await a.send_due(per_line=50) == 0  # a stopped worker claims nothing new
+    assert await b.send_due(per_line=50) == 7  # 4 s later, well within A's 10 s lease
+    assert [s.event["data"]["tenant"]["name"] for s in sender.sent] == [f"n{n}" for n in range(8)]

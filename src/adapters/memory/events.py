@@ -12,7 +12,7 @@ import msgspec
 
 from tenant_adapters.memory.state import StateView
 from tenant_core.change_events import ChangeEvent
-from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease, Webhook
 
 
 class InMemoryEventLog(StateView):
@@ -94,9 +94,8 @@ class InMemoryWebhookRepository(StateView):
             if (delivery.webhook_id, delivery.event_id) not in queued:
                 state.deliveries[delivery.id] = delivery
 
-    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, lease: Lease, lines: int, per_line: int) -> list[Delivery]:
         state = self._state
-        free = datetime.min.replace(tzinfo=now.tzinfo)
         queues: dict[tuple[str, str], list[Delivery]] = {}
         for delivery in state.deliveries.values():
             if delivery.state is DeliveryState.PENDING:
@@ -105,23 +104,43 @@ class InMemoryWebhookRepository(StateView):
         for queue in queues.values():
             queue.sort(key=lambda d: d.event_position)
             head = queue[0]
-            if head.next_attempt_at <= now and state.leases.get(head.id, free) <= now:
+            if head.next_attempt_at <= now and self._free(head.id, now):
                 due.append(queue)
         due.sort(key=lambda q: q[0].next_attempt_at)
-        claimed = [d for queue in due[:lines] for d in queue[:per_line] if state.leases.get(d.id, free) <= now]
+        claimed = [d for queue in due[:lines] for d in queue[:per_line] if self._free(d.id, now)]
         for delivery in claimed:
-            state.leases[delivery.id] = lease_until
+            state.leases[delivery.id] = lease
         return claimed
 
-    async def release(self, delivery_ids: list[str]) -> None:
+    def _free(self, delivery_id: str, now: datetime) -> bool:
+        lease = self._state.leases.get(delivery_id)
+        return lease is None or lease.until <= now
+
+    async def renew(self, delivery_ids: list[str], lease: Lease) -> bool:
+        state = self._state
+        if not all(
+            (held := state.leases.get(i)) is not None
+            and held.holder == lease.holder
+            and (d := state.deliveries.get(i)) is not None
+            and d.state is DeliveryState.PENDING
+            for i in delivery_ids
+        ):
+            return False
         for delivery_id in delivery_ids:
-            self._state.leases.pop(delivery_id, None)
+            state.leases[delivery_id] = lease
+        return True
+
+    async def release(self, delivery_ids: list[str], holder: str) -> None:
+        leases = self._state.leases
+        for delivery_id in delivery_ids:
+            if (held := leases.get(delivery_id)) is not None and held.holder == holder:
+                del leases[delivery_id]
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
         data = self._state
-        data.leases.pop(delivery_id, None)
+        await self.release([delivery_id], holder)
         if (delivery := data.deliveries.get(delivery_id)) is not None:
             attempts = [*delivery.attempts, attempt]
             data.deliveries[delivery_id] = msgspec.structs.replace(

@@ -11,7 +11,7 @@ from tenant_core.change_events import ChangeEvent
 from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Tenant
 from tenant_core.legacy import ImportRecord
-from tenant_core.webhooks import Delivery, Webhook
+from tenant_core.webhooks import Delivery, Lease, Webhook
 
 
 class State(msgspec.Struct):
@@ -27,7 +27,7 @@ class State(msgspec.Struct):
     consumers: dict[str, int] = msgspec.field(default_factory=dict)
     webhooks: dict[str, Webhook] = msgspec.field(default_factory=dict)
     deliveries: dict[str, Delivery] = msgspec.field(default_factory=dict)
-    leases: dict[str, datetime] = msgspec.field(default_factory=dict)
+    leases: dict[str, Lease] = msgspec.field(default_factory=dict)  # by delivery id
     legacy_imports: dict[str, ImportRecord] = msgspec.field(default_factory=dict)  # not owned: outlives its tenant
 
     def copy(self) -> State:

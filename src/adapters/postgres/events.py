@@ -12,7 +12,7 @@ import msgspec
 from tenant_adapters.postgres.errors import translated
 from tenant_adapters.postgres.tenants import Executor
 from tenant_core.change_events import ChangeEvent
-from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Webhook
+from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease, Webhook
 
 #: The advisory lock the sequencer holds while it numbers events (one sequencer at a time).
 SEQUENCER_LOCK = 0x7E4A_0E17
@@ -201,7 +201,7 @@ class PostgresWebhookRepository:
         with translated():
             await self._db.executemany(sql, [_delivery_params(d) for d in deliveries])
 
-    async def claim_due(self, now: datetime, lease_until: datetime, lines: int, per_line: int) -> list[Delivery]:
+    async def claim_due(self, now: datetime, lease: Lease, lines: int, per_line: int) -> list[Delivery]:
         # A line (subscription × tenant) is claimed through its head, the oldest pending delivery: a worker
         # that cannot lock the head (another is claiming the line) skips the whole line, so two workers never
         # send one line's deliveries side by side. The lease conditions sit on the locked rows themselves, so
@@ -220,29 +220,54 @@ class PostgresWebhookRepository:
             "  WHERE d.state = 'pending'), "
             "picked AS (SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id WHERE r.n <= $4 "
             "  AND d.state = 'pending' AND (d.leased_until IS NULL OR d.leased_until <= $1) FOR UPDATE OF d) "
-            "UPDATE webhook_deliveries w SET leased_until = $2 FROM picked WHERE w.id = picked.id RETURNING w.*"
+            "UPDATE webhook_deliveries w SET leased_until = $2, leased_by = $5 FROM picked WHERE w.id = picked.id "
+            "RETURNING w.*"
         )
         with translated():
-            rows = await self._db.fetch(sql, now, lease_until, lines, per_line)
+            rows = await self._db.fetch(sql, now, lease.until, lines, per_line, lease.holder)
         claimed = [_delivery(r) for r in rows]
         return sorted(claimed, key=lambda d: (d.webhook_id, d.tenant_id, d.event_position))  # type: ignore[union-attr]
 
-    async def release(self, delivery_ids: list[str]) -> None:
+    async def renew(self, delivery_ids: list[str], lease: Lease) -> bool:
+        if not delivery_ids:
+            return True
+        # All or nothing, in one statement: the rows are locked, so a claim racing this one waits for it (and
+        # then finds the lease extended) or committed first (and this finds another holder, extending none).
+        sql = (
+            "WITH mine AS (SELECT id FROM webhook_deliveries WHERE id = ANY($1) AND leased_by = $2 "
+            "  AND state = 'pending' FOR UPDATE), "
+            "whole AS (SELECT count(*) = cardinality($1::text[]) AS ok FROM mine), "
+            "renewed AS (UPDATE webhook_deliveries w SET leased_until = $3 FROM mine "
+            "  WHERE w.id = mine.id AND (SELECT ok FROM whole) RETURNING w.id) "
+            "SELECT ok FROM whole"
+        )
+        with translated():
+            return await self._db.fetchval(sql, delivery_ids, lease.holder, lease.until)  # type: ignore[no-any-return]
+
+    async def release(self, delivery_ids: list[str], holder: str) -> None:
         if delivery_ids:
             with translated():
                 await self._db.execute(
-                    "UPDATE webhook_deliveries SET leased_until = NULL WHERE id = ANY($1)", delivery_ids
+                    "UPDATE webhook_deliveries SET leased_until = NULL, leased_by = NULL "
+                    "WHERE id = ANY($1) AND leased_by = $2",
+                    delivery_ids,
+                    holder,
                 )
 
     async def record_attempt(
-        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime
+        self, delivery_id: str, attempt: DeliveryAttempt, state: DeliveryState, next_attempt_at: datetime, holder: str
     ) -> None:
+        # The reservation goes if it is the recorder's (or unnamed, from a version before holders).
+        mine = "coalesce(leased_by, $5) = $5"
         sql = (
             "UPDATE webhook_deliveries SET attempts = attempts || $2::jsonb, state = $3, next_attempt_at = $4, "
-            "leased_until = NULL WHERE id = $1"
+            f"leased_until = CASE WHEN {mine} THEN NULL ELSE leased_until END, "
+            f"leased_by = CASE WHEN {mine} THEN NULL ELSE leased_by END WHERE id = $1"
         )
         with translated():
-            await self._db.execute(sql, delivery_id, [msgspec.to_builtins(attempt)], state.value, next_attempt_at)
+            await self._db.execute(
+                sql, delivery_id, [msgspec.to_builtins(attempt)], state.value, next_attempt_at, holder
+            )
 
     async def deliveries(self, webhook_id: str, limit: int, before: str | None = None) -> list[Delivery]:
         sql = (

@@ -2,7 +2,8 @@
 
 :class:`WebhookDelivery` is what every worker of ``serve`` runs in a loop: fan new events out to
 subscriptions, send due deliveries, relay events to the bus. Each step claims its work in the database, so
-any number of workers and instances share it without duplicating it (deliveries are at least once).
+any number of workers and instances share it without duplicating it (deliveries are at least once: a
+delivery is sent again only after an attempt failed, or after its sender stopped mid-attempt).
 """
 
 from __future__ import annotations
@@ -22,16 +23,18 @@ from tenant_core.sealed_kinds import WEBHOOK_SECRETS
 from tenant_core.sealing import SealedValues
 from tenant_core.security import Permission, Principal
 from tenant_core.webhooks import (
+    DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_RETRY_SCHEDULE,
-    DELIVERY_LEASE,
     CreatedWebhook,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
+    Lease,
     NewWebhook,
     Webhook,
     WebhookChange,
     WebhookStatus,
+    delivery_lease,
     retry_delay,
 )
 
@@ -157,7 +160,7 @@ class WebhookDelivery:
         clock: Clock,
         bus: EventBus | None = None,
         retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
-        lease: timedelta = DELIVERY_LEASE,
+        attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
     ) -> None:
         self._storage = storage
         self._sealed = sealed
@@ -165,9 +168,11 @@ class WebhookDelivery:
         self._clock = clock
         self._bus = bus
         self._schedule = retry_schedule
-        self._lease = lease
+        self._attempt_timeout = attempt_timeout
+        self._lease = delivery_lease(attempt_timeout)
         self._walked_past_at: datetime | None = None
         self._subscribed = True  # as of the last fan-out: without subscriptions no delivery can be due
+        self._stopping = False
 
     async def fan_out(self, batch: int = 200) -> int:
         """Queue one delivery per new event and subscription that wants it, and move the fan-out's position,
@@ -219,21 +224,29 @@ class WebhookDelivery:
             await uow.consumers.advance(WEBHOOK_FAN_OUT, events[-1].position or position)
         return len(events)
 
+    def stop(self) -> None:
+        """Hand the lines over (the process is stopping): each attempt in flight finishes and is recorded, the
+        rest of its line is released for another worker at once instead of a lease later, and nothing new is
+        claimed."""
+        self._stopping = True
+
     async def send_due(self, lines: int = 20, per_line: int = 20) -> int:
         """Send what is due: for each subscription-and-tenant line, its pending deliveries in feed order,
         stopping at the first that fails (the rest wait for it, so a tenant's events never overtake)."""
-        if not self._subscribed:
+        if not self._subscribed or self._stopping:
             return 0  # deliveries go with their subscription: none can be waiting
         now = self._clock.now()
-        claimed = await self._storage.webhooks.claim_due(now, now + self._lease, lines, per_line)
+        lease = Lease(holder=secrets.token_hex(8), until=now + self._lease)
+        claimed = await self._storage.webhooks.claim_due(now, lease, lines, per_line)
         queues: dict[tuple[str, str], list[Delivery]] = {}
         for delivery in claimed:
             queues.setdefault((delivery.webhook_id, delivery.tenant_id), []).append(delivery)
-        sent = await asyncio.gather(*(self._send_line(queue) for queue in queues.values()))
+        sent = await asyncio.gather(*(self._send_line(queue, lease.holder) for queue in queues.values()))
         return sum(sent)
 
-    async def _send_line(self, queue: list[Delivery]) -> int:
-        """The line's deliveries in order, with one lookup of their subscription and its secret."""
+    async def _send_line(self, queue: list[Delivery], holder: str) -> int:
+        """The line's deliveries in order, with one lookup of their subscription and its secret, for as long
+        as the line is still this claim's (each recorded attempt renews the claim on the rest)."""
         webhook = await self._storage.webhooks.get(queue[0].webhook_id)
         if webhook is None:
             return 0  # unsubscribed meanwhile; its deliveries went with it
@@ -244,19 +257,16 @@ class WebhookDelivery:
         except CredentialsUnreadableError:  # reported (logged at ERROR) by SealedValues
             secret = None  # its key is not configured here (yet): each attempt fails and is retried
         for n, delivery in enumerate(queue):
-            if not await self._send(webhook, secret, delivery):
-                await self._storage.webhooks.release([d.id for d in queue[n + 1 :]])
+            if not await self._send(webhook, secret, delivery, [d.id for d in queue[n + 1 :]], holder):
                 return n + 1
         return len(queue)
 
-    async def _send(self, webhook: Webhook, secret: str | None, delivery: Delivery) -> bool:
-        """One attempt, recorded; True when it was delivered."""
-        if secret is None:
-            attempt = DeliveryAttempt(
-                self._clock.now(), None, 0.0, "signing secret unreadable: its key is not configured"
-            )
-        else:
-            attempt = await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
+    async def _send(
+        self, webhook: Webhook, secret: str | None, delivery: Delivery, rest: list[str], holder: str
+    ) -> bool:
+        """One attempt, recorded with the claim on the ``rest`` of the line renewed (when it was delivered) or
+        released (when not); True when the line goes on: delivered, and the rest still this claim's."""
+        attempt = await self._attempt(webhook, secret, delivery)
         delivered = attempt.status_code is not None and 200 <= attempt.status_code < 300
         delay = None if delivered else retry_delay(len(delivery.attempts) + 1, self._schedule)
         now = self._clock.now()
@@ -267,13 +277,31 @@ class WebhookDelivery:
         else:
             state, next_at = DeliveryState.PENDING, now + timedelta(seconds=delay)
         async with self._storage.unit_of_work() as uow:
-            await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at)
+            await uow.webhooks.record_attempt(delivery.id, attempt, state, next_at, holder)
+            # The rest waits for this one when it failed, and goes to another worker when this one stops; when
+            # it went, the claim lasts one more attempt.
+            renewed = Lease(holder, now + self._lease)
+            goes_on = delivered and not self._stopping and await uow.webhooks.renew(rest, renewed)
+            if not goes_on:
+                await uow.webhooks.release(rest, holder)
             status = {DeliveryState.DELIVERED: WebhookStatus.ACTIVE, DeliveryState.FAILED: WebhookStatus.FAILING}
             wanted = status.get(state)
             current = await uow.webhooks.get(webhook.id)
             if wanted and current and current.status not in (wanted, WebhookStatus.DISABLED):
                 await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=now))
-        return delivered
+        return goes_on
+
+    async def _attempt(self, webhook: Webhook, secret: str | None, delivery: Delivery) -> DeliveryAttempt:
+        """Send once, cut off at the attempt timeout whatever the sender does: the lease covers that long."""
+        at = self._clock.now()
+        if secret is None:
+            return DeliveryAttempt(at, None, 0.0, "signing secret unreadable: its key is not configured")
+        try:
+            async with asyncio.timeout(self._attempt_timeout):
+                return await self._sender.send(webhook.url, secret, delivery.event_id, delivery.payload)
+        except TimeoutError:
+            took = (self._clock.now() - at).total_seconds() * 1000
+            return DeliveryAttempt(at, None, round(took, 3), f"timed out after {self._attempt_timeout:g} s")
 
     async def relay_to_bus(self, batch: int = 100) -> int:
         """Publish new events to the bus in feed order; the position moves only after the broker confirmed,
