@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build stage: wheels of the dependencies first, in their own layer (a source change does not rebuild them),
-# then the project's own wheel. Only pyproject.toml's [project] dependencies: the embedded PostgreSQL is an
+# then the project's own wheel (its migrations ship inside it). Only pyproject.toml's [project] dependencies: the embedded PostgreSQL is an
 # extra that this image, which runs against DATABASE_URL, leaves out.
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -10,6 +10,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip wheel --no-cache-dir --wheel-dir /wheels/deps -r requirements.txt
 COPY README.md ./
 COPY src ./src
+COPY migrations ./migrations
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels/app .
 
 # Runtime stage: no compilers, no sources beyond what runs, a non-root user.
@@ -17,7 +18,6 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TENANT_SERVICE_DATA_DIR=/var/lib/tenant-service \
-    TENANT_SERVICE_MIGRATIONS=/app/migrations \
     HOST=0.0.0.0 \
     PORT=3007
 RUN useradd --system --uid 10001 --home-dir /var/lib/tenant-service --create-home tenant
@@ -27,7 +27,6 @@ RUN --mount=type=bind,from=build,source=/wheels/deps,target=/wheels/deps \
     pip install --no-cache-dir --no-index /wheels/deps/*.whl
 RUN --mount=type=bind,from=build,source=/wheels/app,target=/wheels/app \
     pip install --no-cache-dir --no-index --no-deps /wheels/app/*.whl
-COPY migrations ./migrations
 USER 10001
 EXPOSE 3007
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
