@@ -1,0 +1,89 @@
+"""The second attacker's review, each finding as the request that showed it (each failed before its fix)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.api.test_tenants_api import assert_envelope
+from tests.support.builders import create_body
+
+
+def _cursor(*values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).rstrip(b"=").decode()
+
+
+# Items 4-6: cursors naming positions no column can hold -----------------------------------------------
+
+
+async def test_an_events_cursor_past_64_bits_is_a_400(client):
+    """GET /events?after=9223372036854775808 was an asyncpg DataError (500)."""
+    response = await client.get("/events", params={"after": "9223372036854775808"})
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert (await client.get("/events", params={"after": "9223372036854775807"})).status_code == 200
+
+
+async def test_an_audit_cursor_past_64_bits_is_a_400(client, prefix):
+    """An audit-log cursor of [9223372036854775808] was a 500."""
+    tenant_id = (await client.post("/tenants", json=create_body())).json()["tenant"]["id"]
+    for position in (2**63, -(2**63) - 1):
+        response = await client.get(f"{prefix}/{tenant_id}/audit-log", params={"after": _cursor(position)})
+        assert_envelope(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        ["0001-01-01T00:00:00+23:59", "x"],  # UTC time before year 1: an OverflowError in the driver
+        ["9999-12-31T23:59:59-23:59", "x"],  # after year 9999
+        ["2026-01-01T00:00:00+00:00", "t_\u0000"],  # NUL: no text column holds it
+        ["2026-01-01T00:00:00+00:00", 5],
+    ],
+)
+async def test_a_tenant_list_cursor_outside_the_calendar_is_a_400(client, prefix, position):
+    """A tenant-list cursor whose time leaves the calendar in UTC was a 500."""
+    response = await client.get(prefix, params={"after": _cursor(*position)})
+    assert_envelope(response, 400, "VALIDATION_ERROR")
+
+
+# Item 8: a trailing newline made a second routing key -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "lookup"),
+    [("genesysOrgId", "by-genesys-org"), ("phoneNumberId", "by-phone"), ("genesysIntegrationId", "by-integration")],
+)
+async def test_a_routing_key_with_a_trailing_newline_is_refused_everywhere(client, prefix, field, lookup):
+    """{"genesysOrgId": "org\\n"} created a second tenant beside the holder of "org"; now it is a 400 on
+    create, update and provisioning, and resolving "org%0A" is a 400 too (whitespace is refused, not stripped)."""
+    holder = (await client.post(prefix, json=create_body(**{field: "org"}))).json()["tenant"]
+    for value in ("org\n", " org", "org "):
+        assert_envelope(await client.post(prefix, json=create_body(**{field: value})), 400, "VALIDATION_ERROR")
+        patched = await client.patch(f"{prefix}/{holder['id']}", json={field: value})
+        assert_envelope(patched, 400, "VALIDATION_ERROR")
+    assert_envelope(await client.get(f"{prefix}/{lookup}/org%0A"), 400, "VALIDATION_ERROR")
+    assert_envelope(await client.get(f"{prefix}/{lookup}/%20org"), 400, "VALIDATION_ERROR")
+    assert (await client.get(f"{prefix}/{lookup}/org")).json()["id"] == holder["id"]
+    listed = (await client.get(prefix)).json()
+    assert listed["total"] == 1
+
+
+async def test_provisioning_refuses_an_org_id_with_a_trailing_newline(client, prefix):
+    """Get-or-create by org id must not create a second tenant for "org\\n"."""
+    body = {"genesysOrgId": "org", "genesysOrgName": "Org", "genesysRegion": "mypurecloud.com"}
+    assert (await client.post(f"{prefix}/provision/genesys", json=body)).status_code == 201
+    again = await client.post(f"{prefix}/provision/genesys", json={**body, "genesysOrgId": "org\n"})
+    assert_envelope(again, 400, "VALIDATION_ERROR")
+    assert (await client.get(prefix)).json()["total"] == 1
+
+
+async def test_credentials_refuse_ids_with_a_trailing_newline(client, prefix):
+    """The credential views bind routing keys too: their ids are matched whole."""
+    tenant_id = (await client.post(prefix, json=create_body())).json()["tenant"]["id"]
+    whatsapp = {"wabaId": "1020", "phoneNumberId": "2222\n", "accessToken": "EAAG-token"}
+    assert_envelope(await client.post(f"{prefix}/{tenant_id}/whatsapp", json=whatsapp), 400, "VALIDATION_ERROR")
+    genesys = {"clientId": "c", "clientSecret": "s", "region": "mypurecloud.com", "integrationId": "intg\n"}
+    response = await client.put(f"{prefix}/{tenant_id}/genesys/credentials", json=genesys)
+    assert_envelope(response, 400, "VALIDATION_ERROR")
