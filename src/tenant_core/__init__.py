@@ -107,6 +107,7 @@ from tenant_core.use_cases import (
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
 from tenant_core.webhooks import (
     CreatedWebhook,
     Delivery,
@@ -227,6 +228,9 @@ __all__ = [
     "WebhookSender",
     "WebhookStatus",
     "WebhookSubscriptions",
+    "WebhookTarget",
     "WhatsAppCredentials",
     "WhatsAppSignup",
+    "address_refusal",
+    "parse_webhook_url",
 ]

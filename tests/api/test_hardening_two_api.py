@@ -87,3 +87,40 @@ async def test_credentials_refuse_ids_with_a_trailing_newline(client, prefix):
     genesys = {"clientId": "c", "clientSecret": "s", "region": "mypurecloud.com", "integrationId": "intg\n"}
     response = await client.put(f"{prefix}/{tenant_id}/genesys/credentials", json=genesys)
     assert_envelope(response, 400, "VALIDATION_ERROR")
+
+
+# Items 7 and 12: webhook URLs the parser choked on, and addresses that hide loopback ---------------------
+
+BROKEN_URLS = ["http://[::1/", "http://a]b/", "http://h:80:80/", "http://h:\uff18\uff10/", "http://a..b/"]
+
+
+@pytest.mark.parametrize("url", [*BROKEN_URLS, "http://" + "a" * 64 + ".example/"])
+async def test_webhook_urls_that_crashed_the_parser_are_400s(client, url):
+    """Each of these was a 500 (urlsplit's ValueError, .port's ValueError, the IDNA codec's UnicodeError)."""
+    created = await client.post("/webhooks", json={"url": url, "eventTypes": ["tenant.created"]})
+    assert_envelope(created, 400, "VALIDATION_ERROR")
+    hook = await client.post("/webhooks", json={"url": "http://127.0.0.1:9/h", "eventTypes": ["tenant.created"]})
+    changed = await client.patch(f"/webhooks/{hook.json()['id']}", json={"url": url})
+    assert_envelope(changed, 400, "VALIDATION_ERROR")
+
+
+@pytest.fixture
+async def strict_client(postgres_url, redis_server, clean_postgres, clean_redis):
+    """The app as deployed: webhook URLs into private networks refused (WEBHOOK_ALLOW_PRIVATE unset)."""
+    from litestar.testing import AsyncTestClient
+
+    from tests.api.conftest import ADMIN, app_for
+
+    async with AsyncTestClient(app_for(postgres_url, redis_server.url, webhook_allow_private=False)) as client:
+        client.headers.update(ADMIN)
+        yield client
+
+
+@pytest.mark.parametrize(
+    "host", ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "[::ffff:7f00:1]", "192.0.0.8", "224.0.0.1"]
+)
+async def test_webhook_urls_on_addresses_that_embed_loopback_or_are_reserved_are_refused(strict_client, host):
+    """IPv4-compatible, NAT64 and 6to4 forms of 127.0.0.1, the IPv4 dummy address and multicast were accepted."""
+    response = await strict_client.post("/webhooks", json={"url": f"http://{host}/h", "eventTypes": ["*"]})
+    body = assert_envelope(response, 400, "VALIDATION_ERROR")
+    assert body["details"][0]["field"] == "url" and "non-public" in body["details"][0]["message"]
