@@ -124,3 +124,24 @@ async def test_webhook_urls_on_addresses_that_embed_loopback_or_are_reserved_are
     response = await strict_client.post("/webhooks", json={"url": f"http://{host}/h", "eventTypes": ["*"]})
     body = assert_envelope(response, 400, "VALIDATION_ERROR")
     assert body["details"][0]["field"] == "url" and "non-public" in body["details"][0]["message"]
+
+
+# Item 11: an OPTIONS from a disallowed origin without Access-Control-Request-Method ---------------------
+
+
+@pytest.mark.parametrize("preflight", [{}, {"Access-Control-Request-Method": "GET"}])
+async def test_options_from_a_disallowed_origin_answers_the_envelope(postgres_url, redis_server, preflight):
+    """With ALLOWED_ORIGINS set, OPTIONS /tenants from another origin was a 400 text/plain without
+    Access-Control-Request-Method; with or without it, it is now the JSON envelope."""
+    from litestar.testing import AsyncTestClient
+
+    from tests.api.conftest import app_for
+
+    app = app_for(postgres_url, redis_server.url, allowed_origins=("https://portal.example",))
+    async with AsyncTestClient(app, raise_server_exceptions=False) as browser:
+        refused = await browser.options("/tenants", headers={**preflight, "Origin": "https://evil.example"})
+        assert refused.headers["content-type"] == "application/json"
+        assert_envelope(refused, 403, "FORBIDDEN")
+        allowed = await browser.options("/tenants", headers={**preflight, "Origin": "https://portal.example"})
+        assert allowed.status_code in (200, 204)
+        assert allowed.headers["access-control-allow-origin"] == "https://portal.example"
