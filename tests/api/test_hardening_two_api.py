@@ -145,3 +145,46 @@ async def test_options_from_a_disallowed_origin_answers_the_envelope(postgres_ur
         allowed = await browser.options("/tenants", headers={**preflight, "Origin": "https://portal.example"})
         assert allowed.status_code in (200, 204)
         assert allowed.headers["access-control-allow-origin"] == "https://portal.example"
+
+
+# Informational item 14: a tenant claiming or probing domains ----------------------------------------------
+
+
+async def test_a_tenant_cannot_claim_or_probe_domains_but_may_send_its_own_back(client, anonymous):
+    """A tenant PATCHing a domain got 409 when another tenant held it (an oracle) and could claim a free one
+    (squatting). It may now only send its current domain back; changing it is a 403 whether or not it is taken."""
+    from tenant_core import Role
+    from tests.api.conftest import bearer
+
+    holder = (await client.post("/tenants", json=create_body(domain="taken.example"))).json()["tenant"]
+    mine = (await client.post("/tenants", json=create_body(domain="mine.example"))).json()["tenant"]
+    own = bearer(Role.TENANT, tenant_id=mine["id"])
+    taken = await anonymous.patch(f"/tenants/{mine['id']}", json={"domain": "taken.example"}, headers=own)
+    free = await anonymous.patch(f"/tenants/{mine['id']}", json={"domain": "free.example"}, headers=own)
+    assert_envelope(taken, 403, "FORBIDDEN")
+    assert taken.json() == free.json()  # the same answer: nothing learned about taken.example
+    same = await anonymous.patch(f"/tenants/{mine['id']}", json={"domain": "mine.example", "name": "M"}, headers=own)
+    assert same.status_code == 200 and same.json()["tenant"]["name"] == "M"
+    moved = await client.patch(f"/tenants/{mine['id']}", json={"domain": "free.example"})  # an admin may
+    assert moved.json()["tenant"]["domain"] == "free.example"
+    assert (await client.get(f"/tenants/{holder['id']}")).json()["domain"] == "taken.example"
+
+
+# Informational item 15: a token minted for another service ------------------------------------------------
+
+
+async def test_a_token_minted_for_another_audience_is_refused_without_jwt_audience(client, anonymous):
+    """With JWT_AUDIENCE unset (the default), a token carrying aud: billing-service was accepted; tokens that
+    name no audience (as the platform's services and the token command mint them) still work."""
+    import time
+
+    import jwt
+
+    from tests.api.conftest import TEST_JWT_SECRET
+
+    now = int(time.time())
+    claims = {"sub": "billing", "role": "admin", "iat": now, "exp": now + 60}
+    for audience, status in (("billing-service", 401), (["billing-service", "tenant-service"], 401), (None, 200)):
+        token = jwt.encode({**claims, **({"aud": audience} if audience else {})}, TEST_JWT_SECRET, algorithm="HS256")
+        response = await anonymous.get("/tenants", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == status, (audience, response.text)
