@@ -18,9 +18,11 @@ from tenant_core.regions import SPELLING_PATTERN
 
 # Identifiers are matched whole. Python's ``$`` also matches before a final newline, so ``"org\n"`` would pass
 # a pattern ending in ``$`` and become a second routing key beside ``org``; every pattern here ends in
-# ``$(?!\n)`` instead (JSON Schema's ECMA-262 regexes, which the OpenAPI document shows, have no ``\Z``).
+# ``$(?!\n)`` instead: it works in msgspec's Python ``re`` and in JSON Schema's ECMA-262 regexes (which have
+# no ``\Z``, and whose ``$`` already means the end, so the OpenAPI document shows a plain ``$``).
 # Surrounding whitespace is refused, never stripped: a key must reach the store exactly as it is looked up.
-_END = r"$(?!\n)"
+WHOLE_STRING_END = r"$(?!\n)"
+_END = WHOLE_STRING_END
 
 #: Tenant ids: ``t_`` + 16 hex for new tenants; imported tenants keep the free-string ids of the old service
 #: (``demo-tenant-001``), which every other service has stored.

@@ -29,7 +29,7 @@ from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
 from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from tenant_entrypoints.http.fast_lane import try_fast_lane
-from tenant_entrypoints.http.openapi_refinements import add_links, forbid_unknown_fields
+from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
 from tenant_entrypoints.http.request import TenantServiceRequest, with_body_deadline
 from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from tenant_entrypoints.http.routes.credentials import CredentialController
@@ -202,4 +202,5 @@ def create_app(container: Container | None = None, config: Config | None = None)
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     add_links(app)
     forbid_unknown_fields(app)
+    ecma_patterns(app)
     return app
