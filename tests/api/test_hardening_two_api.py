@@ -121,7 +121,7 @@ async def strict_client(postgres_url, redis_server, clean_postgres, clean_redis)
 )
 async def test_webhook_urls_on_addresses_that_embed_loopback_or_are_reserved_are_refused(strict_client, host):
     """IPv4-compatible, NAT64 and 6to4 forms of 127.0.0.1, the IPv4 dummy address and multicast were accepted."""
-    response = await strict_client.post("/webhooks", json={"url": f"http://{host}/h", "eventTypes": ["*"]})
+    response = await strict_client.post("/webhooks", json={"url": f"http://{host}/h", "eventTypes": ["tenant.created"]})
     body = assert_envelope(response, 400, "VALIDATION_ERROR")
     assert body["details"][0]["field"] == "url" and "non-public" in body["details"][0]["message"]
 

@@ -200,3 +200,19 @@ def _certificate_for(name: str, directory: Path) -> tuple[Path, ssl.SSLContext]:
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(chain, key_file)
     return authority, server
+
+
+async def test_with_private_addresses_allowed_a_name_is_not_resolved_at_subscription_time():
+    """WEBHOOK_ALLOW_PRIVATE has nothing to refuse by address, so subscribing does not wait on DNS; the
+    attempt resolves (once) and fails while the name does not resolve."""
+
+    async def nowhere(host: str, port: int) -> list:
+        dns.lookups.append(host)
+        raise OSError("name does not resolve")
+
+    dns = ScriptedDns({})
+    sender = HttpWebhookSender(allow_private=True, resolver=nowhere)
+    assert await sender.refusal("https://not-yet.example/h") is None and dns.lookups == []
+    attempt = await _send(sender, "https://not-yet.example/h")
+    assert attempt.status_code is None and "does not resolve" in (attempt.error or "")
+    assert dns.lookups == ["not-yet.example"]

@@ -109,6 +109,9 @@ class HttpWebhookSender:
 
     async def refusal(self, url: str) -> str | None:
         try:
+            if self._allow_private:  # nothing to refuse by address: a name that does not resolve yet may later
+                parse_webhook_url(url)
+                return None
             _, _, reason = await self._checked(url)
         except ValidationFailedError as exc:
             return exc.details[0].message
