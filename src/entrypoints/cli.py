@@ -144,7 +144,36 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         # The header read timeout then closes connections that send nothing, idle keep-alives included.
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(header_read_timeout=int(config.http_idle_timeout * 1000)),
+        backpressure=connections_per_worker(config.http_max_connections),
     ).serve()
+
+
+#: Open files a worker needs besides its HTTP connections: database pool, Redis, logs, metrics files, the bus.
+_OTHER_FILES = 256
+
+
+def connections_per_worker(wanted: int) -> int:
+    """How many connections each worker may hold open (granian's backpressure): ``wanted``, with the open-file
+    limit raised to allow it, or as many as the hard limit allows, said loudly."""
+    import resource
+
+    needed = wanted + _OTHER_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        soft = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))  # workers inherit it
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return wanted
+    allowed = max(64, soft - _OTHER_FILES)
+    logger.warning(
+        "HTTP_MAX_CONNECTIONS={} needs {} open files per worker but the hard limit is {}: each worker holds at "
+        "most {} connections; raise the limit (ulimit -n, LimitNOFILE=, docker --ulimit nofile=)",
+        wanted,
+        needed,
+        hard,
+        allowed,
+    )
+    return allowed
 
 
 def _print_token(config: Config, role: Role, tenant: str | None, subject: str | None, ttl: int) -> int:

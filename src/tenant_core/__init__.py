@@ -114,6 +114,7 @@ from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import SealedKeyCheck
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
 from tenant_core.webhooks import (
     CreatedWebhook,
     Delivery,
@@ -249,6 +250,9 @@ __all__ = [
     "WebhookSender",
     "WebhookStatus",
     "WebhookSubscriptions",
+    "WebhookTarget",
     "WhatsAppCredentials",
     "WhatsAppSignup",
+    "address_refusal",
+    "parse_webhook_url",
 ]

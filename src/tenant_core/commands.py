@@ -16,9 +16,20 @@ from msgspec import UNSET, Meta, UnsetType
 from tenant_core.entities import Plan, Settings, TenantStatus
 from tenant_core.regions import SPELLING_PATTERN
 
+# Identifiers are matched whole. Python's ``$`` also matches before a final newline, so ``"org\n"`` would pass
+# a pattern ending in ``$`` and become a second routing key beside ``org``; every pattern here ends in
+# ``$(?!\n)`` instead: it works in msgspec's Python ``re`` and in JSON Schema's ECMA-262 regexes (which have
+# no ``\Z``, and whose ``$`` already means the end, so the OpenAPI document shows a plain ``$``).
+# Surrounding whitespace is refused, never stripped: a key must reach the store exactly as it is looked up.
+WHOLE_STRING_END = r"$(?!\n)"
+_END = WHOLE_STRING_END
+
 #: Tenant ids: ``t_`` + 16 hex for new tenants; imported tenants keep the free-string ids of the old service
 #: (``demo-tenant-001``), which every other service has stored.
-TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$")
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}\Z")
+#: What Meta and Genesys issue as ids (phone number, WABA, integration and org ids): the routing keys.
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}" + _END
+EXTERNAL_ID = re.compile(EXTERNAL_ID_PATTERN)
 
 Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S", description="Display name")]
 Email = Annotated[
@@ -27,7 +38,7 @@ Email = Annotated[
         max_length=254,
         # ASCII before the @ (look-alike letters cannot hide there); the domain may be Unicode letters and
         # digits (IDNA), never invisible or combining characters.
-        pattern=r"^[!-?A-~]+@[\w-]+(\.[\w-]+)*\.[\w-]{2,}$",
+        pattern=r"^[!-?A-~]+@[\w-]+(\.[\w-]+)*\.[\w-]{2,}" + _END,
         description="Contact e-mail address: ASCII before the @; the domain is stored in its IDNA (xn--) form",
         examples=["admin@acme.com"],
     ),
@@ -36,20 +47,20 @@ Domain = Annotated[
     str,
     Meta(
         max_length=253,
-        pattern=r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$",
+        pattern=r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}" + _END,
         examples=["acme.com"],
     ),
 ]
 Subdomain = Annotated[
     str,
-    Meta(max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", description="Lowercase slug"),
+    Meta(max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?" + _END, description="Lowercase slug"),
 ]
 ExternalId = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=128,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+        pattern=EXTERNAL_ID_PATTERN,
         description="An identifier issued by Meta or Genesys",
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tenant_core.errors import ValidationFailedError
 
@@ -13,6 +13,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 #: Offsets beyond this are refused rather than handed to the database (deep pages want a cursor).
 MAX_OFFSET = 1_000_000
+#: Positions and ids are bigint columns: a cursor naming anything larger is not one this service issued.
+MAX_POSITION = 2**63 - 1
 
 
 def page_window(limit: int, offset: int, after: str | None = None) -> tuple[int, int]:
@@ -35,31 +37,49 @@ def encode_cursor(*position: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).rstrip(b"=").decode()
 
 
+def _not_issued(field: str = "after") -> ValidationFailedError:
+    return ValidationFailedError.for_field(field, "is not a cursor this service issued")
+
+
 def decode_cursor(cursor: str) -> list[object]:
+    """The values of a cursor made by :func:`encode_cursor`; :class:`ValidationFailedError` for anything else."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError, binascii.Error):
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error, RecursionError):  # RecursionError: "[[[[…" nested deep
         values = None
     if not isinstance(values, list) or not values:
-        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
+        raise _not_issued()
     return values
 
 
 def tenant_position(cursor: str) -> tuple[datetime, str]:
-    """The (createdAt, id) a tenant-list cursor stands for."""
+    """The (createdAt, id) a tenant-list cursor stands for, the time in UTC."""
+    values = decode_cursor(cursor)
+    if len(values) != 2 or not all(isinstance(v, str) and "\x00" not in v for v in values):
+        raise _not_issued()
+    created_at, row_id = values
     try:
-        created_at, row_id = decode_cursor(cursor)
-        position = datetime.fromisoformat(str(created_at))
-    except (ValueError, TypeError):
+        # Every cursor this service issues carries its zone; one whose UTC time falls outside the calendar
+        # (0001-01-01T00:00:00+23:59) would overflow in the database driver.
+        position = datetime.fromisoformat(created_at)
+        position = position.astimezone(UTC) if position.tzinfo is not None else None
+    except (ValueError, OverflowError):
         position = None
-    if position is None or position.tzinfo is None:  # every cursor this service issues carries its zone
-        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
-    return position, str(row_id)
+    if position is None:
+        raise _not_issued()
+    return position, row_id
 
 
 def audit_position(cursor: str) -> int:
     """The event id an audit-log cursor stands for."""
     (event_id, *rest) = decode_cursor(cursor)
-    if rest or not isinstance(event_id, int) or isinstance(event_id, bool):
-        raise ValidationFailedError.for_field("after", "is not a cursor this service issued")
+    if rest or not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 <= event_id <= MAX_POSITION:
+        raise _not_issued()
     return event_id
+
+
+def feed_position(cursor: str) -> int:
+    """The feed position an events cursor (a ``next``, or an event's ``sequence``) stands for."""
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 19) or int(cursor) > MAX_POSITION:
+        raise ValidationFailedError.for_field("after", "must be a cursor from this feed (a `next` or `sequence`)")
+    return int(cursor)

@@ -308,3 +308,32 @@ async def test_graph_ids_are_validated_before_use(signup_client, graph, wabas, p
     assert_envelope(response, 502, "SIGNUP_ERROR")
     assert all("evil" not in path for _, path, _, _ in graph.calls)
     await assert_untouched(signup_client, tenant)
+
+
+async def test_a_number_bound_to_another_tenant_is_a_409_before_meta_registers_it(signup_client, graph):
+    """The signup's number (the first of the WABA) is another tenant's: 409 before subscribe_app and register,
+    so the holder's registration and stored PIN stay valid; with the number in the body, before Meta is called."""
+    holder = (await signup_client.post("/tenants", json=create_body(phoneNumberId="1550001"))).json()["tenant"]
+    tenant = await new_tenant(signup_client)
+    response = await signup(signup_client, state=await state_for(signup_client, tenant["id"]))
+    body = assert_envelope(response, 409, "CONFLICT")
+    assert graph.steps() == ["exchange_code", "debug_token", "phone_numbers"]  # reads only
+    assert "1550001" in body["error"]
+
+    graph.calls.clear()
+    state = await state_for(signup_client, tenant["id"])
+    response = await signup(signup_client, state=state, wabaId="1000100", phoneNumberId="1550001")
+    assert_envelope(response, 409, "CONFLICT")
+    assert graph.steps() == []
+    await assert_untouched(signup_client, tenant)
+    assert (await signup_client.get("/tenants/by-phone/1550001")).json()["id"] == holder["id"]
+
+
+async def test_a_tenant_may_sign_up_again_for_its_own_number(signup_client, graph):
+    """The conflict check excludes the tenant itself: a rerun for the number it holds registers it again."""
+    tenant = await new_tenant(signup_client)
+    assert (await signup(signup_client, state=await state_for(signup_client, tenant["id"]))).status_code == 200
+    graph.calls.clear()
+    again = await signup(signup_client, state=await state_for(signup_client, tenant["id"]), phoneNumberId="1550001")
+    assert again.status_code == 200, again.text
+    assert graph.steps()[-1] == "register"

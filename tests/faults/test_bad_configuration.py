@@ -36,6 +36,8 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
         ({"REDIS_URL": "memcached://x"}, "REDIS_URL"),
         ({"JWT_SECRET": "short"}, "JWT_SECRET"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"HTTP_BODY_TIMEOUT_SECONDS": "0"}, "HTTP_BODY_TIMEOUT_SECONDS"),
+        ({"HTTP_MAX_CONNECTIONS": "many"}, "HTTP_MAX_CONNECTIONS"),
     ],
 )
 def test_bad_setting_exits_with_one_line(tmp_path, env, names):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -68,9 +69,14 @@ async def fuzzed_service(service_factory, postgres_url, clean_postgres, tmp_path
 
 
 async def test_event_and_check_routes_give_no_server_error_and_no_schema_violation(fuzzed_service, tmp_path):
-    command = _run(fuzzed_service, "examples,coverage,fuzzing", "--include-path-regex")
+    """All four phases; the stateful one follows POST /webhooks to every /webhooks/{webhook_id} operation."""
+    command = _run(fuzzed_service, "examples,coverage,fuzzing,stateful", "--include-path-regex")
     result = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:]
+    (tmp_path / "schemathesis.out").write_text(result.stdout)
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, summary
+    links = re.search(r"API Links: +(\d+) covered / (\d+) selected", result.stdout)
+    assert links and int(links[1]) == int(links[2]) > 0, summary  # every webhook link followed with a real id
 
 
 async def test_tenant_routes_and_their_links_give_no_server_error_and_no_schema_violation(fuzzed_service, tmp_path):

@@ -129,7 +129,9 @@ class JwtTokens:
                     token,
                     key,
                     algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
-                    options={"require": required, "verify_aud": self._audience is not None},
+                    # Always checked: without JWT_AUDIENCE a token naming any audience (minted for another
+                    # service) is refused, and one naming none is accepted, as the platform's services mint them.
+                    options={"require": required, "verify_aud": True},
                     leeway=self._leeway,
                     issuer=self._issuer,
                     audience=self._audience,

@@ -28,8 +28,8 @@ from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
 from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from tenant_entrypoints.http.fast_lane import try_fast_lane
-from tenant_entrypoints.http.openapi_refinements import add_links, forbid_unknown_fields
-from tenant_entrypoints.http.request import TenantServiceRequest
+from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
+from tenant_entrypoints.http.request import TenantServiceRequest, with_body_deadline
 from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from tenant_entrypoints.http.routes.credentials import CredentialController
 from tenant_entrypoints.http.routes.events import EventController, WebhookController
@@ -50,6 +50,7 @@ class TenantServiceApp(Litestar):
 
     allowed_origins: tuple[str, ...] | None = None
     fast_lane: bool = True
+    body_timeout: float = 10.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +78,7 @@ class TenantServiceApp(Litestar):
                 elif self.fast_lane and services and (route := await try_fast_lane(services, scope, send, header)):
                     status = 200
                 else:
-                    await super().__call__(scope, receive, send_with_id)
+                    await super().__call__(scope, with_body_deadline(receive, self.body_timeout), send_with_id)
             finally:
                 context.request_id.reset(token)
                 elapsed = time.perf_counter() - started
@@ -198,7 +199,9 @@ def create_app(container: Container | None = None, config: Config | None = None)
     app.register(schema_ui_assets())  # the /schema page's files
     app.allowed_origins = config.allowed_origins or None
     app.fast_lane = config.fast_lane
+    app.body_timeout = config.http_body_timeout
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     add_links(app)
     forbid_unknown_fields(app)
+    ecma_patterns(app)
     return app

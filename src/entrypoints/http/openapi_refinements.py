@@ -1,6 +1,7 @@
 """Refinements of the generated OpenAPI document that Litestar cannot derive by itself.
 
-Links: which response supplies the ids other operations need.
+Links: which response supplies the ids other operations need. Patterns: in ECMA-262 form (see
+:func:`ecma_patterns`).
 A tenant created by ``POST /tenants`` is what every ``/tenants/{tenant_id}…`` operation acts on, and an API
 key issued by ``POST …/api-keys`` is what ``DELETE …/api-keys/{key_id}`` revokes. Saying so lets clients
 and tools (schemathesis' stateful phase) follow real ids instead of guessing them.
@@ -8,9 +9,14 @@ and tools (schemathesis' stateful phase) follow real ids instead of guessing the
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import Link, Operation, Schema
+
+from tenant_core.commands import WHOLE_STRING_END
 
 _METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -101,3 +107,28 @@ def _link(
                 operation_id=target.operation_id, parameters={n: parameters[n] for n in sorted(names)}
             )
     response.links = links
+
+
+def ecma_patterns(app: Litestar) -> None:
+    """Publish identifier patterns as JSON Schema reads them (ECMA-262), where a closing ``$`` already means the
+    end of the string: the ``(?!\\n)`` that Python's ``re`` needs after it (see :mod:`tenant_core.commands`) is
+    dropped, so that clients and schema-driven generators read the plain, equivalent pattern."""
+    _ecma(app.openapi_schema, set())
+
+
+def _ecma(node: Any, seen: set[int]) -> None:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Schema) and isinstance(node.pattern, str) and node.pattern.endswith(WHOLE_STRING_END):
+        node.pattern = node.pattern.removesuffix(WHOLE_STRING_END) + "$"
+    if isinstance(node, dict):
+        children: Any = node.values()
+    elif isinstance(node, list | tuple):
+        children = node
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        children = (getattr(node, f.name) for f in dataclasses.fields(node))
+    else:
+        return
+    for child in children:
+        _ecma(child, seen)

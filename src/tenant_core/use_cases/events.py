@@ -9,7 +9,7 @@ import msgspec
 
 from tenant_core.change_events import ChangeEvent, EventType
 from tenant_core.errors import CursorExpiredError, ValidationFailedError
-from tenant_core.paging import MAX_PAGE_SIZE
+from tenant_core.paging import MAX_PAGE_SIZE, feed_position
 from tenant_core.ports import Storage
 from tenant_core.security import Permission, Principal, Role
 
@@ -45,7 +45,7 @@ class EventFeed:
         wanted = _event_types(types)
         await self.sequence(wait=True)  # a read sees every event committed before it
         horizon = await self._storage.events.horizon()
-        position = horizon if after is None else parse_cursor(after)
+        position = horizon if after is None else feed_position(after)
         if position < horizon:
             raise CursorExpiredError(
                 f"Events after {position} are past retention (the feed starts after {horizon}); "
@@ -91,12 +91,6 @@ class EventFeed:
             tenant_id = tenant_id or principal.tenant_id
         principal.require(Permission.EVENTS_READ, tenant_id)
         return tenant_id
-
-
-def parse_cursor(cursor: str) -> int:
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise ValidationFailedError.for_field("after", "must be a cursor from this feed (a `next` or `sequence`)")
-    return int(cursor)
 
 
 def _event_types(types: list[str] | None) -> frozenset[str] | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from tenant_core.entities import Tenant, TenantStatus
-from tenant_core.errors import NotFoundError, TenantLockedError
+from tenant_core.commands import EXTERNAL_ID
+from tenant_core.entities import LOOKUP_FIELDS, Tenant, TenantStatus, wire_name
+from tenant_core.errors import NotFoundError, TenantLockedError, ValidationFailedError
 from tenant_core.lookup_cache import TenantCache, lookup_key
 from tenant_core.ports import TenantRepository
 from tenant_core.security import Permission, Principal
@@ -25,6 +26,10 @@ class TenantResolver:
 
     async def resolve(self, principal: Principal, lookup: str, value: str) -> Tenant:
         principal.require(Permission.TENANTS_RESOLVE)
+        if not EXTERNAL_ID.match(value):  # no tenant can hold it; " org" or "org\n" is not "org"
+            raise ValidationFailedError.for_field(
+                wire_name(LOOKUP_FIELDS[lookup]), "is not an id (letters, digits and . _ : - only, no whitespace)"
+            )
         load = self._loaders[lookup]
         return _found(await self._cache.get_or_load(lookup_key(lookup, value), lambda: load(value)))
 
@@ -33,7 +38,7 @@ class TenantResolver:
 
         For the fast lane, which must not wait on the database; ``None`` sends the caller the normal way.
         """
-        if not principal.can(Permission.TENANTS_RESOLVE):
+        if not principal.can(Permission.TENANTS_RESOLVE) or not EXTERNAL_ID.match(value):
             return None
         _, tenant = await self._cache.cached(lookup_key(lookup, value))
         return tenant if tenant is not None and tenant.status is TenantStatus.ACTIVE else None

@@ -1,7 +1,11 @@
 """WhatsApp Embedded Signup: exchange Meta's code, find the WABA and number, subscribe, register the number,
 store — all or nothing.
 
-Every Graph call happens before the single write, so a failure at any step leaves the tenant as it was.
+Every Graph call happens before the single write, so a failure at any step leaves the tenant as it was. And
+every local rule that could refuse the write is checked before the first call that changes anything at
+Meta (subscribing the app, registering the number with a new PIN): a number bound to another tenant is a
+409 before Meta hears of it, so that tenant's registration and stored PIN stay valid. The write itself
+still enforces uniqueness, for a signup that races another.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from tenant_core.connections import MANAGEMENT_SCOPE, ConnectionStatus
 from tenant_core.credential_types import WhatsAppCredentials
 from tenant_core.entities import TenantStatus
 from tenant_core.errors import (
+    ConflictError,
     InvalidSignupStateError,
     NotFoundError,
     SignupNotConfiguredError,
@@ -59,6 +64,8 @@ class WhatsAppSignup:
         if not with_number and command.phone_number_id is not None:
             raise ValidationFailedError.for_field("phoneNumberId", "FINISH_ONLY_WABA finishes without a phone number")
         tenant_id = await self._tenant_of(principal, command.state)
+        if command.phone_number_id is not None:  # known already: refuse before the single-use code is spent
+            await self._number_is_free(tenant_id, command.phone_number_id)
         graph = self._graph
         token = await graph.exchange_code(command.code)
         token_info = await graph.inspect_token(token)
@@ -66,6 +73,7 @@ class WhatsAppSignup:
         phone = None
         if with_number:
             phone = _pick_phone(await graph.phone_numbers(waba_id, token), waba_id, command.phone_number_id)
+            await self._number_is_free(tenant_id, phone.id)  # the last read before Meta's first write
         await graph.subscribe_app(waba_id, token)
         pin = None
         if phone is not None and command.event is SignupEvent.FINISH:
@@ -108,6 +116,12 @@ class WhatsAppSignup:
         if not await self._storage.signup_nonces.claim(verified.nonce, verified.expires_at):
             raise InvalidSignupStateError("state has already been used; request a new one")
         return verified.tenant_id
+
+    async def _number_is_free(self, tenant_id: str, phone_number_id: str) -> None:
+        """:class:`ConflictError` when another tenant (active or suspended) holds the number."""
+        holder = await self._storage.tenants.get_by_phone(phone_number_id)
+        if holder is not None and holder.id != tenant_id:
+            raise ConflictError(f"Phone number {phone_number_id} belongs to another tenant", "phoneNumberId")
 
     async def _live_tenant(self, tenant_id: str) -> None:
         """Signup connects live traffic, so it needs an active tenant (read fresh, not from a cache)."""

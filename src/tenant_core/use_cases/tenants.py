@@ -173,9 +173,17 @@ class TenantService:
             raise ValidationFailedError("Request body must change at least one field", [])
         if principal.role is Role.TENANT and (denied := set(map(wire_name, changes)) - TENANT_SELF_EDITABLE):
             raise ForbiddenError(f"A tenant may not change {', '.join(sorted(denied))}")
-        # ``settings`` and ``metadata`` are replaced whole, like every other field.
+
+        def apply(current: Tenant) -> dict[str, Any]:
+            # A domain is a claim on a name nobody verified, and unique: a tenant that could set one could
+            # squat a domain before its owner arrives, or probe which domains other tenants hold (409). Its
+            # own current domain may be sent back (profile forms send every field); admin and services set it.
+            if principal.role is Role.TENANT and changes.get("domain", current.domain) != current.domain:
+                raise ForbiddenError("A tenant may not change its domain; an administrator sets it")
+            return changes  # ``settings`` and ``metadata`` are replaced whole, like every other field
+
         return await self._writer.change(
-            principal, AuditAction.TENANT_UPDATED, tenant_id, lambda current: changes, expected_version=expected_version
+            principal, AuditAction.TENANT_UPDATED, tenant_id, apply, expected_version=expected_version
         )
 
     async def complete_onboarding(self, principal: Principal, tenant_id: str, command: CompleteOnboarding) -> Tenant:

@@ -22,6 +22,7 @@ from tenant_core.ports import Clock, EventBus, Storage, WebhookSender
 from tenant_core.sealed_kinds import WEBHOOK_SECRETS
 from tenant_core.sealing import SealedValues
 from tenant_core.security import Permission, Principal
+from tenant_core.webhook_urls import parse_webhook_url
 from tenant_core.webhooks import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_RETRY_SCHEDULE,
@@ -40,7 +41,6 @@ from tenant_core.webhooks import (
 
 WEBHOOK_FAN_OUT = "webhooks"
 BUS_RELAY = "bus"
-MAX_URL_LENGTH = 2048
 
 
 class WebhookSubscriptions:
@@ -127,8 +127,7 @@ class WebhookSubscriptions:
         return delivery
 
     async def _check(self, url: str, event_types: list[str], tenant_id: str | None, description: str | None) -> None:
-        if len(url) > MAX_URL_LENGTH:
-            raise ValidationFailedError.for_field("url", f"must be at most {MAX_URL_LENGTH} characters")
+        parse_webhook_url(url)  # the rule every sender shares; the sender then checks where the host leads
         if (reason := await self._sender.refusal(url)) is not None:
             raise ValidationFailedError.for_field("url", reason)
         if not event_types:

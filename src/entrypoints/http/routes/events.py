@@ -17,7 +17,8 @@ from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.webhooks import WebhookSubscriptions
 from tenant_core.webhooks import Delivery, NewWebhook, Webhook, WebhookChange, WebhookStatus
 
-EventTypeName = Annotated[str, Meta(examples=[t.value for t in EventType], description="An event type")]
+#: The wire names a subscription may ask for, as an enum in the schema (clients and generators see the list).
+EventTypeName = Annotated[EventType, Meta(description="An event type")]
 
 
 class CloudEvent(msgspec.Struct):
@@ -166,7 +167,7 @@ class WebhookController(Controller):
         webhooks: NamedDependency[WebhookSubscriptions],
         principal: NamedDependency[Principal],
     ) -> CreatedWebhookView:
-        new = NewWebhook(data.url, list(data.event_types), data.tenant_id, data.description)
+        new = NewWebhook(data.url, [t.value for t in data.event_types], data.tenant_id, data.description)
         created = await webhooks.create(principal, new)
         view = WebhookView.of(created.webhook)
         return CreatedWebhookView(**msgspec.structs.asdict(view), secret=created.secret)
@@ -194,7 +195,10 @@ class WebhookController(Controller):
         webhooks: NamedDependency[WebhookSubscriptions],
         principal: NamedDependency[Principal],
     ) -> WebhookView:
-        change = WebhookChange(**{k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET})
+        fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+        if "event_types" in fields:
+            fields["event_types"] = [t.value for t in fields["event_types"]]
+        change = WebhookChange(**fields)
         return WebhookView.of(await webhooks.update(principal, webhook_id, change))
 
     @delete("/{webhook_id:str}", status_code=204, summary="Unsubscribe (its queued deliveries are dropped)")
