@@ -2,9 +2,15 @@
 
 granian runs the app in worker processes that its master forks. When the master dies without stopping them
 (``kill -9``, the OOM killer), nothing tells the workers: they kept answering on the port, so a restart failed
-with "address in use" and the service was half alive. Here a worker asks to be sent SIGTERM when its parent
-dies (Linux ``prctl(PR_SET_PDEATHSIG)``; elsewhere a thread watches the parent's pid), and SIGTERM is the
-worker's ordinary graceful stop: it stops accepting, finishes what is in flight, closes its pools and exits.
+with "address in use" and the service was half alive. Here a worker asks the kernel to kill it when its parent
+dies (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere a thread watches the parent's pid and exits).
+
+Why a kill and not SIGTERM, the worker's graceful stop: granian's SIGTERM handler blocks, holding the GIL, when
+the signal arrives while the worker is still starting (before its server listens for it), so such a worker
+could neither stop nor run anything else, and served on, orphaned, for good (seen when ``serve`` was killed a
+moment after it answered ready). A master killed outright is a crash; its workers go with it, as they would
+in one process. Requests in flight at that moment are cut, and the event work they held is claimed under
+leases, so another worker redoes it.
 """
 
 from __future__ import annotations
@@ -34,23 +40,25 @@ def create_app() -> Any:
     return build()
 
 
-def stop_when_parent_dies(parent_pid: int, poll_seconds: float = 1.0) -> None:
-    """Send this process SIGTERM when ``parent_pid`` (its parent) exits; exit at once if it already has."""
-    if not _ask_kernel_for_sigterm_on_parent_death():
-        threading.Thread(target=_watch_parent, args=(parent_pid, poll_seconds), daemon=True).start()
-    # Checked after arming: a parent that died before that would never trigger the signal.
+def stop_when_parent_dies(parent_pid: int, poll_seconds: float = 0.5) -> None:
+    """End this process when ``parent_pid`` (its parent) exits; exit at once if it already has."""
+    if not _ask_kernel_to_kill_on_parent_death():
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, poll_seconds), name="parent-watch", daemon=True
+        ).start()
+    # Checked after arming: a parent that died before that would never trigger the kill.
     if os.getppid() != parent_pid:
         sys.exit("tenant-service: serve exited before this worker started")
 
 
-def _ask_kernel_for_sigterm_on_parent_death() -> bool:
+def _ask_kernel_to_kill_on_parent_death() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
 
 
 def _watch_parent(parent_pid: int, poll_seconds: float) -> None:
     while os.getppid() == parent_pid:
         time.sleep(poll_seconds)
-    os.kill(os.getpid(), signal.SIGTERM)
+    os._exit(1)
