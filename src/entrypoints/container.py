@@ -40,13 +40,15 @@ from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Cache, OperatedStorage, RateLimiter
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.signup_state import SignupStateCodec
+from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.key_rotation import CredentialKeyRotation
 from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.signup import WhatsAppSignup
 from tenant_core.use_cases.vault import CredentialVault
-from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.use_cases.webhook_delivery import WebhookDelivery
+from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config
 from tenant_entrypoints.event_worker import EventWorker
@@ -140,6 +142,11 @@ def report_unreadable(value: UnreadableValue) -> None:
     """A stored secret that no configured key opens: an ERROR line naming it and its key (never the value)."""
     logger.bind(kind=value.kind, key_id=value.key_id, **value.record).error("Sealed value unreadable: {}", value.reason)
     metrics.observe_unreadable(value.kind)
+
+
+def relay_for(storage: OperatedStorage, bus: RabbitMqBus | None) -> EventRelay | None:
+    """The bus relay, when a bus is configured."""
+    return None if bus is None else EventRelay(storage, bus)
 
 
 def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter:
@@ -246,10 +253,10 @@ class Container(containers.DeclarativeContainer):
         sealed=sealed,
         sender=webhook_sender,
         clock=clock,
-        bus=bus,
         retry_schedule=config.webhook_retry_schedule,
         attempt_timeout=config.webhook_timeout,
     )
+    relay = providers.Singleton(relay_for, storage=storage, bus=bus)
     operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus)
     event_worker = providers.Singleton(
         EventWorker,
@@ -258,6 +265,7 @@ class Container(containers.DeclarativeContainer):
         feed=events,
         clock=clock,
         retention_days=config.event_retention_days,
+        relay=relay,
     )
 
 

@@ -14,8 +14,9 @@ from loguru import logger
 
 from tenant_core.errors import TenantServiceError
 from tenant_core.ports import Clock, Storage
+from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed
-from tenant_core.use_cases.webhooks import WebhookDelivery
+from tenant_core.use_cases.webhook_delivery import WebhookDelivery
 from tenant_entrypoints import metrics
 
 POLL_SECONDS = 0.5
@@ -40,10 +41,17 @@ class Round(NamedTuple):
 
 class EventWorker:
     def __init__(
-        self, storage: Storage, delivery: WebhookDelivery, feed: EventFeed, clock: Clock, retention_days: float
+        self,
+        storage: Storage,
+        delivery: WebhookDelivery,
+        feed: EventFeed,
+        clock: Clock,
+        retention_days: float,
+        relay: EventRelay | None = None,
     ) -> None:
         self._storage = storage
         self._delivery = delivery
+        self._relay = relay  # None: no bus configured
         self._feed = feed
         self._clock = clock
         self._retention = timedelta(days=retention_days)
@@ -108,7 +116,7 @@ class EventWorker:
         fanned = await self._delivery.fan_out(FAN_OUT_BATCH)
         sent = await self._delivery.send_due(SEND_LINES, SEND_PER_LINE)
         try:
-            relayed = await self._delivery.relay_to_bus(RELAY_BATCH)
+            relayed = await self._relay.relay(RELAY_BATCH) if self._relay is not None else 0
         except TenantServiceError:
             metrics.observe_relay("rabbitmq", "error")
             raise

@@ -110,10 +110,12 @@ from tenant_core.use_cases import (
     WhatsAppSignup,
 )
 from tenant_core.use_cases.connections import ConnectionChecks
+from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import SealedKeyCheck
 from tenant_core.use_cases.operations import OperationsReport
-from tenant_core.use_cases.webhooks import WebhookDelivery, WebhookSubscriptions
+from tenant_core.use_cases.webhook_delivery import WebhookDelivery
+from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
 from tenant_core.webhooks import (
     CreatedWebhook,
@@ -167,6 +169,7 @@ __all__ = [
     "EventFeed",
     "EventLog",
     "EventPage",
+    "EventRelay",
     "EventType",
     "ExternalServiceError",
     "FieldProblem",

@@ -13,18 +13,14 @@ import msgspec
 
 from tenant_adapters.postgres.credentials import PostgresCredentialStore
 from tenant_adapters.postgres.errors import translated
-from tenant_adapters.postgres.events import (
-    EventListener,
-    PostgresEventConsumers,
-    PostgresEventLog,
-    PostgresWebhookRepository,
-)
+from tenant_adapters.postgres.feed import EventListener, PostgresEventConsumers, PostgresEventLog
 from tenant_adapters.postgres.legacy_imports import PostgresImportRecords
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.sealed import PostgresSealedValues
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
 from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
+from tenant_adapters.postgres.webhooks import PostgresWebhookRepository
 from tenant_core.change_events import ChangeEvent
 from tenant_core.entities import AuditEvent
 from tenant_core.operations import Backlog

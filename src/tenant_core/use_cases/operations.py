@@ -6,7 +6,7 @@ from tenant_core.errors import UnavailableError
 from tenant_core.operations import OperationsSnapshot
 from tenant_core.ports import Cache, EventBus, OperatedStorage
 from tenant_core.security import Permission, Principal
-from tenant_core.use_cases.webhooks import BUS_RELAY
+from tenant_core.use_cases.event_relay import BUS_RELAY
 
 
 class OperationsReport:

@@ -14,7 +14,7 @@ from msgspec import UNSET, Meta, UnsetType
 from tenant_core import Principal
 from tenant_core.change_events import ChangeEvent, EventType
 from tenant_core.use_cases.events import EventFeed
-from tenant_core.use_cases.webhooks import WebhookSubscriptions
+from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhooks import Delivery, NewWebhook, Webhook, WebhookChange, WebhookStatus
 
 #: The wire names a subscription may ask for, as an enum in the schema (clients and generators see the list).

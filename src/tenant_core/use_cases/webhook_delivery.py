@@ -1,148 +1,38 @@
-"""Webhook subscriptions (admin) and the work that delivers events to them.
+"""Delivering events to webhook subscriptions: what every worker of ``serve`` runs in a loop.
 
-:class:`WebhookDelivery` is what every worker of ``serve`` runs in a loop: fan new events out to
-subscriptions, send due deliveries, relay events to the bus. Each step claims its work in the database, so
-any number of workers and instances share it without duplicating it (deliveries are at least once: a
-delivery is sent again only after an attempt failed, or after its sender stopped mid-attempt).
+Fan new events out to the subscriptions that want them, then send due deliveries line by line (a subscription
+and a tenant), in feed order. Each step claims its work in the database, so any number of workers and
+instances share it without duplicating it (deliveries are at least once: a delivery is sent again only after
+an attempt failed, or after its sender stopped mid-attempt).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 from datetime import datetime, timedelta
 
 import msgspec
 
-from tenant_core.change_events import EventType
-from tenant_core.errors import CredentialsUnreadableError, NotFoundError, ValidationFailedError
-from tenant_core.lookup_cache import TenantDirectory
-from tenant_core.ports import Clock, EventBus, Storage, WebhookSender
+from tenant_core.errors import CredentialsUnreadableError
+from tenant_core.ports import Clock, Storage, WebhookSender
 from tenant_core.sealed_kinds import WEBHOOK_SECRETS
 from tenant_core.sealing import SealedValues
-from tenant_core.security import Permission, Principal
-from tenant_core.webhook_urls import parse_webhook_url
 from tenant_core.webhooks import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_RETRY_SCHEDULE,
-    CreatedWebhook,
     Delivery,
     DeliveryAttempt,
     DeliveryState,
     Lease,
-    NewWebhook,
     Webhook,
-    WebhookChange,
     WebhookStatus,
     delivery_lease,
     retry_delay,
 )
 
+#: The feed consumer whose position says how far fan-out has got.
 WEBHOOK_FAN_OUT = "webhooks"
-BUS_RELAY = "bus"
-
-
-class WebhookSubscriptions:
-    def __init__(
-        self, storage: Storage, sealed: SealedValues, sender: WebhookSender, directory: TenantDirectory, clock: Clock
-    ) -> None:
-        self._storage = storage
-        self._sealed = sealed
-        self._sender = sender
-        self._directory = directory
-        self._clock = clock
-
-    async def create(self, principal: Principal, new: NewWebhook) -> CreatedWebhook:
-        """Subscribe; the signing secret is returned here only, and stored sealed."""
-        principal.require(Permission.WEBHOOKS_MANAGE)
-        await self._check(new.url, new.event_types, new.tenant_id, new.description)
-        webhook_id = "wh_" + secrets.token_hex(8)
-        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        key_id, sealed = self._sealed.seal(WEBHOOK_SECRETS, (webhook_id,), secret.encode())
-        now = self._clock.now()
-        webhook = Webhook(
-            id=webhook_id,
-            url=new.url,
-            event_types=sorted(set(new.event_types)),
-            tenant_id=new.tenant_id,
-            description=new.description,
-            status=WebhookStatus.ACTIVE,
-            key_id=key_id,
-            sealed_secret=sealed,
-            created_at=now,
-            updated_at=now,
-        )
-        async with self._storage.unit_of_work() as uow:
-            stored = await uow.webhooks.add(webhook)
-        return CreatedWebhook(webhook=stored, secret=secret)
-
-    async def list(self, principal: Principal) -> list[Webhook]:
-        principal.require(Permission.WEBHOOKS_MANAGE)
-        return await self._storage.webhooks.list()
-
-    async def get(self, principal: Principal, webhook_id: str) -> Webhook:
-        principal.require(Permission.WEBHOOKS_MANAGE)
-        if (webhook := await self._storage.webhooks.get(webhook_id)) is None:
-            raise NotFoundError(f"Webhook {webhook_id} not found")
-        return webhook
-
-    async def update(self, principal: Principal, webhook_id: str, change: WebhookChange) -> Webhook:
-        current = await self.get(principal, webhook_id)
-        fields = msgspec.structs.asdict(change)
-        fields = {k: v for k, v in fields.items() if v is not msgspec.UNSET}
-        if not fields:
-            raise ValidationFailedError("Request body must change at least one field", [])
-        if "event_types" in fields:
-            fields["event_types"] = sorted(set(fields["event_types"]))
-        changed = msgspec.structs.replace(current, **fields, updated_at=self._clock.now())
-        await self._check(changed.url, changed.event_types, changed.tenant_id, changed.description)
-        async with self._storage.unit_of_work() as uow:
-            stored = await uow.webhooks.replace(changed)
-        if stored is None:
-            raise NotFoundError(f"Webhook {webhook_id} not found")
-        return stored
-
-    async def delete(self, principal: Principal, webhook_id: str) -> None:
-        principal.require(Permission.WEBHOOKS_MANAGE)
-        async with self._storage.unit_of_work() as uow:
-            if not await uow.webhooks.remove(webhook_id):
-                raise NotFoundError(f"Webhook {webhook_id} not found")
-
-    async def deliveries(
-        self, principal: Principal, webhook_id: str, limit: int = 20, before: str | None = None
-    ) -> list[Delivery]:
-        await self.get(principal, webhook_id)
-        if limit < 1:
-            raise ValidationFailedError.for_field("limit", "must be at least 1")
-        return await self._storage.webhooks.deliveries(webhook_id, min(limit, 100), before)
-
-    async def retry(self, principal: Principal, webhook_id: str, delivery_id: str) -> Delivery:
-        """Send the delivery again now (whatever its state); attempts so far are kept."""
-        await self.get(principal, webhook_id)
-        async with self._storage.unit_of_work() as uow:
-            delivery = await uow.webhooks.requeue(webhook_id, delivery_id, self._clock.now())
-        if delivery is None:
-            raise NotFoundError(f"Delivery {delivery_id} not found")
-        return delivery
-
-    async def _check(self, url: str, event_types: list[str], tenant_id: str | None, description: str | None) -> None:
-        parse_webhook_url(url)  # the rule every sender shares; the sender then checks where the host leads
-        if (reason := await self._sender.refusal(url)) is not None:
-            raise ValidationFailedError.for_field("url", reason)
-        if not event_types:
-            raise ValidationFailedError.for_field("eventTypes", "must name at least one event type")
-        if unknown := set(event_types) - {t.value for t in EventType}:
-            known = ", ".join(t.value for t in EventType)
-            raise ValidationFailedError.for_field("eventTypes", f"unknown type {sorted(unknown)[0]!r}; known: {known}")
-        if description is not None and len(description) > 500:
-            raise ValidationFailedError.for_field("description", "must be at most 500 characters")
-        if tenant_id is not None:
-            try:
-                await self._directory.live(tenant_id)
-            except NotFoundError:
-                raise ValidationFailedError.for_field("tenantId", f"no tenant {tenant_id}") from None
-
 
 #: How often the fan-out walks past the events while there are no subscriptions.
 IDLE_FAN_OUT_EVERY = timedelta(seconds=10)
@@ -157,7 +47,6 @@ class WebhookDelivery:
         sealed: SealedValues,
         sender: WebhookSender,
         clock: Clock,
-        bus: EventBus | None = None,
         retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
         attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
     ) -> None:
@@ -165,7 +54,6 @@ class WebhookDelivery:
         self._sealed = sealed
         self._sender = sender
         self._clock = clock
-        self._bus = bus
         self._schedule = retry_schedule
         self._attempt_timeout = attempt_timeout
         self._lease = delivery_lease(attempt_timeout)
@@ -301,19 +189,3 @@ class WebhookDelivery:
         except TimeoutError:
             took = (self._clock.now() - at).total_seconds() * 1000
             return DeliveryAttempt(at, None, round(took, 3), f"timed out after {self._attempt_timeout:g} s")
-
-    async def relay_to_bus(self, batch: int = 100) -> int:
-        """Publish new events to the bus in feed order; the position moves only after the broker confirmed,
-        so an outage delays events and loses none (a crash in between publishes a batch twice)."""
-        if self._bus is None:
-            return 0
-        async with self._storage.unit_of_work() as uow:
-            position = await uow.consumers.claim(BUS_RELAY)
-            if position is None:
-                return 0
-            events = await uow.events.read(position, batch)
-            if not events:
-                return 0
-            await self._bus.publish(events)
-            await uow.consumers.advance(BUS_RELAY, events[-1].position or position)
-        return len(events)
