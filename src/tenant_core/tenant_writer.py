@@ -1,4 +1,4 @@
-"""The one way a tenant changes: optimistic compare-and-set in a unit of work, audited, then uncached.
+"""The one way a tenant changes: optimistic compare-and-set in a unit of work, audited, uncached everywhere.
 
 Use cases that change more than the tenant row (credentials, WhatsApp signup) pass ``also``: further
 writes that commit in the same transaction as the tenant's change and its audit event.
@@ -83,8 +83,10 @@ class TenantWriter:
                         after=stored,
                         detail=detail,
                     )
+                    # Every process drops both versions' keys when this commits, even if this one dies first.
+                    stale = self._cache.announce_tenants(uow, current, stored)
             if stored is not None:
-                await self._cache.forget(current, stored)
+                await self._cache.forget_keys(stale)  # this process, and Redis, before the write is acknowledged
                 return stored
             if expected_version is not None:
                 raise PreconditionFailedError(f"Tenant {tenant_id} was changed by another request")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +19,7 @@ from tenant_adapters.postgres.events import (
     PostgresEventLog,
     PostgresWebhookRepository,
 )
+from tenant_adapters.postgres.invalidations import PostgresCacheInvalidations, PostgresInvalidationFollower
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
@@ -78,6 +79,7 @@ class PostgresUnitOfWork:
             except BaseException:
                 await self._pool.release(self._connection)
                 raise
+        self.invalidations = PostgresCacheInvalidations()
         self.tenants = PostgresTenantRepository(self._connection)
         self.idempotency = PostgresIdempotencyKeys(self._connection)
         self.api_keys = PostgresApiKeyRepository(self._connection)
@@ -98,6 +100,7 @@ class PostgresUnitOfWork:
                 if exc_type is None:
                     events = self.events.take()
                     await write_audit_and_events(self._connection, self._audit_rows, events)
+                    await self.invalidations.announce(self._connection)  # delivered if, and when, this commits
                     await self._transaction.commit()
                     wrote_events = bool(events)
                     if wrote_events and self._on_events is not None:
@@ -109,10 +112,12 @@ class PostgresUnitOfWork:
 
 
 class PostgresStorage:
-    """``dsn``, when given, lets :meth:`wait_for_events` LISTEN on its own connection; without it, it polls."""
+    """``dsn``, when given, lets :meth:`wait_for_events` LISTEN on its own connection (without it, it polls) and
+    :meth:`follow_invalidations` follow the cache invalidations every process commits."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self._pool = pool
+        self._dsn = dsn
         self._listener = EventListener(dsn) if dsn else None
         self._committed = asyncio.Event()
         self._uncounted_commits = False
@@ -155,6 +160,18 @@ class PostgresStorage:
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool, self._events_committed)
+
+    @contextlib.asynccontextmanager
+    async def follow_invalidations(self) -> AsyncIterator[PostgresInvalidationFollower]:
+        """Follow committed cache invalidations on a connection of its own (needs ``dsn``)."""
+        if self._dsn is None:
+            raise ValueError("PostgresStorage needs its dsn to follow cache invalidations")
+        follower = PostgresInvalidationFollower(self._dsn)
+        await follower.start()
+        try:
+            yield follower
+        finally:
+            await follower.close()
 
     async def ping(self) -> None:
         with translated():

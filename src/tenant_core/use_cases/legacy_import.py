@@ -228,6 +228,7 @@ class LegacyImport:
 
     async def _write(self, plan: _Plan, dry_run: bool) -> list[ImportLine]:
         lines: list[ImportLine] = []
+        stale: list[str] = []
         try:
             async with self._storage.unit_of_work() as uow:
                 before = await uow.tenants.get(plan.tenant.id)
@@ -238,12 +239,13 @@ class LegacyImport:
                     after = await uow.tenants.get(plan.tenant.id)
                     action, tenant_id = AuditAction.TENANT_IMPORTED, plan.tenant.id
                     await record(uow, self._clock, IMPORTER, action, tenant_id, changed, before=before, after=after)
+                    stale = self._cache.announce_tenants(uow, before, after)
                 if dry_run:
                     raise _DryRun
         except _DryRun:
             pass
         else:
-            await self._cache.forget(plan.tenant)
+            await self._cache.forget_keys(stale)
         return lines + plan.lines
 
     async def _write_tenant(self, uow: UnitOfWork, plan: _Plan, lines: list[ImportLine]) -> list[str]:

@@ -96,12 +96,13 @@ class TenantService:
                 if idempotency_key:
                     remembered = IdempotencyRecord(principal.subject, idempotency_key, print_, tenant.id, now)
                     await uow.idempotency.remember(self._seal_api_key(remembered, issued.secret))
+                stale = self._cache.announce_tenants(uow, tenant)  # clears negative entries for its lookup keys
         except ConflictError:
             # A concurrent request with the same key may have won the race: answer as it did.
             if idempotency_key and (earlier := await self._replay(principal, idempotency_key, print_)):
                 return earlier
             raise
-        await self._cache.forget(tenant)  # clears negative entries for its lookup keys
+        await self._cache.forget_keys(stale)
         return CreatedTenant(tenant=tenant, api_key=issued.secret)
 
     async def _replay(self, principal: Principal, key: str, print_: str) -> CreatedTenant | None:
@@ -187,5 +188,6 @@ class TenantService:
             if removed is None:
                 raise NotFoundError(f"Tenant {tenant_id} not found")
             await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id, before=removed)
-        await self._cache.forget(removed)
+            stale = self._cache.announce_tenants(uow, removed)
+        await self._cache.forget_keys(stale)
         return removed
