@@ -36,6 +36,8 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
         ({"REDIS_URL": "memcached://x"}, "REDIS_URL"),
         ({"JWT_SECRET": "short"}, "JWT_SECRET"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"TENANT_SERVICE_INSTANCES": "0"}, "TENANT_SERVICE_INSTANCES"),
+        ({"TENANT_SERVICE_INSTANCES": "three"}, "TENANT_SERVICE_INSTANCES"),
     ],
 )
 def test_bad_setting_exits_with_one_line(tmp_path, env, names):

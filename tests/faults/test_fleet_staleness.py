@@ -10,6 +10,7 @@ must be under the bound. The caches must really have served (in-process hits), o
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import signal
@@ -200,9 +201,8 @@ async def test_losing_the_follow_connection_empties_the_cache_and_it_recovers(
 ):
     """The listener is terminated in Postgres; the instance says so, forgets what it cached (a change made
     behind its back meanwhile is answered), reconnects, and caches again."""
-    service = await service_factory(
-        {"DATABASE_URL": postgres_url, "CREDENTIALS_KEYS": TEST_CREDENTIALS_KEYS, "EVENT_DELIVERY": "false"}
-    ).start()
+    env = {"DATABASE_URL": postgres_url, "CREDENTIALS_KEYS": TEST_CREDENTIALS_KEYS, "EVENT_DELIVERY": "false"}
+    service = await service_factory({**env, "TENANT_SERVICE_INSTANCES": "2"}).start()
     async with httpx.AsyncClient(base_url=service.url, timeout=10, headers=ADMIN) as client:
         phone = f"6{secrets.randbelow(10**9):09d}"
         tenant_id = await _create(client, "cached", phone)
@@ -226,5 +226,11 @@ async def test_losing_the_follow_connection_empties_the_cache_and_it_recovers(
         assert set(answers) == {"missed"}
         assert await _l1_hits(client) - hits > 10  # served from the cache again, and right
     assert "Cache invalidation feed lost" in log.read_text()
+    # Without Redis, start-up says once that rate limits are counted per process, and each one's share.
+    warnings = [json.loads(line) for line in log.read_text().splitlines() if '"WARNING"' in line]
+    assert [w["msg"] for w in warnings if "REDIS_URL" in w["msg"]] == [
+        "No REDIS_URL: each process counts rate limits on its own and admits 1/2 of a tenant's limit "
+        "(1 worker(s) x TENANT_SERVICE_INSTANCES=2); set REDIS_URL to count them once for the fleet"
+    ]
     service.signal(signal.SIGTERM)
     service.wait()

@@ -1,9 +1,9 @@
 """Cache invalidations through Postgres: announced with the commit, followed on one LISTEN connection.
 
-A unit of work announces its stale keys with ``pg_notify`` inside its own transaction. PostgreSQL delivers a
-notification only if the transaction commits, and the committing server process signals every listener
-during the commit, before its client is told the commit succeeded: a writer that dies right after its commit
-has still announced it.
+A unit of work announces its stale keys with ``pg_notify`` inside its own transaction, in the statement that
+writes its audit rows just before the commit. PostgreSQL delivers a notification only if the transaction
+commits, and the committing server process signals every listener during the commit, before its client is
+told the commit succeeded: a writer that dies right after its commit has still announced it.
 
 Each process follows the channel on one connection of its own and confirms, every ``confirm_every`` seconds,
 that it is up to date, with a round trip on that connection. PostgreSQL 14 and later send a listener every
@@ -52,7 +52,8 @@ def payloads(keys: Iterable[str]) -> list[bytes]:
 
 
 class PostgresCacheInvalidations:
-    """The keys one unit of work makes stale; :meth:`announce` runs just before its commit."""
+    """The keys one unit of work makes stale. Its commit sends :meth:`notices` with ``pg_notify``, in the same
+    statement as its audit rows (``tenant_adapters.postgres.storage.write_audit_and_events``)."""
 
     def __init__(self) -> None:
         self._keys: list[str] = []
@@ -60,11 +61,10 @@ class PostgresCacheInvalidations:
     def add(self, keys: Iterable[str]) -> None:
         self._keys.extend(keys)
 
-    async def announce(self, connection: asyncpg.Connection) -> None:
-        """Queue the notifications in the open transaction on ``connection``: sent if, and when, it commits."""
-        for payload in payloads(self._keys):
-            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload.decode())
-        self._keys = []
+    def notices(self) -> list[str]:
+        """The notification payloads announcing the keys added so far (and forgets them)."""
+        keys, self._keys = self._keys, []
+        return [payload.decode() for payload in payloads(keys)]
 
 
 class PostgresInvalidationFollower:

@@ -19,7 +19,11 @@ from tenant_adapters.postgres.events import (
     PostgresEventLog,
     PostgresWebhookRepository,
 )
-from tenant_adapters.postgres.invalidations import PostgresCacheInvalidations, PostgresInvalidationFollower
+from tenant_adapters.postgres.invalidations import (
+    CHANNEL,
+    PostgresCacheInvalidations,
+    PostgresInvalidationFollower,
+)
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
 from tenant_adapters.postgres.signup import PostgresSignupNonces
@@ -28,39 +32,52 @@ from tenant_core.change_events import ChangeEvent
 from tenant_core.entities import AuditEvent
 
 _AUDIT_ROWS = (
-    "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
+    "audit AS (INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
     "SELECT at, actor, action, tenant_id, ARRAY(SELECT jsonb_array_elements_text(changes::jsonb)), request_id "
-    "FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) "
-    "AS rows (at, actor, action, tenant_id, changes, request_id)"
+    "FROM unnest({}::timestamptz[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]) "
+    "AS rows (at, actor, action, tenant_id, changes, request_id))"
 )
 #: Events go in with their place in the queue of unnumbered events (see ``PostgresEventLog.sequence``).
 _EVENT_ROWS = (
     "written AS (INSERT INTO events (id, type, tenant_id, occurred_at, data) "
-    "SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::timestamptz[], {}::jsonb[]) RETURNING seq) "
-    "INSERT INTO events_unnumbered (seq) SELECT seq FROM written"
+    "SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::timestamptz[], {}::jsonb[]) RETURNING seq), "
+    "queued AS (INSERT INTO events_unnumbered (seq) SELECT seq FROM written)"
 )
+#: Cache invalidations (see ``tenant_adapters.postgres.invalidations``): sent when, and if, the transaction commits.
+_NOTIFY = f"SELECT count(pg_notify('{CHANNEL}', payload)) FROM unnest({{}}::text[]) AS payload"
 
 
-async def write_audit_and_events(db: asyncpg.Connection, audit: list[AuditEvent], events: list[ChangeEvent]) -> None:
-    """A unit of work's audit rows and change events, in one statement just before its commit: the outbox
-    then costs the rows it writes, not another round trip."""
-    audit_args = [
-        [a.at for a in audit],
-        [a.actor for a in audit],
-        [a.action for a in audit],
-        [a.tenant_id for a in audit],
-        [msgspec.json.encode(a.changes).decode() for a in audit],  # a list per row: one JSON text each
-        [a.request_id for a in audit],
-    ]
-    event_args = [[e.id for e in events], [e.type for e in events], [e.subject for e in events]]
-    event_args += [[e.time for e in events], [e.data for e in events]]
-    if audit and events:
-        sql = f"WITH audit AS ({_AUDIT_ROWS}), " + _EVENT_ROWS.format("$7", "$8", "$9", "$10", "$11")
-        await db.execute(sql, *audit_args, *event_args)
-    elif audit:
-        await db.execute(_AUDIT_ROWS, *audit_args)
-    elif events:
-        await db.execute("WITH " + _EVENT_ROWS.format("$1", "$2", "$3", "$4", "$5"), *event_args)
+async def write_audit_and_events(
+    db: asyncpg.Connection, audit: list[AuditEvent], events: list[ChangeEvent], notices: list[str] | None = None
+) -> None:
+    """A unit of work's audit rows, change events and cache-invalidation notices, in one statement just before
+    its commit: the outbox and the announcement then cost what they write, not more round trips. (Data-modifying
+    ``WITH`` parts always run to completion, whether or not the final ``SELECT`` reads them.)"""
+    args: list[object] = []
+
+    def placeholders(values: list[object]) -> list[str]:
+        args.extend(values)
+        return [f"${n}" for n in range(len(args) - len(values) + 1, len(args) + 1)]
+
+    parts = []
+    if audit:
+        audit_args: list[object] = [
+            [a.at for a in audit],
+            [a.actor for a in audit],
+            [a.action for a in audit],
+            [a.tenant_id for a in audit],
+            [msgspec.json.encode(a.changes).decode() for a in audit],  # a list per row: one JSON text each
+            [a.request_id for a in audit],
+        ]
+        parts.append(_AUDIT_ROWS.format(*placeholders(audit_args)))
+    if events:
+        event_args: list[object] = [[e.id for e in events], [e.type for e in events], [e.subject for e in events]]
+        event_args += [[e.time for e in events], [e.data for e in events]]
+        parts.append(_EVENT_ROWS.format(*placeholders(event_args)))
+    if not parts and not notices:
+        return
+    final = _NOTIFY.format(*placeholders([notices])) if notices else "SELECT 1"
+    await db.execute(("WITH " + ", ".join(parts) + " " if parts else "") + final, *args)
 
 
 class PostgresUnitOfWork:
@@ -99,8 +116,8 @@ class PostgresUnitOfWork:
             with translated():
                 if exc_type is None:
                     events = self.events.take()
-                    await write_audit_and_events(self._connection, self._audit_rows, events)
-                    await self.invalidations.announce(self._connection)  # delivered if, and when, this commits
+                    notices = self.invalidations.notices()
+                    await write_audit_and_events(self._connection, self._audit_rows, events, notices)
                     await self._transaction.commit()
                     wrote_events = bool(events)
                     if wrote_events and self._on_events is not None:
