@@ -90,6 +90,7 @@ class PostgresInvalidationFollower:
         self._on_stale: list[Callable[[Sequence[str]], None]] = []
         self._on_gap: list[Callable[[], Awaitable[None]]] = []
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._confirmed = asyncio.Event()  # set, and replaced, after each confirmation
 
     def subscribe(self, on_stale: Callable[[Sequence[str]], None], on_gap: Callable[[], Awaitable[None]]) -> None:
@@ -112,6 +113,7 @@ class PostgresInvalidationFollower:
                 await self.caught_up()
 
     async def close(self) -> None:
+        self._closing = True  # a cancellation can be lost (asyncio.wait_for in 3.11, redis-py): the loop checks
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -119,7 +121,7 @@ class PostgresInvalidationFollower:
 
     async def _follow(self) -> None:
         lost = False
-        while True:
+        while not self._closing:
             connection: asyncpg.Connection | None = None
             try:
                 connection = await asyncpg.connect(self._dsn, timeout=5, server_settings={"application_name": NAME})
@@ -129,9 +131,10 @@ class PostgresInvalidationFollower:
                 if lost:
                     logger.info("Cache invalidation feed restored; caches serve again")
                     lost = False
-                while True:
+                while not self._closing:
                     sent = time.monotonic()
-                    await asyncio.wait_for(connection.execute("SELECT 1"), self._give_up_after)
+                    async with asyncio.timeout(self._give_up_after):
+                        await connection.execute("SELECT 1")
                     self._confirmed_at = sent
                     self._confirmed.set()
                     self._confirmed = asyncio.Event()
