@@ -126,7 +126,14 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         _prepare_metrics_dir(config.data_dir / "metrics")
     config.signing_secret()  # create the shared secret once, before workers race for it
     if not config.redis_url:
-        logger.info("No REDIS_URL: using an in-process cache")
+        share = workers * config.instances
+        logger.warning(
+            "No REDIS_URL: each process counts rate limits on its own and admits 1/{} of a tenant's limit "
+            "({} worker(s) x TENANT_SERVICE_INSTANCES={}); set REDIS_URL to count them once for the fleet",
+            share,
+            workers,
+            config.instances,
+        )
     logger.info("Tenant Service listening", url=f"http://{host}:{port}", workers=workers)
     if config.auth_disabled:
         logger.warning("AUTH_DISABLED=true: authentication is OFF")

@@ -40,6 +40,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".tenant-service")
     db_pool_max: int = 10
     workers: int = 1
+    instances: int = 1  # serve instances on this database: without Redis, each counts 1/instances of a rate limit
     jwt_secret: str | None = None  # None (and no jwt_secrets): generated once into data_dir/jwt-secret
     jwt_secrets: str | None = None  # "kid=secret,…": the first signs (with its kid), all verify
     jwt_issuer: str | None = None  # set: tokens must carry this iss (and the CLI mints it)
@@ -85,6 +86,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             data_dir=Path(env.get("TENANT_SERVICE_DATA_DIR", ".tenant-service")).resolve(),
             db_pool_max=_positive_int("DB_POOL_MAX", env.get("DB_POOL_MAX", "10")),
             workers=_positive_int("TENANT_SERVICE_WORKERS", env.get("TENANT_SERVICE_WORKERS", "1")),
+            instances=_positive_int("TENANT_SERVICE_INSTANCES", env.get("TENANT_SERVICE_INSTANCES", "1")),
             jwt_secret=env.get("JWT_SECRET") or None,
             jwt_secrets=env.get("JWT_SECRETS") or None,
             jwt_issuer=env.get("JWT_ISSUER") or None,

@@ -16,7 +16,7 @@ from loguru import logger
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.genesys import HttpGenesysCloud
 from tenant_adapters.jwt import JwtTokens
-from tenant_adapters.memory import InMemoryCache, InMemoryRateLimiter, NoCache
+from tenant_adapters.memory import InMemoryCache, InMemoryRateLimiter
 from tenant_adapters.meta_graph import HttpMetaGraph
 from tenant_adapters.postgres import PostgresStorage, create_pool
 from tenant_adapters.rabbitmq import RabbitMqBus
@@ -37,7 +37,7 @@ from tenant_core import (
 )
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough, TenantDirectory
-from tenant_core.ports import Cache, OperatedStorage, RateLimiter
+from tenant_core.ports import Cache, InvalidationFollower, OperatedStorage, RateLimiter, Storage
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.event_relay import EventRelay
@@ -119,18 +119,19 @@ async def open_genesys(base_url: str | None, timeout_seconds: float) -> AsyncIte
         await genesys.close()
 
 
-async def open_cache(client: redis.Redis | None, url: str | None, workers: int) -> AsyncIterator[Cache]:
-    """Redis: an in-process L1 in front of Redis, invalidated over pub/sub. No Redis: in-process only."""
-    if client is None or not url:
-        if workers > 1:
-            # Per-process caches cannot see each other's invalidations; without Redis, do not cache at all.
-            logger.warning("Caching disabled: {} workers and no REDIS_URL", workers)
-            yield NoCache()
-        else:
-            yield InMemoryCache(on_lookup=metrics.observe_cache)
+async def open_follower(storage: Storage) -> AsyncIterator[InvalidationFollower]:
+    """This process's view of the cache invalidations every process commits (see ``open_cache``)."""
+    async with storage.follow_invalidations() as follower:
+        yield follower
+
+
+async def open_cache(client: redis.Redis | None, follower: InvalidationFollower) -> AsyncIterator[Cache]:
+    """A cache per process, following committed invalidations through the database; with Redis, in front of
+    Redis as a shared second level. Either way every process, worker or instance, may cache."""
+    if client is None:
+        yield InMemoryCache(on_lookup=metrics.observe_cache, follower=follower)
         return
-    subscriber = redis.Redis.from_url(url, socket_connect_timeout=0.5, health_check_interval=2)
-    cache = TieredCache(RedisCache(client), subscriber, on_lookup=metrics.observe_cache)
+    cache = TieredCache(RedisCache(client), follower, on_lookup=metrics.observe_cache)
     await cache.start()
     try:
         yield cache
@@ -149,10 +150,12 @@ def relay_for(storage: OperatedStorage, bus: RabbitMqBus | None) -> EventRelay |
     return None if bus is None else EventRelay(storage, bus)
 
 
-def choose_rate_limiter(client: redis.Redis | None, workers: int) -> RateLimiter:
+def choose_rate_limiter(client: redis.Redis | None, workers: int, instances: int) -> RateLimiter:
+    """Redis counts for the whole fleet. Without it (or while it is down) each process counts alone, so each
+    admits its share of a limit: one of ``workers`` × ``instances``."""
     if client is None:
-        return InMemoryRateLimiter(share_of=workers)
-    return RedisRateLimiter(client, workers=workers)
+        return InMemoryRateLimiter(share_of=workers * instances)
+    return RedisRateLimiter(client, share_of=workers * instances)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +186,11 @@ class Container(containers.DeclarativeContainer):
 
     storage = providers.Resource(open_storage, dsn=config.database_url, pool_max=config.db_pool_max)
     redis_client = providers.Resource(open_redis, url=config.redis_url)
-    cache = providers.Resource(open_cache, client=redis_client, url=config.redis_url, workers=config.workers)
-    rate_limiter = providers.Singleton(choose_rate_limiter, client=redis_client, workers=config.workers)
+    follower = providers.Resource(open_follower, storage=storage)
+    cache = providers.Resource(open_cache, client=redis_client, follower=follower)
+    rate_limiter = providers.Singleton(
+        choose_rate_limiter, client=redis_client, workers=config.workers, instances=config.instances
+    )
     clock = providers.Singleton(SystemClock)
     tokens = providers.Singleton(
         JwtTokens,

@@ -4,6 +4,12 @@ Keys are ``tenant:id:<id>`` and ``tenant:<lookup>:<value lowercased>``. Unknown 
 negative entry), so a flood of lookups for a number nobody owns does not reach the database. Every write
 invalidates the keys of the tenant *before and after* the change, so a moved phone number stops resolving
 to its old owner and starts resolving to its new one on the very next request.
+
+A write invalidates in two steps. Inside its unit of work it announces the keys (:meth:`ReadThrough.announce`):
+the storage delivers them to every process when, and only if, the transaction commits, even if the writer
+dies right after. Once the commit returned it forgets them itself (:meth:`ReadThrough.forget_keys`), so that
+this process never reads its own write stale and a shared level (Redis) is right before the write is
+acknowledged.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import msgspec
 
 from tenant_core.entities import LOOKUP_FIELDS, Tenant, TenantStatus
 from tenant_core.errors import NotFoundError
-from tenant_core.ports import Cache, TenantRepository
+from tenant_core.ports import Cache, TenantRepository, UnitOfWork
 
 T = TypeVar("T", bound=msgspec.Struct)
 _NEGATIVE = b"\x00"  # never valid JSON, so it cannot collide with an encoded value
@@ -54,17 +60,23 @@ class ReadThrough(Generic[T]):
         self._decode = msgspec.json.Decoder(type_).decode
         self._ttl = ttl_seconds
         self._negative_ttl = negative_ttl_seconds
-        self._loading: dict[str, asyncio.Future[T | None]] = {}
+        self._loading: dict[str, tuple[bytes, asyncio.Future[T | None]]] = {}
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[T | None]]) -> T | None:
-        """The cached value, or ``load()``'s. Concurrent misses on one key share a single load."""
+        """The cached value, or ``load()``'s. Concurrent misses on one key share a single load, but only
+        misses under the same stamp: a load that began before an invalidation may return what that
+        invalidation removed, so a reader that came after it loads afresh (and an empty stamp, a cache
+        that serves nothing, shares nothing)."""
         cached, stamp = await self._cache.read(key)
         if cached is not None:
             return None if cached == _NEGATIVE else self._decode(cached)
-        if (pending := self._loading.get(key)) is not None:
-            return await asyncio.shield(pending)
+        pending = self._loading.get(key)
+        if pending is not None and stamp and pending[0] == stamp:
+            return await asyncio.shield(pending[1])
         future: asyncio.Future[T | None] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
+        loading = (stamp, future)
+        if stamp:
+            self._loading[key] = loading
         try:
             value = await load()
             if value is None:
@@ -79,7 +91,8 @@ class ReadThrough(Generic[T]):
             future.set_result(value)
             return value
         finally:
-            del self._loading[key]
+            if self._loading.get(key) is loading:
+                del self._loading[key]
 
     async def cached(self, key: str) -> tuple[bool, T | None]:
         """``(True, value)`` when the cache knows the key (``value`` is ``None`` for a known miss), else
@@ -89,8 +102,16 @@ class ReadThrough(Generic[T]):
             return False, None
         return True, (None if cached == _NEGATIVE else self._decode(cached))
 
+    @staticmethod
+    def announce(uow: UnitOfWork, keys: Iterable[str]) -> list[str]:
+        """Announce in ``uow`` that these keys go stale when it commits (every process drops them then);
+        returns them for :meth:`forget_keys` once the commit returned."""
+        keys = sorted(set(keys))
+        uow.invalidations.add(keys)
+        return keys
+
     async def forget_keys(self, keys: Iterable[str]) -> None:
-        """Invalidate these keys (call after the change committed)."""
+        """Invalidate these keys in this process and the shared level (call after the change committed)."""
         if keys := sorted(set(keys)):
             await self._cache.invalidate(keys)
 
@@ -101,9 +122,9 @@ class TenantCache(ReadThrough[Tenant]):
     def __init__(self, cache: Cache, ttl_seconds: float = 300.0, negative_ttl_seconds: float = 5.0) -> None:
         super().__init__(cache, Tenant, ttl_seconds, negative_ttl_seconds)
 
-    async def forget(self, *tenants: Tenant | None) -> None:
-        """Invalidate every key of these tenant versions: before and after a change."""
-        await self.forget_keys(keys_of(tenants))
+    def announce_tenants(self, uow: UnitOfWork, *tenants: Tenant | None) -> list[str]:
+        """:meth:`announce` every key of these tenant versions: before and after a change."""
+        return self.announce(uow, keys_of(tenants))
 
 
 class TenantDirectory:

@@ -6,7 +6,8 @@ are the reference behaviour and both kinds pass the same contract suite in ``tes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -273,12 +274,41 @@ class ImportRecords(Protocol):
 
     async def put(self, record: ImportRecord) -> None:
         """Insert or replace the tenant's record."""
+
+
+class CacheInvalidations(Protocol):
+    """The cache keys a unit of work makes stale. They are announced with its commit, in the same transaction,
+    so every process learns of them exactly when the change commits, even if its writer dies right after."""
+
+    def add(self, keys: Iterable[str]) -> None: ...
+
+
+class InvalidationFollower(Protocol):
+    """One process following every committed :class:`CacheInvalidations` announcement, from any process.
+
+    ``current()`` is what makes a staleness bound: while it is true, every change acknowledged to its writer
+    more than ``bound`` seconds ago has already reached ``on_stale``. A cache serves nothing while it is false.
+    """
+
+    bound: float
+
+    def subscribe(self, on_stale: Callable[[Sequence[str]], None], on_gap: Callable[[], Awaitable[None]]) -> None:
+        """``on_stale(keys)`` for each committed announcement; ``on_gap()`` (awaited before the follower counts
+        as current again) after announcements may have been missed, when every cached value is suspect."""
+        ...
+
+    def current(self) -> bool: ...
+
+    async def caught_up(self) -> None:
+        """Return once every change acknowledged before this call has reached ``on_stale`` (callers bound the
+        wait, with ``asyncio.timeout``: a follower that lost its connection catches up when it is back)."""
         ...
 
 
 class UnitOfWork(Protocol):
     """One transaction: everything done through it commits together on clean exit, or not at all."""
 
+    invalidations: CacheInvalidations
     tenants: TenantRepository
     idempotency: IdempotencyKeys
     api_keys: ApiKeyRepository
@@ -336,6 +366,10 @@ class Storage(Protocol):
         ...
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+    def follow_invalidations(self) -> AbstractAsyncContextManager[InvalidationFollower]:
+        """Follow the cache invalidations every process commits, for as long as the context is open."""
+        ...
 
     async def ping(self) -> None:
         """Raise :class:`~tenant_core.errors.UnavailableError` when the store cannot answer."""

@@ -1,5 +1,5 @@
 """The one way a tenant is created or changes: in a unit of work with its audit event (optimistic
-compare-and-set for a change), then uncached.
+compare-and-set for a change), announced stale to every process when it commits, then uncached here.
 
 Use cases that write more than the tenant row (credentials, WhatsApp signup, a first API key, an import's
 bookkeeping) pass ``also`` / ``then``: further writes that commit in the same transaction as the tenant
@@ -55,7 +55,8 @@ class TenantWriter:
             await record(uow, self._clock, principal, action, stored.id, changes, after=stored)
             if then is not None:
                 await then(uow, stored)
-        await self._cache.forget(stored)
+            stale = self._cache.announce_tenants(uow, stored)  # clears cached "not found"s of its lookup keys
+        await self._cache.forget_keys(stale)
         return stored
 
     async def change(
@@ -109,8 +110,10 @@ class TenantWriter:
                         after=stored,
                         detail=detail,
                     )
+                    # Every process drops both versions' keys when this commits, even if this one dies first.
+                    stale = self._cache.announce_tenants(uow, current, stored)
             if stored is not None:
-                await self._cache.forget(current, stored)
+                await self._cache.forget_keys(stale)  # this process, and Redis, before the write is acknowledged
                 return stored
             if expected_version is not None:
                 raise PreconditionFailedError(f"Tenant {tenant_id} was changed by another request")

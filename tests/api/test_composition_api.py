@@ -26,3 +26,19 @@ async def test_the_whole_app_runs_on_in_memory_adapters_by_overriding_providers(
         resolved = await client.get("/api/tenants/by-phone/1555", headers=ADMIN)
         assert resolved.json()["tenantId"] == created.json()["tenant"]["id"]
     assert await storage.tenants.get(created.json()["tenant"]["id"]) is not None
+
+
+async def test_without_redis_a_process_admits_its_share_of_the_fleets_rate_limit():
+    """Two workers in each of three instances, no Redis: each process admits a sixth of a tenant's limit."""
+    settings = {"TENANT_SERVICE_INSTANCES": "3", "TENANT_SERVICE_WORKERS": "2"}
+    config = Config.from_env({**settings, "JWT_SECRET": TEST_JWT_SECRET, "CREDENTIALS_KEYS": TEST_CREDENTIALS_KEYS})
+    container = build_container(config)
+    storage = InMemoryStorage()
+    container.storage.override(providers.Object(storage))
+    await container.init_resources()
+    try:
+        limiter = await container.rate_limiter()
+        counts = [(await limiter.hit("tenant:t", 12, 60))[0] for _ in range(3)]
+    finally:
+        await container.shutdown_resources()
+    assert counts == [6, 12, 18]  # the third request of this process is over 12: its share is 2

@@ -7,26 +7,31 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tenant_adapters.memory import InMemoryCache, InMemoryStorage
+from tenant_adapters.memory import InMemoryCache, InMemoryInvalidationFollower, InMemoryStorage
 from tenant_adapters.postgres import PostgresStorage, apply_migrations, create_pool
 from tenant_adapters.redis import RedisCache, TieredCache
 from tests.support.servers import separate_database
 
 
 @pytest.fixture(scope="session")
-async def pg_pool(postgres_url: str) -> AsyncIterator[asyncpg.Pool]:
+async def contract_database_url(postgres_url: str) -> str:
     """The contract tests' own database on the session's server. The API suite's apps run event workers for
     the whole session on the shared one; there they would claim the deliveries these tests queue."""
     url = await separate_database(postgres_url, "contract_tests")
     apply_migrations(url)
-    pool = await create_pool(url, max_size=30)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(contract_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(contract_database_url, max_size=30)
     yield pool
     await pool.close()
 
 
 @pytest.fixture
-def postgres_storage(clean_postgres: asyncpg.Pool) -> PostgresStorage:
-    return PostgresStorage(clean_postgres)
+def postgres_storage(clean_postgres: asyncpg.Pool, contract_database_url: str) -> PostgresStorage:
+    return PostgresStorage(clean_postgres, dsn=contract_database_url)
 
 
 @pytest.fixture
@@ -44,10 +49,8 @@ def storage(request: pytest.FixtureRequest):
 
 @pytest.fixture
 async def tiered_cache(clean_redis: str) -> AsyncIterator[TieredCache]:
-    """The production cache: an in-process L1 in front of Redis, invalidated over pub/sub."""
-    import redis.asyncio as aioredis
-
-    cache = TieredCache(RedisCache.from_url(clean_redis), aioredis.Redis.from_url(clean_redis))
+    """The production cache with Redis: an in-process L1 in front of Redis."""
+    cache = TieredCache(RedisCache.from_url(clean_redis), InMemoryInvalidationFollower())
     await cache.start()
     yield cache
     await cache.close()

@@ -1,12 +1,16 @@
-"""The Cache port: the in-memory, Redis and tiered (L1 + Redis) adapters must behave identically."""
+"""The Cache port: the in-memory, Redis and tiered (L1 + Redis) adapters must behave identically; and the
+caches a service runs (in-memory alone, or tiered) follow committed invalidations alike."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
+import pytest
 
+from tenant_adapters.memory import InMemoryCache
 from tenant_adapters.redis import RedisCache, TieredCache
+from tests.support.followers import FakeFollower
 
 
 async def test_miss_then_hit(cache):
@@ -60,21 +64,102 @@ async def test_binary_values_round_trip(cache):
     assert (await cache.read("bin"))[0] == payload
 
 
-async def test_an_invalidation_reaches_every_tiered_cache_on_the_same_redis(clean_redis):
-    """Two workers' caches: one invalidates, the other stops serving its in-process copy."""
-    caches = [TieredCache(RedisCache.from_url(clean_redis), aioredis.Redis.from_url(clean_redis)) for _ in range(2)]
-    for cache in caches:
-        await cache.start()
-    try:
-        _, stamp = await caches[1].read("tenant:id:t")
-        await caches[1].write("tenant:id:t", b"v1", stamp, 60)
-        assert (await caches[1].read("tenant:id:t"))[0] == b"v1"
-        await caches[0].invalidate(["tenant:id:t"])
-        for _ in range(100):  # pub/sub delivery is asynchronous: allow it up to a second
-            if (await caches[1].read("tenant:id:t"))[0] is None:
-                break
-            await asyncio.sleep(0.01)
-        assert (await caches[1].read("tenant:id:t"))[0] is None
-    finally:
-        for cache in caches:
-            await cache.close()
+@pytest.fixture
+async def follower() -> FakeFollower:
+    return FakeFollower()
+
+
+@pytest.fixture
+async def tiered_following(clean_redis: str, follower: FakeFollower) -> AsyncIterator[TieredCache]:
+    cache = TieredCache(RedisCache.from_url(clean_redis), follower)
+    await cache.start()
+    yield cache
+    await cache.close()
+
+
+@pytest.fixture(params=["memory", "tiered"])
+def following_cache(request: pytest.FixtureRequest, follower: FakeFollower):
+    """A service's cache, without Redis or with it, following ``follower``."""
+    if request.param == "memory":
+        return InMemoryCache(follower=follower)
+    return request.getfixturevalue("tiered_following")
+
+
+async def _cached(cache, key: str, value: bytes) -> None:
+    _, stamp = await cache.read(key)
+    await cache.write(key, value, stamp, 60)
+    assert (await cache.read(key))[0] == value
+
+
+async def test_a_key_another_process_announced_is_dropped(following_cache, follower):
+    """An announcement from the feed drops the key here, and only that key."""
+    await _cached(following_cache, "tenant:id:a", b"A")
+    await _cached(following_cache, "tenant:id:b", b"B")
+    follower.announce(["tenant:id:a"])
+    await asyncio.sleep(0.05)  # let the tiered cache settle the key in Redis
+    assert (await following_cache.read("tenant:id:a"))[0] is None
+    assert (await following_cache.read("tenant:id:b"))[0] == b"B"
+
+
+async def test_a_load_begun_before_an_announcement_is_never_stored(following_cache, follower):
+    """A reader that loaded before the change committed cannot re-plant the old value after its announcement."""
+    _, stamp = await following_cache.read("tenant:id:a")
+    follower.announce(["tenant:id:a"])
+    await following_cache.write("tenant:id:a", b"old", stamp, 60)
+    assert (await following_cache.read("tenant:id:a"))[0] is None
+
+
+async def test_nothing_is_served_or_stored_while_the_follower_is_not_current(following_cache, follower):
+    """A late follower means announcements may be waiting: reads miss, and what they load is not kept."""
+    await _cached(following_cache, "tenant:id:a", b"A")
+    follower.is_current = False
+    value, stamp = await following_cache.read("tenant:id:a")
+    assert value is None and stamp == b""
+    await following_cache.write("tenant:id:b", b"B", stamp, 60)
+    follower.is_current = True
+    assert (await following_cache.read("tenant:id:a"))[0] == b"A"  # it was kept, only not served
+    assert (await following_cache.read("tenant:id:b"))[0] is None
+
+
+async def test_after_a_gap_nothing_cached_before_is_served(following_cache, follower):
+    """A gap in the feed (a lost connection) empties the cache, Redis included, and stale stamps stay void."""
+    await _cached(following_cache, "tenant:id:a", b"A")
+    _, stamp = await following_cache.read("tenant:id:b")
+    await follower.gap()
+    assert (await following_cache.read("tenant:id:a"))[0] is None
+    await following_cache.write("tenant:id:b", b"old", stamp, 60)
+    assert (await following_cache.read("tenant:id:b"))[0] is None
+
+
+async def test_an_announcement_is_also_invalidated_in_redis(clean_redis):
+    """The crash case: the writer never bumped Redis; every process that hears of the change does it for him."""
+    writer_side, survivor_side = FakeFollower(), FakeFollower()
+    survivor = TieredCache(RedisCache.from_url(clean_redis), survivor_side)
+    await survivor.start()
+    # Another process cached the old value in Redis, then the writer committed and died before bumping it.
+    other = RedisCache.from_url(clean_redis)
+    _, stamp = await other.read("tenant:id:a")
+    await other.write("tenant:id:a", b"old", stamp, 60)
+    survivor_side.announce(["tenant:id:a"])
+    assert (await survivor.read("tenant:id:a"))[0] is None  # not read from Redis before its own bump landed
+    for _ in range(100):
+        if (await other.read("tenant:id:a"))[0] is None:
+            break
+        await asyncio.sleep(0.01)
+    assert (await other.read("tenant:id:a"))[0] is None
+    del writer_side
+    await survivor.close()
+    await other.close()
+
+
+async def test_a_new_tiered_cache_starts_a_new_redis_epoch(clean_redis):
+    """A process that starts may have missed announcements nobody else heard (a lone writer that died):
+    nothing Redis held before it started is served."""
+    other = RedisCache.from_url(clean_redis)
+    _, stamp = await other.read("tenant:id:a")
+    await other.write("tenant:id:a", b"old", stamp, 60)
+    cache = TieredCache(RedisCache.from_url(clean_redis), FakeFollower())
+    await cache.start()
+    assert (await cache.read("tenant:id:a"))[0] is None
+    await cache.close()
+    await other.close()

@@ -53,7 +53,7 @@ async def test_without_redis_each_worker_admits_only_its_share_of_the_limit():
     from tests.support.servers import free_port
 
     unreachable = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
-    limiter = RedisRateLimiter(unreachable, workers=4)
+    limiter = RedisRateLimiter(unreachable, share_of=4)
     counts = [(await limiter.hit("tenant:t", 8, 60))[0] for _ in range(3)]
     assert counts == [4, 8, 12]  # the third request of this worker is over 8: its share is 2
     await unreachable.aclose()

@@ -38,6 +38,8 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"HTTP_BODY_TIMEOUT_SECONDS": "0"}, "HTTP_BODY_TIMEOUT_SECONDS"),
         ({"HTTP_MAX_CONNECTIONS": "many"}, "HTTP_MAX_CONNECTIONS"),
+        ({"TENANT_SERVICE_INSTANCES": "0"}, "TENANT_SERVICE_INSTANCES"),
+        ({"TENANT_SERVICE_INSTANCES": "three"}, "TENANT_SERVICE_INSTANCES"),
     ],
 )
 def test_bad_setting_exits_with_one_line(tmp_path, env, names):

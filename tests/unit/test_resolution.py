@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tenant_adapters.memory import InMemoryCache, NoCache
+from tenant_adapters.memory import InMemoryCache
 from tenant_core import (
     SYSTEM,
     NotFoundError,
@@ -84,8 +84,8 @@ async def test_provisioning_gets_or_creates(provisioning, resolver):
 async def test_a_miss_burst_loads_once(tenants):
     """Fifty concurrent lookups of an uncached key cause one load (stampede protection).
 
-    The cache stores nothing, so only the shared in-flight load can explain a single call."""
-    cache = TenantCache(NoCache())
+    All fifty ask before the first load ends, so only the shared in-flight load can explain a single call."""
+    cache = TenantCache(InMemoryCache())
     created = (await tenants.create(SYSTEM, create_command())).tenant
     loads = 0
 

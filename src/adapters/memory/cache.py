@@ -5,12 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from tenant_core.ports import InvalidationFollower
+
 
 class InMemoryCache:
-    """A per-process cache. Used when no Redis is configured, and as the reference for the Redis adapter.
+    """A per-process cache: the cache of a service without Redis, and the reference for the Redis adapters.
 
     Each key has a generation; ``invalidate`` bumps it, and ``write`` only lands when the writer's stamp
     still matches, so a slow reader cannot put back what an invalidation removed.
+
+    With a ``follower`` (one per process, see :class:`~tenant_core.ports.InvalidationFollower`) it also drops
+    what every other process's committed changes made stale, and serves nothing while the follower is not
+    current (a read is then a miss with an empty stamp, and nothing is stored); after a gap in the feed it
+    forgets everything. That is what lets several processes without Redis each keep a cache.
     """
 
     def __init__(
@@ -18,6 +25,7 @@ class InMemoryCache:
         max_entries: int = 20_000,
         monotonic: Callable[[], float] = time.monotonic,
         on_lookup: Callable[[str, bool], None] | None = None,
+        follower: InvalidationFollower | None = None,
     ) -> None:
         """``on_lookup(level, hit)`` is told of every read (for metrics)."""
         self._on_lookup = on_lookup or (lambda level, hit: None)
@@ -26,8 +34,14 @@ class InMemoryCache:
         self._floor = 0  # generation of every key not in ``_generations``
         self._max_entries = max_entries
         self._now = monotonic
+        self._current = follower.current if follower is not None else _always
+        if follower is not None:
+            follower.subscribe(self._drop, self._gap)
 
     async def read(self, key: str) -> tuple[bytes | None, bytes]:
+        if not self._current():
+            self._on_lookup("l1", False)
+            return None, b""
         generation = self._generations.get(key, self._floor)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == generation and entry[2] > self._now():
@@ -38,39 +52,34 @@ class InMemoryCache:
 
     async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
         generation = self._generations.get(key, self._floor)
-        if int(stamp) != generation:
+        if not stamp or int(stamp) != generation:
             return
         if len(self._entries) >= self._max_entries and key not in self._entries:
             self._entries.pop(next(iter(self._entries)))  # oldest insertion first
         self._entries[key] = (generation, value, self._now() + ttl_seconds)
 
     async def invalidate(self, keys: Iterable[str]) -> None:
+        self._drop(keys)
+
+    async def status(self) -> str:
+        return "disabled"
+
+    def _drop(self, keys: Iterable[str]) -> None:
         if len(self._generations) >= self._max_entries:
-            # Forget per-key generations by moving every key past all stamps handed out so far:
-            # the table stays bounded and no old stamp can ever write again.
-            self._floor = max(self._generations.values()) + 1
-            self._generations.clear()
-            self._entries.clear()
+            self._forget_everything()  # keeps the table bounded
         for key in keys:
             self._generations[key] = self._generations.get(key, self._floor) + 1
             self._entries.pop(key, None)
 
-    async def status(self) -> str:
-        return "disabled"
+    async def _gap(self) -> None:
+        self._forget_everything()
+
+    def _forget_everything(self) -> None:
+        """Empty the cache and move every key past all stamps handed out, so that no old stamp writes again."""
+        self._floor = max(self._generations.values(), default=self._floor) + 1
+        self._generations.clear()
+        self._entries.clear()
 
 
-class NoCache:
-    """Caches nothing. For several worker processes without Redis: per-process caches could not be
-    invalidated across workers, so correctness wins over speed there."""
-
-    async def read(self, key: str) -> tuple[bytes | None, bytes]:
-        return None, b""
-
-    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
-        return None
-
-    async def invalidate(self, keys: Iterable[str]) -> None:
-        return None
-
-    async def status(self) -> str:
-        return "disabled"
+def _always() -> bool:
+    return True

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Self
 
 from tenant_adapters.memory.credentials import InMemoryCredentialStore
 from tenant_adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
+from tenant_adapters.memory.invalidations import InMemoryCacheInvalidations, InMemoryInvalidationFollower
 from tenant_adapters.memory.legacy_imports import InMemoryImportRecords
 from tenant_adapters.memory.sealed import InMemorySealedValues
 from tenant_adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
@@ -34,6 +35,7 @@ class InMemoryUnitOfWork:
     async def __aenter__(self) -> Self:
         await self._storage._lock.acquire()
         work = self._work = self._storage._state.copy()
+        self.invalidations = InMemoryCacheInvalidations()
         self.tenants = InMemoryTenantRepository(lambda: work)
         self.idempotency = InMemoryIdempotencyKeys(lambda: work)
         self.api_keys = InMemoryApiKeyRepository(lambda: work)
@@ -54,6 +56,8 @@ class InMemoryUnitOfWork:
                 self._storage._publish(self._work)
         finally:
             self._storage._lock.release()
+        if exc_type is None:
+            self._storage.invalidation_follower.deliver(self.invalidations.keys)
 
 
 class InMemoryStorage:
@@ -73,6 +77,8 @@ class InMemoryStorage:
         self.legacy_imports = InMemoryImportRecords(lambda: self._state)
         self.sealed = InMemorySealedValues(self)
         self._committed = asyncio.Event()
+        #: Hands every committed unit of work's stale keys to this process's caches (see ``follow_invalidations``).
+        self.invalidation_follower = InMemoryInvalidationFollower()
 
     def _publish(self, state: State) -> None:
         grew = state.last_position > self._state.last_position
@@ -89,6 +95,10 @@ class InMemoryStorage:
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
+
+    @contextlib.asynccontextmanager
+    async def follow_invalidations(self) -> AsyncIterator[InMemoryInvalidationFollower]:
+        yield self.invalidation_follower
 
     async def ping(self) -> None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
@@ -14,6 +14,11 @@ import msgspec
 from tenant_adapters.postgres.credentials import PostgresCredentialStore
 from tenant_adapters.postgres.errors import translated
 from tenant_adapters.postgres.feed import EventListener, PostgresEventConsumers, PostgresEventLog
+from tenant_adapters.postgres.invalidations import (
+    CHANNEL,
+    PostgresCacheInvalidations,
+    PostgresInvalidationFollower,
+)
 from tenant_adapters.postgres.legacy_imports import PostgresImportRecords
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.sealed import PostgresSealedValues
@@ -26,17 +31,19 @@ from tenant_core.entities import AuditEvent
 from tenant_core.operations import Backlog
 
 _AUDIT_ROWS = (
-    "INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
+    "audit AS (INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
     "SELECT at, actor, action, tenant_id, ARRAY(SELECT jsonb_array_elements_text(changes::jsonb)), request_id "
-    "FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) "
-    "AS rows (at, actor, action, tenant_id, changes, request_id)"
+    "FROM unnest({}::timestamptz[], {}::text[], {}::text[], {}::text[], {}::text[], {}::text[]) "
+    "AS rows (at, actor, action, tenant_id, changes, request_id))"
 )
 #: Events go in with their place in the queue of unnumbered events (see ``PostgresEventLog.sequence``).
 _EVENT_ROWS = (
     "written AS (INSERT INTO events (id, type, tenant_id, occurred_at, data) "
-    "SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::timestamptz[], {}::jsonb[]) RETURNING seq) "
-    "INSERT INTO events_unnumbered (seq) SELECT seq FROM written"
+    "SELECT * FROM unnest({}::text[], {}::text[], {}::text[], {}::timestamptz[], {}::jsonb[]) RETURNING seq), "
+    "queued AS (INSERT INTO events_unnumbered (seq) SELECT seq FROM written)"
 )
+#: Cache invalidations (see ``tenant_adapters.postgres.invalidations``): sent when, and if, the transaction commits.
+_NOTIFY = f"SELECT count(pg_notify('{CHANNEL}', payload)) FROM unnest({{}}::text[]) AS payload"
 
 #: One reading of the event machinery's waiting work (each part is an index scan or a one-row read).
 _BACKLOG = (
@@ -51,26 +58,37 @@ _BACKLOG = (
 )
 
 
-async def write_audit_and_events(db: asyncpg.Connection, audit: list[AuditEvent], events: list[ChangeEvent]) -> None:
-    """A unit of work's audit rows and change events, in one statement just before its commit: the outbox
-    then costs the rows it writes, not another round trip."""
-    audit_args = [
-        [a.at for a in audit],
-        [a.actor for a in audit],
-        [a.action for a in audit],
-        [a.tenant_id for a in audit],
-        [msgspec.json.encode(a.changes).decode() for a in audit],  # a list per row: one JSON text each
-        [a.request_id for a in audit],
-    ]
-    event_args = [[e.id for e in events], [e.type for e in events], [e.subject for e in events]]
-    event_args += [[e.time for e in events], [e.data for e in events]]
-    if audit and events:
-        sql = f"WITH audit AS ({_AUDIT_ROWS}), " + _EVENT_ROWS.format("$7", "$8", "$9", "$10", "$11")
-        await db.execute(sql, *audit_args, *event_args)
-    elif audit:
-        await db.execute(_AUDIT_ROWS, *audit_args)
-    elif events:
-        await db.execute("WITH " + _EVENT_ROWS.format("$1", "$2", "$3", "$4", "$5"), *event_args)
+async def write_audit_and_events(
+    db: asyncpg.Connection, audit: list[AuditEvent], events: list[ChangeEvent], notices: list[str] | None = None
+) -> None:
+    """A unit of work's audit rows, change events and cache-invalidation notices, in one statement just before
+    its commit: the outbox and the announcement then cost what they write, not more round trips. (Data-modifying
+    ``WITH`` parts always run to completion, whether or not the final ``SELECT`` reads them.)"""
+    args: list[object] = []
+
+    def placeholders(values: list[object]) -> list[str]:
+        args.extend(values)
+        return [f"${n}" for n in range(len(args) - len(values) + 1, len(args) + 1)]
+
+    parts = []
+    if audit:
+        audit_args: list[object] = [
+            [a.at for a in audit],
+            [a.actor for a in audit],
+            [a.action for a in audit],
+            [a.tenant_id for a in audit],
+            [msgspec.json.encode(a.changes).decode() for a in audit],  # a list per row: one JSON text each
+            [a.request_id for a in audit],
+        ]
+        parts.append(_AUDIT_ROWS.format(*placeholders(audit_args)))
+    if events:
+        event_args: list[object] = [[e.id for e in events], [e.type for e in events], [e.subject for e in events]]
+        event_args += [[e.time for e in events], [e.data for e in events]]
+        parts.append(_EVENT_ROWS.format(*placeholders(event_args)))
+    if not parts and not notices:
+        return
+    final = _NOTIFY.format(*placeholders([notices])) if notices else "SELECT 1"
+    await db.execute(("WITH " + ", ".join(parts) + " " if parts else "") + final, *args)
 
 
 class PostgresUnitOfWork:
@@ -89,6 +107,7 @@ class PostgresUnitOfWork:
             except BaseException:
                 await self._pool.release(self._connection)
                 raise
+        self.invalidations = PostgresCacheInvalidations()
         self.tenants = PostgresTenantRepository(self._connection)
         self.idempotency = PostgresIdempotencyKeys(self._connection)
         self.api_keys = PostgresApiKeyRepository(self._connection)
@@ -109,7 +128,8 @@ class PostgresUnitOfWork:
             with translated():
                 if exc_type is None:
                     events = self.events.take()
-                    await write_audit_and_events(self._connection, self._audit_rows, events)
+                    notices = self.invalidations.notices()
+                    await write_audit_and_events(self._connection, self._audit_rows, events, notices)
                     await self._transaction.commit()
                     wrote_events = bool(events)
                     if wrote_events and self._on_events is not None:
@@ -121,10 +141,12 @@ class PostgresUnitOfWork:
 
 
 class PostgresStorage:
-    """``dsn``, when given, lets :meth:`wait_for_events` LISTEN on its own connection; without it, it polls."""
+    """``dsn``, when given, lets :meth:`wait_for_events` LISTEN on its own connection (without it, it polls) and
+    :meth:`follow_invalidations` follow the cache invalidations every process commits."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str | None = None) -> None:
         self._pool = pool
+        self._dsn = dsn
         self._listener = EventListener(dsn) if dsn else None
         self._committed = asyncio.Event()
         self._uncounted_commits = False
@@ -169,6 +191,18 @@ class PostgresStorage:
 
     def unit_of_work(self) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(self._pool, self._events_committed)
+
+    @contextlib.asynccontextmanager
+    async def follow_invalidations(self) -> AsyncIterator[PostgresInvalidationFollower]:
+        """Follow committed cache invalidations on a connection of its own (needs ``dsn``)."""
+        if self._dsn is None:
+            raise ValueError("PostgresStorage needs its dsn to follow cache invalidations")
+        follower = PostgresInvalidationFollower(self._dsn)
+        await follower.start()
+        try:
+            yield follower
+        finally:
+            await follower.close()
 
     async def ping(self) -> None:
         with translated():

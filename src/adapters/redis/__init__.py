@@ -1,4 +1,4 @@
-"""Redis adapters: the shared cache and the shared rate limiter."""
+"""Redis adapters: the shared cache level and the shared rate limiter."""
 
 from tenant_adapters.redis.cache import RedisCache
 from tenant_adapters.redis.rate_limiter import RedisRateLimiter

@@ -87,6 +87,16 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             self.went_down(exc)
 
+    async def forget_everything(self) -> None:
+        """Move to a new epoch: nothing cached before is served again (if Redis is unreachable now, that
+        happens when it returns, as after any outage)."""
+        if not await self._available():
+            return  # its return bumps the epoch
+        try:
+            await self._client.incr(self._epoch_key)
+        except (RedisError, OSError) as exc:
+            self.went_down(exc)
+
     async def status(self) -> str:
         try:
             await self._client.ping()

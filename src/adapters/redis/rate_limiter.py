@@ -1,4 +1,4 @@
-"""Fixed-window rate limiter on Redis, shared by every worker and instance; in-process while Redis is down."""
+"""Fixed-window rate limiter on Redis, shared by every worker and instance; per process while Redis is down."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from tenant_adapters.memory.rate_limiter import InMemoryRateLimiter
 
 
 class RedisRateLimiter:
-    def __init__(self, client: redis.Redis, prefix: str = "tenant-service:rl:", workers: int = 1) -> None:
-        """``workers``: how many processes of this instance share the limit, so that while Redis is down each
-        admits only its share of it instead of the whole limit."""
+    def __init__(self, client: redis.Redis, prefix: str = "tenant-service:rl:", share_of: int = 1) -> None:
+        """``share_of``: how many processes share the limit (workers × instances), so that while Redis is down
+        each admits only its share of it instead of the whole limit."""
         self._client = client
         self._prefix = prefix
-        self._workers = max(1, workers)
-        self._fallback = InMemoryRateLimiter(share_of=self._workers)
+        self._fallback = InMemoryRateLimiter(share_of=share_of)
         self._degraded = False
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> tuple[int, int]:

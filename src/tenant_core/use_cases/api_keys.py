@@ -33,7 +33,8 @@ class ApiKeyService:
         return await self._storage.api_keys.list_for_tenant(tenant_id)
 
     async def revoke(self, principal: Principal, tenant_id: str, key_id: str) -> None:
-        """Delete the key; every worker refuses it from the next request (its cache entry is invalidated)."""
+        """Delete the key; every process refuses it once its cache entry's invalidation reaches it (at once here,
+        within the staleness bound elsewhere)."""
         principal.require(Permission.API_KEYS_MANAGE, tenant_id)
         async with self._storage.unit_of_work() as uow:
             removed = await uow.api_keys.remove(tenant_id, key_id)
@@ -41,4 +42,5 @@ class ApiKeyService:
                 raise NotFoundError(f"API key {key_id} not found")
             detail = {"apiKeyId": removed.id, "name": removed.name, "prefix": removed.prefix}
             await record(uow, self._clock, principal, AuditAction.API_KEY_REVOKED, tenant_id, ["id"], detail=detail)
-        await self._key_cache.forget_keys([api_key_cache_key(removed.key_hash)])
+            stale = self._key_cache.announce(uow, [api_key_cache_key(removed.key_hash)])  # reaches every process
+        await self._key_cache.forget_keys(stale)

@@ -181,6 +181,7 @@ class LegacyImport:
             for move in moves:
                 owned.append(await self._move_credential(uow, plan, move, merged.conflicted))
             owned.extend(await self._merge_keys(uow, plan, seen, forget))
+            ReadThrough.announce(uow, forget)  # every process forgets the keys revoked here when this commits
             await uow.legacy_imports.put(ImportRecord(tenant_id, source, plan.seen(), self._clock.now()))
 
         async def also(uow: UnitOfWork, tenant: Tenant) -> list[str]:

@@ -38,12 +38,13 @@ class GenesysProvisioning:
             genesys_org_name=command.genesys_org_name,
             genesys_region=command.genesys_region,
         )
+        stale: list[str] = []
         async with self._storage.unit_of_work() as uow:
             result = await uow.tenants.add_or_get_by_genesys_org(candidate)
             if result.is_new:
                 fields = ["genesysOrgId", "genesysOrgName", "genesysRegion", "name"]
                 action = AuditAction.TENANT_PROVISIONED
                 await record(uow, self._clock, principal, action, result.tenant.id, fields, after=result.tenant)
-        if result.is_new:
-            await self._cache.forget(result.tenant)
+                stale = self._cache.announce_tenants(uow, result.tenant)
+        await self._cache.forget_keys(stale)
         return result

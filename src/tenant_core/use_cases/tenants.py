@@ -207,5 +207,6 @@ class TenantService:
             if removed is None:
                 raise NotFoundError(f"Tenant {tenant_id} not found")
             await record(uow, self._clock, principal, AuditAction.TENANT_DELETED, tenant_id, before=removed)
-        await self._cache.forget(removed)
+            stale = self._cache.announce_tenants(uow, removed)
+        await self._cache.forget_keys(stale)
         return removed
