@@ -16,15 +16,20 @@ from tenant_core.commands import (
     UpdateTenant,
 )
 from tenant_core.connections import Check, ConnectionReport, ConnectionStatus, TokenHealth
+from tenant_core.credential_kinds.genesys import GenesysCredentials, GenesysPolicy
+from tenant_core.credential_kinds.whatsapp import WhatsAppCredentials, WhatsAppPolicy
+from tenant_core.credential_registry import CREDENTIAL_POLICIES, CredentialRegistry
 from tenant_core.credential_types import (
+    CheckOutcome,
+    CheckPorts,
+    CredentialPolicy,
     Credentials,
     CredentialType,
-    GenesysCredentials,
     SealedCredentials,
     StoredCredentials,
-    WhatsAppCredentials,
 )
 from tenant_core.entities import (
+    ROUTING_KEYS,
     Admission,
     ApiKey,
     AuditEvent,
@@ -33,6 +38,7 @@ from tenant_core.entities import (
     IssuedApiKey,
     Plan,
     Provisioned,
+    RoutingKey,
     Settings,
     Tenant,
     TenantPage,
@@ -49,11 +55,11 @@ from tenant_core.errors import (
     ForbiddenError,
     GraphApiError,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
-    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -110,6 +116,8 @@ from tenant_core.use_cases import (
     WhatsAppSignup,
 )
 from tenant_core.use_cases.connections import ConnectionChecks
+from tenant_core.use_cases.credential_reads import CredentialReads
+from tenant_core.use_cases.credential_writes import CredentialWrites
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import SealedKeyCheck
@@ -141,9 +149,12 @@ __all__ = [
     "AuthenticationFailedError",
     "Authenticator",
     "Backlog",
+    "CREDENTIAL_POLICIES",
     "Cache",
     "ChangeEvent",
     "Check",
+    "CheckOutcome",
+    "CheckPorts",
     "Clock",
     "CompleteOnboarding",
     "CompleteSignup",
@@ -155,9 +166,13 @@ __all__ = [
     "CreatedTenant",
     "CreatedWebhook",
     "CredentialKeyRotation",
+    "CredentialPolicy",
+    "CredentialReads",
+    "CredentialRegistry",
     "CredentialStore",
     "CredentialType",
     "CredentialVault",
+    "CredentialWrites",
     "Credentials",
     "CredentialsUnreadableError",
     "CursorExpiredError",
@@ -177,6 +192,7 @@ __all__ = [
     "GenesysCloud",
     "GenesysCredentials",
     "GenesysOrganization",
+    "GenesysPolicy",
     "GenesysProvisioning",
     "GraphApiError",
     "GraphPhoneNumber",
@@ -189,6 +205,7 @@ __all__ = [
     "LegacyImport",
     "LegacySource",
     "LegacyTenant",
+    "MetaAppNotConfiguredError",
     "MetaGraph",
     "NewWebhook",
     "NotFoundError",
@@ -201,10 +218,12 @@ __all__ = [
     "Principal",
     "ProvisionGenesys",
     "Provisioned",
+    "ROUTING_KEYS",
     "RateLimitPolicy",
     "RateLimitedError",
     "RateLimiter",
     "Role",
+    "RoutingKey",
     "SEALED_KINDS",
     "SYSTEM",
     "SealedCredentials",
@@ -219,7 +238,6 @@ __all__ = [
     "SignupError",
     "SignupEvent",
     "SignupNonces",
-    "SignupNotConfiguredError",
     "SignupState",
     "SignupStateCodec",
     "Storage",
@@ -255,6 +273,7 @@ __all__ = [
     "WebhookSubscriptions",
     "WebhookTarget",
     "WhatsAppCredentials",
+    "WhatsAppPolicy",
     "WhatsAppSignup",
     "address_refusal",
     "parse_webhook_url",
