@@ -85,12 +85,12 @@ GENESYS_ORG = RoutingKey("genesys-org", "genesys_org_id", "genesys_org_id")
 ROUTING_KEYS: tuple[RoutingKey, ...] = (PHONE_NUMBER, INTEGRATION, GENESYS_ORG)
 
 
+_BY_LOOKUP = {key.lookup: key for key in ROUTING_KEYS}
+
+
 def routing_key(lookup: str) -> RoutingKey:
-    """The routing key of this lookup name; an unknown name is a LookupError."""
-    for key in ROUTING_KEYS:
-        if key.lookup == lookup:
-            return key
-    raise LookupError(f"{lookup!r} is not a routing key of ROUTING_KEYS")
+    """The routing key of this lookup name; an unknown name is a LookupError (a KeyError)."""
+    return _BY_LOOKUP[lookup]
 
 
 #: Fields that identify a tenant and must be unique (case-insensitively) among tenants not deleted.
