@@ -1,82 +1,36 @@
-"""A third credential type, defined and registered in this test only, goes through the same code paths as the
-two the package ships: stored, masked, read, revealed, checked, listed and deleted, on memory and Postgres.
-
-The type is a hypothetical SMS gateway whose number routes the tenant's messages (the phone number routing
-key), so storing it binds a routing key and deleting it releases it, as WhatsApp does.
-"""
+"""A third credential type, defined and registered by the tests only (tests/support/sms_gateway.py), goes
+through the same code paths as the two the package ships: stored, masked, read, revealed, checked, listed,
+imported and deleted, on memory and Postgres."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
-import msgspec
 import pytest
 
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache, InMemoryGenesysCloud
 from tenant_core import (
     SYSTEM,
-    Check,
-    CheckOutcome,
-    CheckPorts,
     ConnectionChecks,
-    ConnectionReport,
-    ConnectionStatus,
-    CredentialPolicy,
     CredentialVault,
+    LegacyImport,
+    LegacyTenant,
     Principal,
     Role,
     SealedValues,
     SystemClock,
-    Tenant,
     TenantCache,
     TenantDirectory,
     TenantResolver,
     TenantService,
     ValidationFailedError,
 )
-from tenant_core.commands import ExternalId
 from tenant_core.credential_registry import CREDENTIAL_POLICIES
-from tenant_core.credential_types import Secret
-from tenant_core.entities import PHONE_NUMBER
+from tenant_core.legacy import LegacyCredentialRow, LegacyTenantRow
 from tests.support.builders import create_command
-
-NAME = "sms_gateway"
-
-
-class SmsGatewayCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    api_key: Secret
-    number_id: ExternalId
-    sender_name: str | None = None
-
-
-class SmsGatewayPolicy(CredentialPolicy):
-    """The whole type: fields, secrets, a legacy name, the routing key it carries, and its check."""
-
-    name = NAME
-    label = "SMS gateway"
-    fields = SmsGatewayCredentials
-    secret_fields = frozenset({"api_key"})
-    legacy_names = {"gatewayKey": "apiKey"}
-    routing_keys = {PHONE_NUMBER: "number_id"}
-    tenant_fields = ("phone_number_id",)
-
-    def on_delete(self) -> dict[str, Any]:
-        return {"phone_number_id": None}
-
-    async def check(
-        self, ports: CheckPorts, credentials: Any, known: ConnectionStatus | None, tenant: Tenant
-    ) -> CheckOutcome:
-        holder = await ports.tenants.get_by(PHONE_NUMBER, credentials.number_id)
-        mine = holder is None or holder.id == tenant.id
-        checks = [
-            Check("key", not credentials.api_key.startswith("revoked"), "the gateway accepts the key"),
-            Check("number", mine, f"number {credentials.number_id}"),
-        ]
-        report = ConnectionReport.of(checks, ports.clock.now())
-        return CheckOutcome(report, ConnectionStatus(last_check=report))
+from tests.support.sms_gateway import NAME, SENT, SmsGatewayCredentials, SmsGatewayPolicy
 
 
 @pytest.fixture
@@ -97,15 +51,12 @@ def wired(storage):
     vault = CredentialVault(storage, sealed, cache, directory, clock)
     checks = ConnectionChecks(storage, vault, directory, clock, InMemoryGenesysCloud(), None)
     tenants = TenantService(storage, cache, directory, clock, sealed=sealed)
-    return tenants, vault, checks, TenantResolver(storage.tenants, cache)
-
-
-SENT = {"gatewayKey": "gw-key-0000-1234", "numberId": "4400123", "senderName": "Acme"}
+    return tenants, vault, checks, TenantResolver(storage.tenants, cache), LegacyImport(storage, sealed, cache, clock)
 
 
 async def test_a_registered_type_is_stored_masked_read_checked_and_deleted(sms_gateway, wired, storage):
     """Every step runs through the vault's, the checks' and the store's own code, with no change to them."""
-    tenants, vault, checks, resolver = wired
+    tenants, vault, checks, resolver, _ = wired
     tenant = (await tenants.create(SYSTEM, create_command())).tenant
 
     stored = await vault.store(SYSTEM, tenant.id, NAME, SENT)  # the legacy name is taken as apiKey
@@ -131,10 +82,25 @@ async def test_a_registered_type_is_stored_masked_read_checked_and_deleted(sms_g
     assert await vault.view(SYSTEM, tenant.id, NAME) is None
 
 
+async def test_a_registered_type_is_imported_from_the_old_service(sms_gateway, wired, storage):
+    """The legacy import reads the old rows of a registered type through its policy: legacy names renamed,
+    identifiers trimmed (secrets kept as they are), sealed, and the routing key it carries taken."""
+    _, vault, _, resolver, importer = wired
+    rows = [LegacyCredentialRow(source="sms#1", type=NAME, is_active=True, credentials={**SENT, "numberId": " 44 "})]
+    legacy = LegacyTenant(row=LegacyTenantRow(tenant_id="t_sms", name="Acme"), credentials=rows)
+    lines = await importer.import_one(legacy)
+    outcomes = [(line.item, line.outcome) for line in lines]
+    assert outcomes == [("tenant", "imported"), ("credentials.sms_gateway", "imported")]
+    assert (await vault.reveal(SYSTEM, "t_sms", NAME)).credentials == SmsGatewayCredentials(
+        api_key="gw-key-0000-1234", number_id="44", sender_name="Acme"
+    )
+    assert (await resolver.by_phone(SYSTEM, "44")).id == "t_sms"
+
+
 async def test_a_registered_type_follows_the_shared_rules(sms_gateway, wired):
     """A tenant principal stores it without moving its routing key; a check's failure is refused when storing
     verified; its fields are validated with their names."""
-    tenants, vault, checks, _ = wired
+    tenants, vault, checks, _, _ = wired
     tenant = (await tenants.create(SYSTEM, create_command())).tenant
     own = Principal("key-1", Role.TENANT, tenant.id)
     outcome = await vault.store(own, tenant.id, NAME, SENT)
@@ -149,7 +115,7 @@ async def test_a_registered_type_follows_the_shared_rules(sms_gateway, wired):
 
 async def test_an_unregistered_type_fails_loudly(wired):
     """Without its registration line, the same calls are refused with the types that exist."""
-    tenants, vault, checks, _ = wired
+    tenants, vault, checks, _, _ = wired
     tenant = (await tenants.create(SYSTEM, create_command())).tenant
     for call in (
         lambda: vault.store(SYSTEM, tenant.id, NAME, SENT),

@@ -319,7 +319,7 @@ def _take_from_credentials(plan: LegacyPlan, row: LegacyTenantRow, policy: Crede
         if isinstance(getattr(plan.tenant, field), str):  # the row had an id or setting of its own (flags follow)
             plan.notes.append(f"{wire_name(field)} taken from the stored credentials")
         recorded = {**plan.kept.get("changed", {}), **plan.kept.get("rejected", {})}
-        _store(plan, field, value, None if wire_name(field) in recorded else getattr(row, field))
+        _store(plan, field, value, None if wire_name(field) in recorded else getattr(row, field, None))
 
 
 def _release(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -> None:
@@ -329,9 +329,9 @@ def _release(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -
     for field, value in policy.on_delete().items():
         if field in routing and getattr(plan.tenant, field) not in (None, value):
             why = f"is on the tenant row only, without {policy.label} credentials (the old service did not route it)"
-            reject(plan, field, getattr(row, field), f"{why}: not routed")
+            reject(plan, field, getattr(row, field, None), f"{why}: not routed")
         elif field not in routing:
-            _store(plan, field, value, getattr(row, field))
+            _store(plan, field, value, getattr(row, field, None))  # the old row's value, where it had the field
 
 
 def _skip_credential(plan: LegacyPlan, item: str, reason: str) -> None:
