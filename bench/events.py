@@ -47,6 +47,11 @@ from tenant_core import (  # noqa: E402
 from tenant_entrypoints.event_worker import EventWorker  # noqa: E402
 
 
+def _tenant_service(storage: PostgresStorage, clock: SystemClock, sealed: SealedValues) -> TenantService:
+    cache = TenantCache(InMemoryCache())
+    return TenantService(storage, cache, TenantDirectory(storage.tenants, cache), clock, sealed=sealed)
+
+
 class _NoOutboxUnitOfWork(PostgresUnitOfWork):
     async def __aenter__(self):  # type: ignore[no-untyped-def]
         uow = await super().__aenter__()
@@ -147,8 +152,8 @@ async def main() -> None:
     pool = await create_pool(dsn, max_size=args.concurrency + 4)
     clock, sealed = SystemClock(), SealedValues(AesGcmCipher({"b": b"b" * 32}))
     storage = PostgresStorage(pool, dsn=dsn)  # one storage for writes and the worker, as in a serve process
-    with_outbox = TenantService(storage, TenantCache(InMemoryCache()), clock, sealed=sealed)
-    without = TenantService(NoOutboxStorage(pool), TenantCache(InMemoryCache()), clock, sealed=sealed)
+    with_outbox = _tenant_service(storage, clock, sealed)
+    without = _tenant_service(NoOutboxStorage(pool), clock, sealed)
 
     sender = HttpWebhookSender(allow_private=True)
     delivery = WebhookDelivery(storage, sealed, sender, clock)

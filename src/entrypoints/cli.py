@@ -415,7 +415,7 @@ CHECKER = Principal(subject="cli-check-connections", role=Role.ADMIN)
 
 async def _check_connections(config: Config, dsn: str, tenant_id: str | None, concurrency: int) -> int:
     """Verify every stored credential (or one tenant's), ``concurrency`` at a time; non-zero when any fails."""
-    from tenant_core import CredentialType, TenantServiceError
+    from tenant_core import TenantServiceError
 
     await _refuse_unopenable_values(config, dsn)
     container = _container(config, dsn)
@@ -433,7 +433,7 @@ async def _check_connections(config: Config, dsn: str, tenant_id: str | None, co
             nonlocal done
             async with limit:
                 try:
-                    report = await checks.verify(CHECKER, tenant, CredentialType(kind))
+                    report = await checks.verify(CHECKER, tenant, kind)
                     failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
                     row = (tenant, kind, report.ok, failed or "every check passed")
                 except TenantServiceError as exc:  # unreadable credentials, no Meta app, a tenant deleted meanwhile

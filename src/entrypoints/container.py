@@ -205,23 +205,28 @@ class Container(containers.DeclarativeContainer):
 
     tenant_cache = providers.Singleton(TenantCache, cache=cache)
     key_cache = providers.Singleton(ReadThrough, cache=cache, type_=ApiKey)
+    # The one answer to "does this tenant exist?" (and its fresh-read variant, ``directory.fresh``).
+    directory = providers.Singleton(TenantDirectory, tenants=storage.provided.tenants, cache=tenant_cache)
 
-    tenants = providers.Singleton(TenantService, storage=storage, cache=tenant_cache, clock=clock, sealed=sealed)
+    tenants = providers.Singleton(
+        TenantService, storage=storage, cache=tenant_cache, directory=directory, clock=clock, sealed=sealed
+    )
     resolver = providers.Singleton(TenantResolver, tenants=storage.provided.tenants, cache=tenant_cache)
     provisioning = providers.Singleton(GenesysProvisioning, storage=storage, cache=tenant_cache, clock=clock)
     api_keys = providers.Singleton(
-        ApiKeyService, storage=storage, key_cache=key_cache, clock=clock, tenant_cache=tenant_cache
+        ApiKeyService, storage=storage, key_cache=key_cache, clock=clock, directory=directory
     )
-    audit_trail = providers.Singleton(AuditTrail, storage=storage)
+    audit_trail = providers.Singleton(AuditTrail, storage=storage, directory=directory)
     authenticator = providers.Singleton(
-        Authenticator, storage=storage, key_cache=key_cache, tenant_cache=tenant_cache, tokens=tokens, clock=clock
+        Authenticator, storage=storage, key_cache=key_cache, directory=directory, tokens=tokens, clock=clock
     )
-    rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, storage=storage, tenant_cache=tenant_cache)
+    rate_limits = providers.Singleton(RateLimitPolicy, limiter=rate_limiter, directory=directory)
     vault = providers.Singleton(
         CredentialVault,
         storage=storage,
         sealed=sealed,
         tenant_cache=tenant_cache,
+        directory=directory,
         clock=clock,
         meta_app_secret=config.meta_app_secret,
     )
@@ -238,13 +243,14 @@ class Container(containers.DeclarativeContainer):
         timeout_seconds=config.meta_graph_timeout,
     )
     signup_states = providers.Singleton(SignupStateCodec, secret=config.state_secret, clock=clock)
-    signup = providers.Singleton(WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault)
+    signup = providers.Singleton(
+        WhatsAppSignup, storage=storage, states=signup_states, graph=graph, vault=vault, directory=directory
+    )
     genesys = providers.Resource(open_genesys, base_url=config.genesys_base_url, timeout_seconds=config.genesys_timeout)
     connections = providers.Singleton(
-        ConnectionChecks, storage=storage, vault=vault, clock=clock, genesys=genesys, graph=graph
+        ConnectionChecks, storage=storage, vault=vault, directory=directory, clock=clock, genesys=genesys, graph=graph
     )
 
-    directory = providers.Singleton(TenantDirectory, tenants=storage.provided.tenants, cache=tenant_cache)
     events = providers.Singleton(EventFeed, storage=storage)
     webhook_sender = providers.Resource(
         open_webhook_sender, allow_private=config.webhook_allow_private, timeout_seconds=config.webhook_timeout

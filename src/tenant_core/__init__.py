@@ -16,15 +16,20 @@ from tenant_core.commands import (
     UpdateTenant,
 )
 from tenant_core.connections import Check, ConnectionReport, ConnectionStatus, TokenHealth
+from tenant_core.credential_kinds.genesys import GenesysCredentials, GenesysPolicy
+from tenant_core.credential_kinds.whatsapp import WhatsAppCredentials, WhatsAppPolicy
+from tenant_core.credential_registry import CREDENTIAL_POLICIES, CredentialRegistry
 from tenant_core.credential_types import (
+    CheckOutcome,
+    CheckPorts,
+    CredentialPolicy,
     Credentials,
     CredentialType,
-    GenesysCredentials,
     SealedCredentials,
     StoredCredentials,
-    WhatsAppCredentials,
 )
 from tenant_core.entities import (
+    ROUTING_KEYS,
     Admission,
     ApiKey,
     AuditEvent,
@@ -33,6 +38,7 @@ from tenant_core.entities import (
     IssuedApiKey,
     Plan,
     Provisioned,
+    RoutingKey,
     Settings,
     Tenant,
     TenantPage,
@@ -49,11 +55,11 @@ from tenant_core.errors import (
     ForbiddenError,
     GraphApiError,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
-    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -112,6 +118,8 @@ from tenant_core.use_cases import (
     WhatsAppSignup,
 )
 from tenant_core.use_cases.connections import ConnectionChecks
+from tenant_core.use_cases.credential_reads import CredentialReads
+from tenant_core.use_cases.credential_writes import CredentialWrites
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import SealedKeyCheck
@@ -143,10 +151,13 @@ __all__ = [
     "AuthenticationFailedError",
     "Authenticator",
     "Backlog",
+    "CREDENTIAL_POLICIES",
     "Cache",
     "CacheInvalidations",
     "ChangeEvent",
     "Check",
+    "CheckOutcome",
+    "CheckPorts",
     "Clock",
     "CompleteOnboarding",
     "CompleteSignup",
@@ -158,9 +169,13 @@ __all__ = [
     "CreatedTenant",
     "CreatedWebhook",
     "CredentialKeyRotation",
+    "CredentialPolicy",
+    "CredentialReads",
+    "CredentialRegistry",
     "CredentialStore",
     "CredentialType",
     "CredentialVault",
+    "CredentialWrites",
     "Credentials",
     "CredentialsUnreadableError",
     "CursorExpiredError",
@@ -180,6 +195,7 @@ __all__ = [
     "GenesysCloud",
     "GenesysCredentials",
     "GenesysOrganization",
+    "GenesysPolicy",
     "GenesysProvisioning",
     "GraphApiError",
     "GraphPhoneNumber",
@@ -193,6 +209,7 @@ __all__ = [
     "LegacyImport",
     "LegacySource",
     "LegacyTenant",
+    "MetaAppNotConfiguredError",
     "MetaGraph",
     "NewWebhook",
     "NotFoundError",
@@ -205,10 +222,12 @@ __all__ = [
     "Principal",
     "ProvisionGenesys",
     "Provisioned",
+    "ROUTING_KEYS",
     "RateLimitPolicy",
     "RateLimitedError",
     "RateLimiter",
     "Role",
+    "RoutingKey",
     "SEALED_KINDS",
     "SYSTEM",
     "SealedCredentials",
@@ -223,7 +242,6 @@ __all__ = [
     "SignupError",
     "SignupEvent",
     "SignupNonces",
-    "SignupNotConfiguredError",
     "SignupState",
     "SignupStateCodec",
     "Storage",
@@ -259,6 +277,7 @@ __all__ = [
     "WebhookSubscriptions",
     "WebhookTarget",
     "WhatsAppCredentials",
+    "WhatsAppPolicy",
     "WhatsAppSignup",
     "address_refusal",
     "parse_webhook_url",

@@ -20,13 +20,10 @@ from typing import Any
 
 import msgspec
 
-from tenant_core.entities import Tenant, TenantStatus, wire_name
+from tenant_core.entities import ROUTING_KEYS, Tenant, TenantStatus, is_live, wire_name
 
 #: CloudEvents ``source`` of every event this service writes.
 EVENT_SOURCE = "/tenant-service"
-
-#: Tenant fields other services route by (Python names).
-ROUTING_FIELDS = ("phone_number_id", "genesys_integration_id", "genesys_org_id")
 
 
 class EventType(enum.StrEnum):
@@ -173,8 +170,7 @@ def _update_type(before: Tenant | None, after: Tenant | None) -> EventType:
 
 def _routing(tenant: Tenant | None) -> dict[str, str | None]:
     """The keys that route to ``tenant`` (wire names); a deleted or absent tenant holds none."""
-    live = tenant is not None and tenant.status is not TenantStatus.DELETED
-    return {wire_name(f): (getattr(tenant, f) if live else None) for f in ROUTING_FIELDS}
+    return {wire_name(key.field): getattr(tenant, key.field) if is_live(tenant) else None for key in ROUTING_KEYS}
 
 
 def _new_id() -> str:

@@ -82,6 +82,11 @@ class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_default
         return TokenHealth.OK
 
     def expires_at(self) -> datetime | None:
-        """When the token stops working: the earlier of its own expiry and its data access expiry."""
-        ends = [at for at in (self.token_expires_at, self.data_access_expires_at) if at is not None]
-        return min(ends, default=None)
+        """When the token stops working (see :func:`token_expiry`)."""
+        return token_expiry(self.token_expires_at, self.data_access_expires_at)
+
+
+def token_expiry(expires_at: datetime | None, data_access_expires_at: datetime | None) -> datetime | None:
+    """When a Meta token stops working: the earlier of its own expiry and its data access expiry (``None``:
+    never). The one place this is computed: the check's verdict and the health a view shows both read it."""
+    return min((at for at in (expires_at, data_access_expires_at) if at is not None), default=None)

@@ -68,22 +68,38 @@ class Tenant(msgspec.Struct, frozen=True, rename="camel"):
     updated_at: datetime
 
 
-#: Fields that identify a tenant and must be unique (case-insensitively) among tenants not deleted.
-UNIQUE_FIELDS: tuple[str, ...] = (
-    "email",
-    "domain",
-    "subdomain",
-    "phone_number_id",
-    "genesys_integration_id",
-    "genesys_org_id",
-)
+class RoutingKey(msgspec.Struct, frozen=True):
+    """A tenant field other services route traffic by: unique among tenants not deleted, resolved on every
+    message, cached under ``tenant:<lookup>:<value>`` and announced by ``tenant.routing_changed``."""
 
-#: Fields other services resolve a tenant by, with the lookup name used in cache keys.
-LOOKUP_FIELDS: dict[str, str] = {
-    "phone": "phone_number_id",
-    "integration": "genesys_integration_id",
-    "genesys-org": "genesys_org_id",
-}
+    lookup: str  # its name in lookups, cache keys and resolution routes (``/by-<lookup>/…``)
+    field: str  # the Tenant field that holds it
+    parameter: str  # what callers call the value (the resolution route's path parameter)
+
+
+PHONE_NUMBER = RoutingKey("phone", "phone_number_id", "phone_number_id")
+INTEGRATION = RoutingKey("integration", "genesys_integration_id", "integration_id")
+GENESYS_ORG = RoutingKey("genesys-org", "genesys_org_id", "genesys_org_id")
+
+#: The one table of routing keys. Credential policies name the ones their credentials bind.
+ROUTING_KEYS: tuple[RoutingKey, ...] = (PHONE_NUMBER, INTEGRATION, GENESYS_ORG)
+
+
+_BY_LOOKUP = {key.lookup: key for key in ROUTING_KEYS}
+
+
+def routing_key(lookup: str) -> RoutingKey:
+    """The routing key of this lookup name; an unknown name is a LookupError (a KeyError)."""
+    return _BY_LOOKUP[lookup]
+
+
+#: Fields that identify a tenant and must be unique (case-insensitively) among tenants not deleted.
+UNIQUE_FIELDS: tuple[str, ...] = ("email", "domain", "subdomain", *(key.field for key in ROUTING_KEYS))
+
+
+def is_live(tenant: Tenant | None) -> bool:
+    """The existence rule: a tenant exists for everything that acts on it unless unknown or soft-deleted."""
+    return tenant is not None and tenant.status is not TenantStatus.DELETED
 
 
 class TenantPage(msgspec.Struct, frozen=True):

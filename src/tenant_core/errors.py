@@ -15,7 +15,7 @@ in a single table, and in-process callers catch them directly::
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
     ├── CursorExpiredError         a feed cursor points before the retention horizon (events were pruned)
     ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
-    │   └── SignupNotConfiguredError   no Meta app is configured, so Embedded Signup cannot run
+    │   └── MetaAppNotConfiguredError  no Meta app is configured: no Embedded Signup, no WhatsApp checks
     ├── SignupError                WhatsApp Embedded Signup could not complete
     │   ├── InvalidSignupStateError    the ``state`` is forged, expired, replayed or for another tenant
     │   ├── WabaNotFoundError          the token covers no (or not the requested) WABA or phone number
@@ -109,8 +109,11 @@ class UnavailableError(TenantServiceError):
     """A store the use case needs cannot be reached right now; retrying later may succeed."""
 
 
-class SignupNotConfiguredError(UnavailableError):
-    """Embedded Signup needs the platform's Meta app, and none is configured."""
+class MetaAppNotConfiguredError(UnavailableError):
+    """Embedded Signup and the WhatsApp connection check need the platform's Meta app, and none is configured."""
+
+    def __init__(self) -> None:
+        super().__init__("No Meta app is configured: WhatsApp signup and WhatsApp checks need one")
 
 
 class CredentialsUnreadableError(TenantServiceError):

@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from tenant_core.entities import LOOKUP_FIELDS, Tenant, TenantStatus
+from tenant_core.entities import ROUTING_KEYS, Tenant, is_live
 from tenant_core.errors import NotFoundError
 from tenant_core.ports import Cache, TenantRepository, UnitOfWork
 
@@ -44,9 +44,9 @@ def keys_of(tenants: Iterable[Tenant | None]) -> set[str]:
         if tenant is None:
             continue
         keys.add(id_key(tenant.id))
-        for lookup, field in LOOKUP_FIELDS.items():
-            if (value := getattr(tenant, field)) is not None:
-                keys.add(lookup_key(lookup, value))
+        for key in ROUTING_KEYS:
+            if (value := getattr(tenant, key.field)) is not None:
+                keys.add(lookup_key(key.lookup, value))
     return keys
 
 
@@ -131,18 +131,30 @@ class TenantDirectory:
     """The one answer to "does this tenant exist?", read through the tenant cache.
 
     ``any`` returns the tenant in whatever status (the audit log and admin views outlive a soft delete);
-    ``live`` is the rule for everything that acts on a tenant: unknown and soft-deleted tenants are not found.
+    ``live`` is the rule for everything that acts on a tenant: unknown and soft-deleted tenants are not found
+    (:func:`~tenant_core.entities.is_live`). :attr:`fresh` answers the same from the store, for a use case
+    whose decision must not rest on a cached tenant.
     """
 
-    def __init__(self, tenants: TenantRepository, cache: TenantCache) -> None:
+    def __init__(self, tenants: TenantRepository, cache: TenantCache | None) -> None:
+        """``cache=None`` reads the store every time (that is what :attr:`fresh` is)."""
         self._tenants = tenants
         self._cache = cache
+        self._fresh = self if cache is None else TenantDirectory(tenants, None)
+
+    @property
+    def fresh(self) -> TenantDirectory:
+        """The same answers read from the store, never from a cache: for a decision that does something
+        irreversible (registering a number at Meta) or that binds what it read (a Genesys org check)."""
+        return self._fresh
 
     async def any(self, tenant_id: str) -> Tenant | None:
+        if self._cache is None:
+            return await self._tenants.get(tenant_id)
         return await self._cache.get_or_load(id_key(tenant_id), lambda: self._tenants.get(tenant_id))
 
     async def live(self, tenant_id: str) -> Tenant:
         tenant = await self.any(tenant_id)
-        if tenant is None or tenant.status is TenantStatus.DELETED:
+        if tenant is None or not is_live(tenant):
             raise NotFoundError(f"Tenant {tenant_id} not found")
         return tenant

@@ -16,8 +16,8 @@ import msgspec
 
 from tenant_core.change_events import ChangeEvent
 from tenant_core.connections import ConnectionStatus
-from tenant_core.credential_types import CredentialType, SealedCredentials
-from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, Tenant, TenantQuery
+from tenant_core.credential_types import SealedCredentials
+from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, RoutingKey, Tenant, TenantQuery
 from tenant_core.legacy import ImportRecord
 from tenant_core.operations import Backlog
 from tenant_core.sealed_kinds import SealedKind, SealedValue
@@ -42,16 +42,9 @@ class TenantRepository(Protocol):
         """Any tenant by id, deleted ones included."""
         ...
 
-    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
-        """The active or suspended tenant owning this WhatsApp phone number id."""
-        ...
-
-    async def get_by_integration(self, integration_id: str) -> Tenant | None:
-        """The active or suspended tenant owning this Genesys integration id."""
-        ...
-
-    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
-        """The active or suspended tenant owning this Genesys org id."""
+    async def get_by(self, key: RoutingKey, value: str) -> Tenant | None:
+        """The active or suspended tenant holding ``value`` (case-insensitively) under the routing key ``key``
+        (one of :data:`~tenant_core.entities.ROUTING_KEYS`: a phone number id, integration id or org id)."""
         ...
 
     async def list(self, query: TenantQuery) -> tuple[list[Tenant], int]:
@@ -121,18 +114,19 @@ class AuditLog(Protocol):
 
 
 class CredentialStore(Protocol):
-    """Sealed credentials, one record per tenant and type. Removed with their tenant."""
+    """Sealed credentials, one record per tenant and type (``kind``: the name of a registered credential type,
+    :mod:`tenant_core.credential_registry`). Removed with their tenant."""
 
     async def put(self, sealed: SealedCredentials) -> None:
         """Insert or replace the tenant's credential of this type."""
         ...
 
-    async def get(self, tenant_id: str, kind: CredentialType) -> SealedCredentials | None: ...
+    async def get(self, tenant_id: str, kind: str) -> SealedCredentials | None: ...
 
-    async def remove(self, tenant_id: str, kind: CredentialType) -> bool: ...
+    async def remove(self, tenant_id: str, kind: str) -> bool: ...
 
     async def record_status(
-        self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
+        self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus
     ) -> bool:
         """Keep ``status`` with the credential if it is still the one stored at ``updated_at`` (a check of
         values replaced meanwhile is dropped). ``put`` replaces the status with the sealed record's own."""

@@ -9,7 +9,7 @@ import pytest
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache
 from tenant_adapters.postgres import PostgresStorage
-from tenant_core import SYSTEM, CredentialType, CredentialVault, SealedValues, TenantCache
+from tenant_core import SYSTEM, CredentialType, CredentialVault, SealedValues, TenantCache, TenantDirectory
 from tenant_core.clock import SystemClock
 from tests.support.builders import tenant
 from tests.support.cli import credentials_keys, run_cli
@@ -27,7 +27,8 @@ async def test_check_connections_reports_each_and_fails_when_one_fails(clean_pos
     key = os.urandom(32)
     storage = PostgresStorage(clean_postgres)
     sealed = SealedValues(AesGcmCipher({"k": key}))
-    vault = CredentialVault(storage, sealed, TenantCache(InMemoryCache()), SystemClock())
+    cache = TenantCache(InMemoryCache())
+    vault = CredentialVault(storage, sealed, cache, TenantDirectory(storage.tenants, cache), SystemClock())
     ids = {}
     for name, secret in (("good", CLIENT_SECRET), ("stale", "an-old-secret-0002")):
         async with storage.unit_of_work() as uow:

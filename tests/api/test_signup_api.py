@@ -224,11 +224,17 @@ async def test_rerun_replaces_the_config_and_releases_the_old_number(signup_clie
 
 
 async def test_missing_app_credentials_is_503_naming_them(client):
+    """Signup and the WhatsApp check need the Meta app: without one, both answer the same 503 naming the
+    settings (one error, one message)."""
     tenant = (await client.post("/tenants", json=create_body())).json()["tenant"]
     state = (await client.post(f"/tenants/{tenant['id']}/whatsapp/signup-state")).json()["state"]
     response = await client.post("/api/whatsapp/signup", json={"code": CODE, "state": state})
     body = assert_envelope(response, 503, "SERVICE_UNAVAILABLE")
     assert "META_APP_ID" in body["error"] and "META_APP_SECRET" in body["error"]
+    stored = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "777"}
+    assert (await client.post(f"/tenants/{tenant['id']}/whatsapp", json=stored)).status_code == 200
+    check = await client.post(f"/tenants/{tenant['id']}/whatsapp/verify")
+    assert assert_envelope(check, 503, "SERVICE_UNAVAILABLE") == body
     assert (await client.get("/health")).json()["status"] == "healthy"
 
 

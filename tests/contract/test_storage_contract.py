@@ -10,7 +10,7 @@ import pytest
 
 from tenant_core import Check, ConflictError, ConnectionReport, ConnectionStatus, Settings, TenantQuery, TenantStatus
 from tenant_core.credential_types import CredentialType, SealedCredentials
-from tenant_core.entities import IdempotencyRecord
+from tenant_core.entities import GENESYS_ORG, INTEGRATION, PHONE_NUMBER, IdempotencyRecord
 from tenant_core.sealed_kinds import CREDENTIALS, SealedValue
 from tests.support.builders import tenant
 
@@ -55,7 +55,7 @@ async def test_deleted_tenant_releases_unique_values(storage):
         gone = msgspec.structs.replace(old, status=TenantStatus.DELETED, version=2)
         assert await uow.tenants.replace(gone, expected_version=1) is not None
     again = await add(storage, email="a@x.com", phone_number_id="1555")
-    assert (await storage.tenants.get_by_phone("1555")).id == again.id
+    assert (await storage.tenants.get_by(PHONE_NUMBER, "1555")).id == again.id
 
 
 async def test_failed_unit_of_work_leaves_nothing(storage):
@@ -83,12 +83,12 @@ async def test_lookups_find_live_tenants_only(storage):
     live = await add(storage, phone_number_id="P1", genesys_integration_id="I1", genesys_org_id="O1")
     suspended = await add(storage, phone_number_id="P2", status=TenantStatus.SUSPENDED)
     await add(storage, phone_number_id="P3", status=TenantStatus.DELETED)
-    assert (await storage.tenants.get_by_phone("p1")).id == live.id
-    assert (await storage.tenants.get_by_integration("i1")).id == live.id
-    assert (await storage.tenants.get_by_genesys_org("o1")).id == live.id
-    assert (await storage.tenants.get_by_phone("P2")).id == suspended.id
-    assert await storage.tenants.get_by_phone("P3") is None
-    assert await storage.tenants.get_by_phone("nobody") is None
+    assert (await storage.tenants.get_by(PHONE_NUMBER, "p1")).id == live.id
+    assert (await storage.tenants.get_by(INTEGRATION, "i1")).id == live.id
+    assert (await storage.tenants.get_by(GENESYS_ORG, "o1")).id == live.id
+    assert (await storage.tenants.get_by(PHONE_NUMBER, "P2")).id == suspended.id
+    assert await storage.tenants.get_by(PHONE_NUMBER, "P3") is None
+    assert await storage.tenants.get_by(PHONE_NUMBER, "nobody") is None
 
 
 async def test_replace_is_compare_and_set(storage):
@@ -244,7 +244,7 @@ async def test_read_repository_sees_later_commits(storage):
     reader = storage.tenants
     created = await add(storage, phone_number_id="later")
     assert (await reader.get(created.id)).id == created.id
-    assert (await reader.get_by_phone("later")).id == created.id
+    assert (await reader.get_by(PHONE_NUMBER, "later")).id == created.id
 
 
 async def test_list_continues_strictly_after_a_cursor_position(storage):

@@ -7,7 +7,7 @@ import pytest
 
 from tenant_adapters.crypto import AesGcmCipher
 from tenant_adapters.memory import InMemoryCache, InMemoryStorage
-from tenant_core import GenesysProvisioning, SealedValues, TenantCache, TenantResolver, TenantService
+from tenant_core import GenesysProvisioning, SealedValues, TenantCache, TenantDirectory, TenantResolver, TenantService
 
 
 class SteppingClock:
@@ -47,8 +47,14 @@ def sealed(cipher) -> SealedValues:
 
 
 @pytest.fixture
-def tenants(storage, tenant_cache, clock, sealed) -> TenantService:
-    return TenantService(storage, tenant_cache, clock, sealed=sealed)
+def directory(storage, tenant_cache) -> TenantDirectory:
+    """The one tenant directory every use case of a test shares, as the container's."""
+    return TenantDirectory(storage.tenants, tenant_cache)
+
+
+@pytest.fixture
+def tenants(storage, tenant_cache, directory, clock, sealed) -> TenantService:
+    return TenantService(storage, tenant_cache, directory, clock, sealed=sealed)
 
 
 @pytest.fixture

@@ -39,13 +39,13 @@ def key_cache() -> ReadThrough[ApiKey]:
 
 
 @pytest.fixture
-def api_keys(storage, key_cache, clock, tenant_cache) -> ApiKeyService:
-    return ApiKeyService(storage, key_cache, clock, tenant_cache)
+def api_keys(storage, key_cache, clock, directory) -> ApiKeyService:
+    return ApiKeyService(storage, key_cache, clock, directory)
 
 
 @pytest.fixture
-def authenticator(storage, key_cache, tenant_cache, clock) -> Authenticator:
-    return Authenticator(storage, key_cache, tenant_cache, JwtTokens(SECRET), clock)
+def authenticator(storage, key_cache, directory, clock) -> Authenticator:
+    return Authenticator(storage, key_cache, directory, JwtTokens(SECRET), clock)
 
 
 async def _tenant(tenants, **fields):
@@ -98,9 +98,9 @@ async def test_tenant_principals_stand_with_their_tenant(tenants, authenticator)
             await authenticator.authenticate(credential)
 
 
-async def test_admins_and_services_are_not_limited_tenants_are(tenants, storage, tenant_cache):
+async def test_admins_and_services_are_not_limited_tenants_are(tenants, directory):
     tenant_id = (await _tenant(tenants, rate_limit=2)).tenant.id
-    policy = RateLimitPolicy(InMemoryRateLimiter(), storage, tenant_cache)
+    policy = RateLimitPolicy(InMemoryRateLimiter(), directory)
     for platform in (SYSTEM, Principal(subject="router", role=Role.SERVICE)):
         assert not policy.applies_to(platform) and await policy.admit(platform) is None
     own = Principal(subject="k", role=Role.TENANT, tenant_id=tenant_id)

@@ -21,6 +21,7 @@ from tenant_core import (
     Authenticator,
     GenesysProvisioning,
     TenantCache,
+    TenantDirectory,
     TenantResolver,
     TenantStatus,
     UpdateTenant,
@@ -81,12 +82,14 @@ async def test_a_revoked_key_is_refused_by_the_other_process(tenants, storage, t
     """API-key revocations travel the same way: the other process's key cache drops the key."""
     tokens = JwtTokens("unit-secret-" + "u" * 32)
     created = await tenants.create(SYSTEM, create_command())
-    keys = ApiKeyService(storage, ReadThrough(InMemoryCache(), ApiKey), clock, tenant_cache)
+    keys = ApiKeyService(
+        storage, ReadThrough(InMemoryCache(), ApiKey), clock, TenantDirectory(storage.tenants, tenant_cache)
+    )
     follower = storage.invalidation_follower
     other = Authenticator(
         storage,
         ReadThrough(InMemoryCache(follower=follower), ApiKey),
-        TenantCache(InMemoryCache(follower=follower)),
+        TenantDirectory(storage.tenants, TenantCache(InMemoryCache(follower=follower))),
         tokens,
         clock,
     )

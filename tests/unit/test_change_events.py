@@ -122,11 +122,11 @@ def test_a_soft_delete_by_patch_publishes_tenant_deleted():
 
 
 async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(tenants, storage, sealed, clock,
-                                                                                  tenant_cache, feed):
+                                                                                  tenant_cache, directory, feed):
     """whatsappConfigured and the number move with the credential: subscribers to tenant.updated hear of it."""
     from tenant_core import CredentialType, CredentialVault
 
-    vault = CredentialVault(storage, sealed, tenant_cache, clock)
+    vault = CredentialVault(storage, sealed, tenant_cache, directory, clock)
     created = (await tenants.create(SYSTEM, create_command())).tenant
     after = (await feed.read(SYSTEM)).next
     whatsapp = {"accessToken": "EAAG-token-1234567", "phoneNumberId": "1555", "wabaId": "777"}

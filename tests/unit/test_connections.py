@@ -50,13 +50,13 @@ def graph() -> InMemoryMetaGraph:
 
 
 @pytest.fixture
-def vault(storage, tenant_cache, clock, sealed) -> CredentialVault:
-    return CredentialVault(storage, sealed, tenant_cache, clock)
+def vault(storage, tenant_cache, clock, sealed, directory) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, directory, clock)
 
 
 @pytest.fixture
-def checks(storage, vault, clock, genesys, graph) -> ConnectionChecks:
-    return ConnectionChecks(storage, vault, clock, genesys, graph)
+def checks(storage, vault, directory, clock, genesys, graph) -> ConnectionChecks:
+    return ConnectionChecks(storage, vault, directory, clock, genesys, graph)
 
 
 async def _tenant(tenants, **fields):
@@ -221,10 +221,10 @@ async def test_meta_unreachable_keeps_what_was_known(tenants, vault, checks, gra
     assert (await vault.view(SYSTEM, tenant.id, CredentialType.WHATSAPP)).health is TokenHealth.OK
 
 
-async def test_whatsapp_checks_need_a_meta_app(storage, vault, clock, genesys, tenants):
+async def test_whatsapp_checks_need_a_meta_app(storage, vault, directory, clock, genesys, tenants):
     tenant = await _with_whatsapp(tenants, vault)
     with pytest.raises(UnavailableError):
-        await ConnectionChecks(storage, vault, clock, genesys, None).verify_whatsapp(SYSTEM, tenant.id)
+        await ConnectionChecks(storage, vault, directory, clock, genesys, None).verify_whatsapp(SYSTEM, tenant.id)
 
 
 async def test_configured_lists_every_stored_credential(tenants, vault, checks):

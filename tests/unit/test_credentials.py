@@ -25,8 +25,8 @@ GENESYS = {
 
 
 @pytest.fixture
-def vault(storage, sealed, tenant_cache, clock) -> CredentialVault:
-    return CredentialVault(storage, sealed, tenant_cache, clock)
+def vault(storage, sealed, tenant_cache, clock, directory) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, directory, clock)
 
 
 async def new_tenant(tenants, **fields):
@@ -124,9 +124,9 @@ async def test_ciphertext_moved_to_another_tenant_does_not_open(tenants, vault, 
         await vault.reveal(SYSTEM, b.id, CredentialType.GENESYS)
 
 
-async def test_rotation_reseals_under_the_new_key(tenants, storage, tenant_cache, clock):
+async def test_rotation_reseals_under_the_new_key(tenants, storage, tenant_cache, directory, clock):
     key_a, key_b = os.urandom(32), os.urandom(32)
-    old = CredentialVault(storage, SealedValues(AesGcmCipher({"a": key_a})), tenant_cache, clock)
+    old = CredentialVault(storage, SealedValues(AesGcmCipher({"a": key_a})), tenant_cache, directory, clock)
     ids = [(await new_tenant(tenants)).id for _ in range(5)]
     for n, tenant_id in enumerate(ids):
         await old.store(SYSTEM, tenant_id, CredentialType.GENESYS, {**GENESYS, "integrationId": f"intg-{n}"})
@@ -136,7 +136,7 @@ async def test_rotation_reseals_under_the_new_key(tenants, storage, tenant_cache
     progress: list[int] = []
     report = await rotation.rotate(batch_size=2, on_progress=progress.append)
     assert report.kinds[0].resealed == 5 and report.remaining == 0 and progress == [2, 4, 5]
-    only_b = CredentialVault(storage, SealedValues(AesGcmCipher({"b": key_b})), tenant_cache, clock)
+    only_b = CredentialVault(storage, SealedValues(AesGcmCipher({"b": key_b})), tenant_cache, directory, clock)
     for tenant_id in ids:
         assert (await only_b.reveal(SYSTEM, tenant_id, CredentialType.GENESYS)).credentials.client_id == "client"
     assert sum(k.resealed for k in (await rotation.rotate()).kinds) == 0  # rerunning is harmless
@@ -169,8 +169,10 @@ async def test_who_reads_secrets_in_clear_and_how_it_is_audited(tenants, vault, 
         await vault.read(own, tenant.id, CredentialType.GENESYS, reveal=True)
 
 
-async def test_meta_credentials_prefer_the_tenants_own_app_secret(tenants, storage, sealed, tenant_cache, clock):
-    vault = CredentialVault(storage, sealed, tenant_cache, clock, meta_app_secret="platform-app-secret")
+async def test_meta_credentials_prefer_the_tenants_own_app_secret(
+    tenants, storage, sealed, tenant_cache, directory, clock
+):
+    vault = CredentialVault(storage, sealed, tenant_cache, directory, clock, meta_app_secret="platform-app-secret")
     tenant = await new_tenant(tenants)
     with pytest.raises(NotFoundError):
         await vault.meta(SERVICE, tenant.id)

@@ -123,8 +123,8 @@ def importer(storage, sealed, tenant_cache, clock, key_cache) -> LegacyImport:
 
 
 @pytest.fixture
-def vault(storage, sealed, tenant_cache, clock) -> CredentialVault:
-    return CredentialVault(storage, sealed, tenant_cache, clock)
+def vault(storage, sealed, tenant_cache, clock, directory) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, directory, clock)
 
 
 @pytest.fixture

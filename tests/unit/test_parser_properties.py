@@ -39,7 +39,7 @@ from tenant_core import (
     parse_webhook_url,
 )
 from tenant_core.commands import EXTERNAL_ID, TENANT_ID
-from tenant_core.credential_types import parse_credentials
+from tenant_core.credential_registry import credential_policy
 from tenant_core.paging import MAX_PAGE_SIZE, audit_position, decode_cursor, feed_position, page_window, tenant_position
 from tenant_core.regions import GENESYS_REGIONS, normalise_region
 from tenant_core.validation import normalise_email, validated
@@ -270,7 +270,7 @@ def test_regions_normalise_to_a_known_host_or_a_validation_error(region):
     ),
 )
 def test_credentials_parse_to_a_value_or_a_validation_error(kind, data):
-    _outcome(lambda: parse_credentials(kind, data))
+    _outcome(lambda: credential_policy(kind).parse(data))
 
 
 # --- Webhook URLs and event types --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from tenant_core import (
     UnavailableError,
     UpdateTenant,
 )
+from tenant_core.entities import PHONE_NUMBER
 from tenant_core.errors import TenantLockedError
 from tests.support.builders import create_command
 
@@ -119,7 +120,7 @@ async def test_cache_only_read_never_loads_and_answers_only_active_tenants(tenan
     """The fast lane's read: a miss is ``None`` without touching the store; suspended tenants are not answered."""
     created = (await tenants.create(SYSTEM, create_command(phone_number_id="7000"))).tenant
     assert await resolver.cached(SYSTEM, "phone", "7000") is None  # never looked up: a miss
-    assert await storage.tenants.get_by_phone("7000") is not None  # (the store has it all along)
+    assert await storage.tenants.get_by(PHONE_NUMBER, "7000") is not None  # (the store has it all along)
     await resolver.resolve(SYSTEM, "phone", "7000")
     assert (await resolver.cached(SYSTEM, "phone", "7000")).id == created.id
     await tenants.update(SYSTEM, created.id, UpdateTenant(status=TenantStatus.SUSPENDED))

@@ -95,12 +95,15 @@ def test_associated_data_is_unchanged_for_values_already_stored():
     ]
 
 
-async def test_the_key_check_names_missing_keys_and_keys_that_do_not_open(storage, tenants, clock, tenant_cache):
+async def test_the_key_check_names_missing_keys_and_keys_that_do_not_open(
+    storage, tenants, clock, tenant_cache, directory
+):
     """A key id not configured, and a configured id holding another key (a regenerated ``local``), are both
     found from one value per kind and key id; the refusal is one line naming kinds and key ids."""
     stored = {"clientId": "c", "clientSecret": "s3cr3t-value", "region": "mypurecloud.com"}
     for key_id in ("old", "local"):
-        vault = CredentialVault(storage, SealedValues(AesGcmCipher({key_id: os.urandom(32)})), tenant_cache, clock)
+        cipher = AesGcmCipher({key_id: os.urandom(32)})
+        vault = CredentialVault(storage, SealedValues(cipher), tenant_cache, directory, clock)
         tenant_id = (await tenants.create(SYSTEM, create_command())).tenant.id
         await vault.store(SYSTEM, tenant_id, CredentialType.GENESYS, stored)
     configured = SealedValues(AesGcmCipher({"new": os.urandom(32), "local": os.urandom(32)}))

@@ -15,11 +15,11 @@ from tenant_core import (
     GraphApiError,
     GraphPhoneNumber,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     Principal,
     Role,
     SignupEvent,
-    SignupNotConfiguredError,
     SignupStateCodec,
     TenantStatus,
     TenantSuspendedError,
@@ -49,8 +49,8 @@ def graph() -> InMemoryMetaGraph:
 
 
 @pytest.fixture
-def vault(storage, tenant_cache, clock, sealed) -> CredentialVault:
-    return CredentialVault(storage, sealed, tenant_cache, clock)
+def vault(storage, tenant_cache, clock, sealed, directory) -> CredentialVault:
+    return CredentialVault(storage, sealed, tenant_cache, directory, clock)
 
 
 @pytest.fixture
@@ -59,8 +59,8 @@ def states(clock) -> SignupStateCodec:
 
 
 @pytest.fixture
-def signup(storage, states, graph, vault) -> WhatsAppSignup:
-    return WhatsAppSignup(storage, states, graph, vault)
+def signup(storage, states, graph, vault, directory) -> WhatsAppSignup:
+    return WhatsAppSignup(storage, states, graph, vault, directory)
 
 
 async def _tenant(tenants):
@@ -198,7 +198,7 @@ async def test_a_plain_tenant_id_is_accepted_only_from_a_caller_allowed_on_it(te
     assert result.tenant_id == tenant.id
 
 
-async def test_signup_needs_an_active_tenant_and_a_meta_app(tenants, signup, storage, states, vault):
+async def test_signup_needs_an_active_tenant_and_a_meta_app(tenants, signup, storage, states, vault, directory):
     tenant = await _tenant(tenants)
     state = (await signup.start(SYSTEM, tenant.id)).state
     await tenants.update(SYSTEM, tenant.id, UpdateTenant(status=TenantStatus.SUSPENDED))
@@ -207,8 +207,9 @@ async def test_signup_needs_an_active_tenant_and_a_meta_app(tenants, signup, sto
     await tenants.update(SYSTEM, tenant.id, UpdateTenant(status=TenantStatus.DELETED))
     with pytest.raises(NotFoundError):
         await signup.start(SYSTEM, tenant.id)
-    with pytest.raises(SignupNotConfiguredError):
-        await WhatsAppSignup(storage, states, None, vault).complete(None, CompleteSignup(code="c", state="s"))
+    with pytest.raises(MetaAppNotConfiguredError):
+        unconfigured = WhatsAppSignup(storage, states, None, vault, directory)
+        await unconfigured.complete(None, CompleteSignup(code="c", state="s"))
 
 
 async def test_an_imported_tenant_with_a_free_string_id_can_sign_up(storage, signup, tenant_cache, clock):

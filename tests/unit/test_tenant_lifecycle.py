@@ -182,18 +182,20 @@ async def test_list_pages_by_cursor_and_refuses_foreign_cursors(tenants):
             await tenants.list(SYSTEM, TenantQuery(limit=4), after=cursor)
 
 
-async def test_delete_takes_what_the_tenant_owns_but_its_audit_log_stays(tenants, storage, sealed, tenant_cache, clock):
+async def test_delete_takes_what_the_tenant_owns_but_its_audit_log_stays(
+    tenants, storage, sealed, tenant_cache, directory, clock
+):
     created = await tenants.create(SYSTEM, create_command())
-    vault = CredentialVault(storage, sealed, tenant_cache, clock)
+    vault = CredentialVault(storage, sealed, tenant_cache, directory, clock)
     genesys = {"clientId": "c", "clientSecret": "secret-123456", "region": "mypurecloud.com"}
     await vault.store(SYSTEM, created.tenant.id, CredentialType.GENESYS, genesys)
     await tenants.delete(SYSTEM, created.tenant.id)
     assert await storage.credentials.get(created.tenant.id, CredentialType.GENESYS) is None
     assert await storage.api_keys.list_for_tenant(created.tenant.id) == []
-    page = await AuditTrail(storage).list(SYSTEM, created.tenant.id)
+    page = await AuditTrail(storage, directory).list(SYSTEM, created.tenant.id)
     assert [e.action for e in page.events][0] == "tenant.deleted" and page.total >= 3
     with pytest.raises(NotFoundError):
-        await AuditTrail(storage).list(SYSTEM, "t_0000000000000000")
+        await AuditTrail(storage, directory).list(SYSTEM, "t_0000000000000000")
 
 
 async def test_provisioning_normalises_the_region_and_reuses_the_tenant(provisioning):

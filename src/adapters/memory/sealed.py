@@ -29,7 +29,7 @@ class SealedSlots:
 
 #: One entry per sealed kind (by name), like the Postgres adapter's ``SEALED_COLUMNS``.
 SEALED_SLOTS: dict[str, SealedSlots] = {
-    "credentials": SealedSlots(lambda s: s.credentials, lambda r: (r.tenant_id, r.type.value), "key_id", "ciphertext"),
+    "credentials": SealedSlots(lambda s: s.credentials, lambda r: (r.tenant_id, str(r.type)), "key_id", "ciphertext"),
     "webhook_secrets": SealedSlots(lambda s: s.webhooks, lambda r: (r.id,), "key_id", "sealed_secret"),
     "idempotency_api_keys": SealedSlots(
         lambda s: s.idempotency, lambda r: (r.scope, r.key, r.tenant_id), "key_id", "sealed_api_key"

@@ -6,10 +6,13 @@ from datetime import datetime
 
 from tenant_adapters.memory.state import StateView
 from tenant_core.entities import (
+    GENESYS_ORG,
     IDEMPOTENCY_WINDOW,
+    ROUTING_KEYS,
     UNIQUE_FIELDS,
     IdempotencyRecord,
     Provisioned,
+    RoutingKey,
     Tenant,
     TenantQuery,
     TenantStatus,
@@ -24,19 +27,12 @@ class InMemoryTenantRepository(StateView):
     async def get(self, tenant_id: str) -> Tenant | None:
         return self._state.tenants.get(tenant_id)
 
-    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
-        return self._live_by("phone_number_id", phone_number_id)
-
-    async def get_by_integration(self, integration_id: str) -> Tenant | None:
-        return self._live_by("genesys_integration_id", integration_id)
-
-    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
-        return self._live_by("genesys_org_id", genesys_org_id)
-
-    def _live_by(self, field: str, value: str) -> Tenant | None:
+    async def get_by(self, key: RoutingKey, value: str) -> Tenant | None:
+        if key not in ROUTING_KEYS:
+            raise KeyError(key)  # as the Postgres repository: only the routing keys are looked up
         wanted = value.lower()
         for tenant in self._state.tenants.values():
-            if tenant.status in _LIVE and (getattr(tenant, field) or "").lower() == wanted:
+            if tenant.status in _LIVE and (getattr(tenant, key.field) or "").lower() == wanted:
                 return tenant
         return None
 
@@ -75,7 +71,7 @@ class InMemoryTenantRepository(StateView):
 
     async def add_or_get_by_genesys_org(self, tenant: Tenant) -> Provisioned:
         assert tenant.genesys_org_id is not None
-        if (existing := self._live_by("genesys_org_id", tenant.genesys_org_id)) is not None:
+        if (existing := await self.get_by(GENESYS_ORG, tenant.genesys_org_id)) is not None:
             return Provisioned(tenant=existing, is_new=False)
         return Provisioned(tenant=await self.add(tenant), is_new=True)
 

@@ -10,7 +10,7 @@ import msgspec
 from tenant_adapters.postgres.errors import translated
 from tenant_adapters.postgres.tenants import Executor
 from tenant_core.connections import ConnectionStatus
-from tenant_core.credential_types import CredentialType, SealedCredentials
+from tenant_core.credential_types import SealedCredentials
 
 _COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at, status"
 
@@ -19,7 +19,7 @@ def _sealed(record: asyncpg.Record) -> SealedCredentials:
     status = record["status"]
     return SealedCredentials(
         tenant_id=record["tenant_id"],
-        type=CredentialType(record["type"]),
+        type=record["type"],
         key_id=record["key_id"],
         ciphertext=bytes(record["ciphertext"]),
         updated_at=record["updated_at"],
@@ -42,27 +42,27 @@ class PostgresCredentialStore:
             "ON CONFLICT (tenant_id, type) DO UPDATE SET key_id = EXCLUDED.key_id, "
             "ciphertext = EXCLUDED.ciphertext, updated_at = EXCLUDED.updated_at, status = EXCLUDED.status"
         )
-        args = (sealed.tenant_id, sealed.type.value, sealed.key_id, sealed.ciphertext, sealed.updated_at)
+        args = (sealed.tenant_id, str(sealed.type), sealed.key_id, sealed.ciphertext, sealed.updated_at)
         with translated():
             await self._db.execute(sql, *args, _encoded(sealed.status))
 
-    async def get(self, tenant_id: str, kind: CredentialType) -> SealedCredentials | None:
+    async def get(self, tenant_id: str, kind: str) -> SealedCredentials | None:
         sql = f"SELECT {_COLUMNS} FROM credentials WHERE tenant_id = $1 AND type = $2"
         with translated():
-            row = await self._db.fetchrow(sql, tenant_id, kind.value)
+            row = await self._db.fetchrow(sql, tenant_id, str(kind))
         return None if row is None else _sealed(row)
 
-    async def remove(self, tenant_id: str, kind: CredentialType) -> bool:
+    async def remove(self, tenant_id: str, kind: str) -> bool:
         with translated():
             status = await self._db.execute(
-                "DELETE FROM credentials WHERE tenant_id = $1 AND type = $2", tenant_id, kind.value
+                "DELETE FROM credentials WHERE tenant_id = $1 AND type = $2", tenant_id, str(kind)
             )
         return status != "DELETE 0"
 
     async def record_status(
-        self, tenant_id: str, kind: CredentialType, updated_at: datetime, status: ConnectionStatus
+        self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus
     ) -> bool:
         sql = "UPDATE credentials SET status = $4::jsonb WHERE tenant_id = $1 AND type = $2 AND updated_at = $3"
         with translated():
-            result = await self._db.execute(sql, tenant_id, kind.value, updated_at, _encoded(status))
+            result = await self._db.execute(sql, tenant_id, str(kind), updated_at, _encoded(status))
         return result != "UPDATE 0"

@@ -10,7 +10,16 @@ import asyncpg
 import msgspec
 
 from tenant_adapters.postgres.errors import translated
-from tenant_core.entities import IDEMPOTENCY_WINDOW, IdempotencyRecord, Provisioned, Tenant, TenantQuery
+from tenant_core.entities import (
+    GENESYS_ORG,
+    IDEMPOTENCY_WINDOW,
+    ROUTING_KEYS,
+    IdempotencyRecord,
+    Provisioned,
+    RoutingKey,
+    Tenant,
+    TenantQuery,
+)
 from tenant_core.errors import ConflictError
 
 # Column i is Tenant field i; the SELECT list aliases each column to its wire name so that a row converts
@@ -35,6 +44,9 @@ def lookup_sql(column: str) -> str:
     return f"SELECT {_SELECT} FROM tenants WHERE lower({column}) = lower($1) AND {_LIVE}"
 
 
+_LOOKUP_SQL = {key: lookup_sql(key.field) for key in ROUTING_KEYS}
+
+
 def _to_tenant(record: asyncpg.Record | None) -> Tenant | None:
     return None if record is None else msgspec.convert(dict(record), Tenant)
 
@@ -54,17 +66,8 @@ class PostgresTenantRepository:
         with translated():
             return _to_tenant(await self._db.fetchrow(f"SELECT {_SELECT} FROM tenants WHERE id = $1", tenant_id))
 
-    async def get_by_phone(self, phone_number_id: str) -> Tenant | None:
-        return await self._live_by("phone_number_id", phone_number_id)
-
-    async def get_by_integration(self, integration_id: str) -> Tenant | None:
-        return await self._live_by("genesys_integration_id", integration_id)
-
-    async def get_by_genesys_org(self, genesys_org_id: str) -> Tenant | None:
-        return await self._live_by("genesys_org_id", genesys_org_id)
-
-    async def _live_by(self, column: str, value: str) -> Tenant | None:
-        sql = lookup_sql(column)
+    async def get_by(self, key: RoutingKey, value: str) -> Tenant | None:
+        sql = _LOOKUP_SQL[key]  # only the routing keys' columns: a made-up key is a KeyError, never SQL
         with translated():
             return _to_tenant(await self._db.fetchrow(sql, value))
 
@@ -108,7 +111,7 @@ class PostgresTenantRepository:
             created = _to_tenant(await self._db.fetchrow(insert, *_params(tenant)))
         if created is not None:
             return Provisioned(tenant=created, is_new=True)
-        existing = await self.get_by_genesys_org(tenant.genesys_org_id or "")
+        existing = await self.get_by(GENESYS_ORG, tenant.genesys_org_id or "")
         if existing is None:  # the winner was deleted in between; let the caller retry
             raise ConflictError("The Genesys organisation changed during provisioning; retry", "genesysOrgId")
         return Provisioned(tenant=existing, is_new=False)

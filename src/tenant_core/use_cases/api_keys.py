@@ -6,19 +6,19 @@ from tenant_core.api_key_secrets import api_key_cache_key, check_name, issue_in
 from tenant_core.audit import AuditAction, record
 from tenant_core.entities import ApiKey, IssuedApiKey
 from tenant_core.errors import NotFoundError
-from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
+from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Clock, Storage
 from tenant_core.security import Permission, Principal
 
 
 class ApiKeyService:
     def __init__(
-        self, storage: Storage, key_cache: ReadThrough[ApiKey], clock: Clock, tenant_cache: TenantCache
+        self, storage: Storage, key_cache: ReadThrough[ApiKey], clock: Clock, directory: TenantDirectory
     ) -> None:
         self._storage = storage
         self._key_cache = key_cache
         self._clock = clock
-        self._directory = TenantDirectory(storage.tenants, tenant_cache)
+        self._directory = directory
 
     async def issue(self, principal: Principal, tenant_id: str, name: str) -> IssuedApiKey:
         principal.require(Permission.API_KEYS_MANAGE, tenant_id)

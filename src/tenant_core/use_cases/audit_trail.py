@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from tenant_core.entities import AuditPage
 from tenant_core.errors import NotFoundError
+from tenant_core.lookup_cache import TenantDirectory
 from tenant_core.paging import audit_position, encode_cursor, page_window
 from tenant_core.ports import Storage
 from tenant_core.security import Permission, Principal
 
 
 class AuditTrail:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, directory: TenantDirectory) -> None:
         self._storage = storage
+        self._directory = directory
 
     async def list(
         self, principal: Principal, tenant_id: str, limit: int = 20, offset: int = 0, after: str | None = None
@@ -22,7 +24,7 @@ class AuditTrail:
         limit, offset = page_window(limit, offset, after)
         before = audit_position(after) if after is not None else None
         events, total = await self._storage.audit.list_for_tenant(tenant_id, limit, offset, before)
-        if total == 0 and await self._storage.tenants.get(tenant_id) is None:
+        if total == 0 and await self._directory.any(tenant_id) is None:  # every status: the log outlives a delete
             raise NotFoundError(f"Tenant {tenant_id} not found")
         following = encode_cursor(events[-1].id) if len(events) == limit and events[-1].id is not None else None
         return AuditPage(events=events, total=total, limit=limit, offset=offset, next=following)

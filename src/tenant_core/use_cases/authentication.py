@@ -9,8 +9,8 @@ import msgspec
 
 from tenant_core.api_key_secrets import SECRET_PREFIX, api_key_cache_key, hash_secret
 from tenant_core.entities import ApiKey, TenantStatus
-from tenant_core.errors import AuthenticationFailedError
-from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
+from tenant_core.errors import AuthenticationFailedError, NotFoundError
+from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Clock, Storage, TokenVerifier
 from tenant_core.security import Principal, Role
 
@@ -22,13 +22,13 @@ class Authenticator:
         self,
         storage: Storage,
         key_cache: ReadThrough[ApiKey],
-        tenant_cache: TenantCache,
+        directory: TenantDirectory,
         tokens: TokenVerifier,
         clock: Clock,
     ) -> None:
         self._storage = storage
         self._key_cache = key_cache
-        self._directory = TenantDirectory(storage.tenants, tenant_cache)
+        self._directory = directory
         self._tokens = tokens
         self._clock = clock
         self._touched: dict[str, float] = {}
@@ -46,9 +46,10 @@ class Authenticator:
             principal = self._tokens.verify(credential)
         if principal.role is not Role.TENANT or principal.tenant_id is None:
             return principal
-        tenant = await self._directory.any(principal.tenant_id)
-        if tenant is None or tenant.status is TenantStatus.DELETED:
-            raise AuthenticationFailedError("The tenant of these credentials no longer exists")
+        try:
+            tenant = await self._directory.live(principal.tenant_id)  # cached: this runs on every request
+        except NotFoundError:
+            raise AuthenticationFailedError("The tenant of these credentials no longer exists") from None
         if tenant.status is TenantStatus.SUSPENDED:
             return msgspec.structs.replace(principal, suspended=True)
         return principal

@@ -30,24 +30,17 @@ import msgspec
 from tenant_core.api_key_secrets import api_key_cache_key
 from tenant_core.audit import AuditAction, record
 from tenant_core.commands import TENANT_ID
-from tenant_core.credential_types import (
-    CREDENTIAL_TYPES,
-    Credentials,
-    CredentialType,
-    SealedCredentials,
-    field_names,
-    masked,
-)
-from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Settings, Tenant, TenantStatus, wire_name
+from tenant_core.credential_records import open_credentials, seal_credentials
+from tenant_core.credential_registry import CREDENTIAL_POLICIES
+from tenant_core.credential_types import Credentials, SealedCredentials, field_names
+from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Settings, Tenant, is_live, wire_name
 from tenant_core.errors import ConflictError, TenantServiceError, UnavailableError
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import ReadThrough, TenantCache
 from tenant_core.ports import Clock, Storage, UnitOfWork
-from tenant_core.sealed_kinds import CREDENTIALS
 from tenant_core.sealing import SealedValues
 from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases.legacy_plan import (
-    DERIVED_FIELDS,
     IMPORTER,
     MERGED_FIELDS,
     ImportLine,
@@ -59,7 +52,6 @@ from tenant_core.use_cases.legacy_plan import (
     reject,
     tenant_fields,
 )
-from tenant_core.use_cases.vault import credentials_ref
 
 __all__ = ["IMPORTER", "ImportLine", "ImportReport", "ItemKind", "LegacyImport", "Outcome"]
 
@@ -152,7 +144,7 @@ class LegacyImport:
             return _skipped(plan, "deleted here since it was imported: not created again")
         if here is not None and known is None:
             return _skipped(plan, "a tenant created in this service has this id: left untouched")
-        if here is not None and here.status is TenantStatus.DELETED:
+        if here is not None and not is_live(here):
             return _skipped(plan, "deleted here: left as it is")
         seen = _NOTHING if known is None else known.seen
         for _ in range(len(UNIQUE_FIELDS) + 1):
@@ -170,7 +162,8 @@ class LegacyImport:
     ) -> list[ImportLine]:
         tenant_id = plan.tenant.id
         moves = await self._credential_moves(to.storage, plan, seen)
-        pinned = {wire_name(f) for move in moves if move.holds_back for f in DERIVED_FIELDS[move.kind]}
+        held = [CREDENTIAL_POLICIES[move.kind] for move in moves if move.holds_back]
+        pinned = {wire_name(field) for policy in held for field in policy.tenant_fields}
         merged = _Merge(None if seen is None else seen.tenant, plan.tenant, pinned)
         owned: list[ImportLine] = []
         forget: list[str] = []
@@ -206,12 +199,12 @@ class LegacyImport:
     async def _credential_moves(self, storage: Storage, plan: LegacyPlan, seen: Seen | None) -> list[_Move]:
         """What to do with each credential the old tenant has or had, decided on what is stored now."""
         tenant_id = plan.tenant.id
-        kinds = set(plan.credentials) | ({CredentialType(k) for k in seen.credentials} if seen else set())
+        kinds = set(plan.credentials) | (set(seen.credentials) if seen else set())
         moves = []
         for kind in sorted(kinds):
             old = plan.credentials.get(kind, _ABSENT)
             there = _ABSENT if old is _ABSENT else digest(tenant_id, old)
-            was = _UNKNOWN if seen is None else seen.credentials.get(kind.value, _ABSENT)
+            was = _UNKNOWN if seen is None else seen.credentials.get(kind, _ABSENT)
             if there == was:
                 moves.append(_Move(kind, "same", old))
                 continue
@@ -228,7 +221,7 @@ class LegacyImport:
     async def _move_credential(
         self, uow: UnitOfWork, plan: LegacyPlan, move: _Move, conflicted: set[str]
     ) -> ImportLine:
-        tenant_id, item = plan.tenant.id, f"credentials.{move.kind.value}"
+        tenant_id, item = plan.tenant.id, f"credentials.{move.kind}"
 
         def line(outcome: Outcome, reason: str | None = None) -> ImportLine:
             return ImportLine(tenant_id, item, outcome, reason, ItemKind.CREDENTIALS)
@@ -239,27 +232,24 @@ class LegacyImport:
             return line(Outcome.SKIPPED, "the stored value cannot be opened with the configured keys: left as it is")
         if move.action == "conflict":
             return line(Outcome.CONFLICT, f"{_BOTH_CHANGED}: {_credential_difference(move.old, move.here)}")
-        if (clashing := conflicted & set(DERIVED_FIELDS[move.kind])) or await uow.credentials.get(
+        if (clashing := conflicted & set(CREDENTIAL_POLICIES[move.kind].tenant_fields)) or await uow.credentials.get(
             tenant_id, move.kind
         ) != move.stored:
             why = f"its {', '.join(sorted(map(wire_name, clashing)))}" if clashing else "its value, meanwhile"
             return line(Outcome.CONFLICT, f"changed in the old database but {why} changed here: this service's kept")
-        detail = {"credentialType": move.kind.value}
+        detail = {"credentialType": move.kind}
         if move.old is _ABSENT:
             await uow.credentials.remove(tenant_id, move.kind)
             await record(uow, self._clock, IMPORTER, AuditAction.CREDENTIALS_DELETED, tenant_id, detail=detail)
             return line(Outcome.UPDATED, "no active row in the old database any more: deleted here")
-        ref = credentials_ref(tenant_id, move.kind)
-        key_id, ciphertext = self._sealed.seal(CREDENTIALS, ref, msgspec.json.encode(move.old))
-        await uow.credentials.put(SealedCredentials(tenant_id, move.kind, key_id, ciphertext, self._clock.now()))
+        await uow.credentials.put(seal_credentials(self._sealed, tenant_id, move.old, self._clock.now()))
         action, names = AuditAction.CREDENTIALS_STORED, field_names(move.old)
         await record(uow, self._clock, IMPORTER, action, tenant_id, names, detail=detail)
         return line(Outcome.IMPORTED if move.stored is None else Outcome.UPDATED)
 
     def _open(self, sealed: SealedCredentials) -> Credentials | None:
         try:
-            ref, type_ = credentials_ref(sealed.tenant_id, sealed.type), CREDENTIAL_TYPES[sealed.type]
-            return self._sealed.decode(CREDENTIALS, ref, sealed.key_id, sealed.ciphertext, type_)
+            return open_credentials(self._sealed, sealed).credentials
         except TenantServiceError:
             return None  # unreadable (reported): the import replaces it
 
@@ -391,7 +381,8 @@ def _credential_difference(old: Any, here: Any) -> str:
     """Which fields differ, masked as every view masks them (secrets show their last 4 characters at most)."""
     if old is _ABSENT or here is _ABSENT:
         return f"old database {'none' if old is _ABSENT else 'has one'}, here {'none' if here is _ABSENT else 'one'}"
-    there, now = masked(old), masked(here)
+    policy = CREDENTIAL_POLICIES.of(old)
+    there, now = policy.masked(old), policy.masked(here)
     differ = [k for k in sorted(there.keys() | now.keys()) if there.get(k) != now.get(k)]
     shown = [f"{k} (old database {_shown(there.get(k, _ABSENT))}, here {_shown(now.get(k, _ABSENT))})" for k in differ]
     return ", ".join(shown) or "their secrets differ"
@@ -409,7 +400,7 @@ def _unchanged(plan: LegacyPlan) -> list[ImportLine]:
     tenant_id = plan.tenant.id
     lines = [ImportLine(tenant_id, "tenant", Outcome.UNCHANGED, _joined(plan.notes))]
     lines += [
-        ImportLine(tenant_id, f"credentials.{kind.value}", Outcome.UNCHANGED, None, ItemKind.CREDENTIALS)
+        ImportLine(tenant_id, f"credentials.{kind}", Outcome.UNCHANGED, None, ItemKind.CREDENTIALS)
         for kind in plan.credentials
     ]
     lines += [
@@ -427,7 +418,7 @@ def _skipped(plan: LegacyPlan, reason: str) -> list[ImportLine]:
     tenant_id, owned = plan.tenant.id, "its tenant was skipped"
     lines = [ImportLine(tenant_id, "tenant", Outcome.SKIPPED, reason)]
     lines += [
-        ImportLine(tenant_id, f"credentials.{kind.value}", Outcome.SKIPPED, owned, ItemKind.CREDENTIALS)
+        ImportLine(tenant_id, f"credentials.{kind}", Outcome.SKIPPED, owned, ItemKind.CREDENTIALS)
         for kind in plan.credentials
     ]
     keys = [k.prefix for k in plan.keys] + list(plan.inactive_keys.values())
@@ -442,7 +433,7 @@ class _Move(msgspec.Struct, frozen=True):
     """One credential's fate: ``old`` is what the old database has now, ``here`` what is stored here (both
     ``_ABSENT`` when there is none), ``stored`` its sealed record as read."""
 
-    kind: CredentialType
+    kind: str  # the credential type's name
     action: str  # same | apply | converged | conflict | unreadable
     old: Any
     stored: SealedCredentials | None = None

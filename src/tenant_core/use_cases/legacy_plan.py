@@ -30,19 +30,13 @@ import msgspec
 
 from tenant_core.api_key_secrets import SECRET_PREFIX, hash_secret
 from tenant_core.commands import Domain, Email, ExternalId, OrgName, Subdomain
-from tenant_core.credential_types import (
-    SECRET_FIELDS,
-    Credentials,
-    CredentialType,
-    known_fields_only,
-    parse_credentials,
-)
+from tenant_core.credential_registry import CREDENTIAL_POLICIES
+from tenant_core.credential_types import CredentialPolicy, Credentials
 from tenant_core.entities import ApiKey, Plan, Settings, Tenant, TenantStatus, new_tenant, wire_name
 from tenant_core.errors import ValidationFailedError
 from tenant_core.legacy import LegacyApiKeyRow, LegacyCredentialRow, LegacyTenant, LegacyTenantRow, Seen
 from tenant_core.regions import normalise_region
 from tenant_core.security import Principal, Role
-from tenant_core.use_cases.vault import tenant_fields_for
 from tenant_core.validation import check_settings, normalise_email, problem_from_msgspec
 
 #: The actor of every audit event the import writes.
@@ -52,18 +46,11 @@ IMPORTER = Principal(subject="legacy-import", role=Role.ADMIN)
 #: stops the tenant's traffic, as an unknown state should, and unlike ``deleted`` it can be undone.
 _STATUS = {"active": TenantStatus.ACTIVE, "suspended": TenantStatus.SUSPENDED, "deleted": TenantStatus.DELETED}
 _OLDEST = datetime.min.replace(tzinfo=UTC)
-_SECRET_WIRE_NAMES = frozenset(wire_name(f) for f in SECRET_FIELDS)
 
 #: Tenant fields a rerun compares one by one (``metadata`` is compared key by key).
 MERGED_FIELDS = tuple(
     f for f in Tenant.__struct_fields__ if f not in ("id", "version", "created_at", "updated_at", "metadata")
 )
-
-#: The tenant fields each credential decides; the credential and these fields change together or not at all.
-DERIVED_FIELDS: dict[CredentialType, tuple[str, ...]] = {
-    CredentialType.WHATSAPP: ("phone_number_id", "whatsapp_configured"),
-    CredentialType.GENESYS: ("genesys_integration_id", "genesys_region"),
-}
 
 
 class Outcome(enum.StrEnum):
@@ -96,7 +83,7 @@ class LegacyPlan(msgspec.Struct):
     """What one old tenant becomes, before anything is compared or written."""
 
     tenant: Tenant
-    credentials: dict[CredentialType, Credentials]
+    credentials: dict[str, Credentials]  # by type name
     keys: list[ApiKey]  # active ``sk_`` keys
     inactive_keys: dict[str, str]  # id -> prefix shown, of inactive ``sk_`` keys (revoked here if imported before)
     notes: list[str]  # why the tenant's values differ from the old row, for the report
@@ -108,7 +95,7 @@ class LegacyPlan(msgspec.Struct):
         """What this plan records as seen, for the next run to compare with."""
         return Seen(
             tenant=tenant_fields(self.tenant),
-            credentials={kind.value: digest(self.tenant.id, c) for kind, c in self.credentials.items()},
+            credentials={kind: digest(self.tenant.id, c) for kind, c in self.credentials.items()},
             api_keys=sorted(key.id for key in self.keys),
         )
 
@@ -134,6 +121,7 @@ def plan_for(legacy: LegacyTenant, now: datetime) -> LegacyPlan:
     _store(plan, "plan", _plan_of(row.plan, plan.notes), row.plan)
     _store(plan, "rate_limit", _rate_limit(row.rate_limit, plan.notes), row.rate_limit)
     _store(plan, "onboarding_completed", bool(row.onboarding_completed), row.onboarding_completed)
+    _store(plan, "whatsapp_configured", bool(row.whatsapp_configured), row.whatsapp_configured)  # credentials decide
     for field, value, check in (
         ("email", row.email, _email),
         ("domain", row.domain, _typed(Domain, str.lower)),
@@ -162,8 +150,9 @@ def reject(plan: LegacyPlan, field: str, value: Any, why: str) -> None:
         _keep(plan, "changed", {k: v for k, v in changed.items() if k != name})
     _keep(plan, "rejected", {**plan.kept.get("rejected", {}), name: value})
     plan.tenant = msgspec.structs.replace(plan.tenant, **{field: None})
-    if field == "phone_number_id":
-        plan.tenant = msgspec.structs.replace(plan.tenant, whatsapp_configured=False)
+    for policy in CREDENTIAL_POLICIES:  # a type whose routing key is gone leaves the tenant as its delete would
+        if field in (key.field for key in policy.routing_keys):
+            plan.tenant = msgspec.structs.replace(plan.tenant, **policy.on_delete())
     plan.notes.append(f"{name} {why}; kept in metadata.legacyImport")
 
 
@@ -300,51 +289,65 @@ def _plan_credentials(plan: LegacyPlan, row: LegacyTenantRow, rows: list[LegacyC
     by_type: dict[str, list[LegacyCredentialRow]] = {}
     for credential in rows:
         by_type.setdefault(credential.type, []).append(credential)
-    for type_name, candidates in by_type.items():
-        try:
-            kind = CredentialType(type_name)
-        except ValueError:
+    for kind, candidates in by_type.items():
+        if kind not in CREDENTIAL_POLICIES:
             for credential in candidates:
                 _skip_credential(plan, credential.source, "unknown credential type")
             continue
+        policy = CREDENTIAL_POLICIES[kind]
         newest_first = sorted(candidates, key=lambda r: r.updated_at or r.created_at or _OLDEST, reverse=True)
         for credential in newest_first:
-            item = f"credentials.{kind.value} ({credential.source})"
+            item = f"credentials.{kind} ({credential.source})"
             if not credential.is_active:
                 _skip_credential(plan, item, "inactive")
             elif kind in plan.credentials:
                 _skip_credential(plan, item, "superseded by a newer active row")
-            elif (parsed := _parse(kind, credential.credentials, plan, item)) is not None:
+            elif (parsed := _parse(policy, credential.credentials, plan, item)) is not None:
                 plan.credentials[kind] = parsed
-    # What the credentials say about routing wins over the tenant row: it is what messages used.
-    for credentials in plan.credentials.values():
-        for field, value in tenant_fields_for(credentials, IMPORTER).items():
-            if field == "whatsapp_configured" or getattr(plan.tenant, field) == value:
-                continue
-            if getattr(plan.tenant, field) is not None:
-                plan.notes.append(f"{wire_name(field)} taken from the stored credentials")
-            recorded = {**plan.kept.get("changed", {}), **plan.kept.get("rejected", {})}
-            _store(plan, field, value, None if wire_name(field) in recorded else getattr(row, field))
-    if CredentialType.WHATSAPP not in plan.credentials and plan.tenant.phone_number_id is not None:
-        why = "is on the tenant row only, without WhatsApp credentials (the old service did not route it): not routed"
-        reject(plan, "phone_number_id", row.phone_number_id, why)
-    configured = CredentialType.WHATSAPP in plan.credentials and plan.tenant.phone_number_id is not None
-    _store(plan, "whatsapp_configured", configured, row.whatsapp_configured)
+    for policy in CREDENTIAL_POLICIES:
+        if (credentials := plan.credentials.get(policy.name)) is not None:
+            _take_from_credentials(plan, row, policy, credentials)
+        else:
+            _release(plan, row, policy)
+
+
+def _take_from_credentials(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy, credentials: Any) -> None:
+    """What the credentials say wins over the tenant row: it is what messages used."""
+    for field, value in policy.on_store(credentials, binds_routing=True).items():
+        if getattr(plan.tenant, field) == value:
+            continue
+        if isinstance(getattr(plan.tenant, field), str):  # the row had an id or setting of its own (flags follow)
+            plan.notes.append(f"{wire_name(field)} taken from the stored credentials")
+        recorded = {**plan.kept.get("changed", {}), **plan.kept.get("rejected", {})}
+        _store(plan, field, value, None if wire_name(field) in recorded else getattr(row, field, None))
+
+
+def _release(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -> None:
+    """Without a credential of this type, the tenant is as its delete leaves it: a routing key on the tenant
+    row only is not routed (the old service did not route it either), and flags say it is not configured."""
+    routing = {key.field for key in policy.routing_keys}
+    for field, value in policy.on_delete().items():
+        if field in routing and getattr(plan.tenant, field) not in (None, value):
+            why = f"is on the tenant row only, without {policy.label} credentials (the old service did not route it)"
+            reject(plan, field, getattr(row, field, None), f"{why}: not routed")
+        elif field not in routing:
+            _store(plan, field, value, getattr(row, field, None))  # the old row's value, where it had the field
 
 
 def _skip_credential(plan: LegacyPlan, item: str, reason: str) -> None:
     plan.lines.append(ImportLine(plan.tenant.id, item, Outcome.SKIPPED, reason, ItemKind.CREDENTIALS))
 
 
-def _parse(kind: CredentialType, raw: Any, plan: LegacyPlan, item: str) -> Credentials | None:
+def _parse(policy: CredentialPolicy, raw: Any, plan: LegacyPlan, item: str) -> Credentials | None:
     if not isinstance(raw, dict):
         _skip_credential(plan, item, "not a JSON object")
         return None
-    known, dropped = known_fields_only(kind, raw)
+    known, dropped = policy.known_fields_only(raw)
     # Identifiers with surrounding spaces would become routing keys nobody sends; secrets are kept exactly.
-    trimmed = {k: v.strip() if isinstance(v, str) and k not in _SECRET_WIRE_NAMES else v for k, v in known.items()}
+    secret = policy.secret_wire_names
+    trimmed = {k: v.strip() if isinstance(v, str) and k not in secret else v for k, v in known.items()}
     try:
-        parsed = parse_credentials(kind, trimmed, "")
+        parsed = policy.parse(trimmed, "")
     except ValidationFailedError as exc:
         _skip_credential(plan, item, exc.message)
         return None

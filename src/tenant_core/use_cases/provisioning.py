@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from tenant_core.audit import AuditAction, record
 from tenant_core.commands import ProvisionGenesys
-from tenant_core.entities import Provisioned, new_tenant
+from tenant_core.entities import GENESYS_ORG, Provisioned, new_tenant
 from tenant_core.lookup_cache import TenantCache
 from tenant_core.ports import Clock, Storage
 from tenant_core.security import Permission, Principal
@@ -27,7 +27,7 @@ class GenesysProvisioning:
         """Get-or-create by ``genesysOrgId``; concurrent calls for one org create exactly one tenant."""
         principal.require(Permission.TENANTS_PROVISION)
         command = validated(command)
-        existing = await self._storage.tenants.get_by_genesys_org(command.genesys_org_id)
+        existing = await self._storage.tenants.get_by(GENESYS_ORG, command.genesys_org_id)
         if existing is not None:  # the common case, without a write
             return Provisioned(tenant=existing, is_new=False)
         candidate = new_tenant(

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from tenant_core.entities import Admission
 from tenant_core.errors import RateLimitedError
-from tenant_core.lookup_cache import TenantCache, TenantDirectory
-from tenant_core.ports import RateLimiter, Storage
+from tenant_core.lookup_cache import TenantDirectory
+from tenant_core.ports import RateLimiter
 from tenant_core.security import Principal, Role
 
 WINDOW_SECONDS = 60
 
 
 class RateLimitPolicy:
-    def __init__(self, limiter: RateLimiter, storage: Storage, tenant_cache: TenantCache) -> None:
+    def __init__(self, limiter: RateLimiter, directory: TenantDirectory) -> None:
         self._limiter = limiter
-        self._directory = TenantDirectory(storage.tenants, tenant_cache)
+        self._directory = directory
 
     @staticmethod
     def applies_to(principal: Principal) -> bool:

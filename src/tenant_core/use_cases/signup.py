@@ -16,19 +16,19 @@ import msgspec
 
 from tenant_core.audit import AuditAction
 from tenant_core.commands import TENANT_ID, CompleteSignup, SignupEvent
-from tenant_core.connections import MANAGEMENT_SCOPE, ConnectionStatus
-from tenant_core.credential_types import WhatsAppCredentials
-from tenant_core.entities import TenantStatus
+from tenant_core.connections import MANAGEMENT_SCOPE
+from tenant_core.credential_kinds.whatsapp import WhatsAppCredentials, token_status
+from tenant_core.entities import PHONE_NUMBER, TenantStatus
 from tenant_core.errors import (
     ConflictError,
     InvalidSignupStateError,
-    NotFoundError,
-    SignupNotConfiguredError,
+    MetaAppNotConfiguredError,
     TenantSuspendedError,
     ValidationFailedError,
     WabaNotFoundError,
 )
-from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage, TokenInfo
+from tenant_core.lookup_cache import TenantDirectory
+from tenant_core.ports import GraphPhoneNumber, MetaGraph, Storage
 from tenant_core.security import SYSTEM, Permission, Principal, Role
 from tenant_core.signup_state import SignupState, SignupStateCodec, looks_signed
 from tenant_core.use_cases.vault import CredentialVault
@@ -42,13 +42,19 @@ class SignupResult(msgspec.Struct, frozen=True):
 
 class WhatsAppSignup:
     def __init__(
-        self, storage: Storage, states: SignupStateCodec, graph: MetaGraph | None, vault: CredentialVault
+        self,
+        storage: Storage,
+        states: SignupStateCodec,
+        graph: MetaGraph | None,
+        vault: CredentialVault,
+        directory: TenantDirectory,
     ) -> None:
         """``graph`` is ``None`` when the Meta app is not configured; signup then answers 503, the rest works."""
         self._storage = storage
         self._states = states
         self._graph = graph
         self._vault = vault
+        self._directory = directory
 
     async def start(self, principal: Principal, tenant_id: str) -> SignupState:
         """A signed, single-use state bound to the tenant, valid 15 minutes."""
@@ -59,7 +65,7 @@ class WhatsAppSignup:
     async def complete(self, principal: Principal | None, command: CompleteSignup) -> SignupResult:
         command = validated(command)
         if self._graph is None:
-            raise SignupNotConfiguredError("WhatsApp signup is not configured: this service has no Meta app")
+            raise MetaAppNotConfiguredError()
         with_number = command.event is not SignupEvent.FINISH_ONLY_WABA
         if not with_number and command.phone_number_id is not None:
             raise ValidationFailedError.for_field("phoneNumberId", "FINISH_ONLY_WABA finishes without a phone number")
@@ -97,7 +103,7 @@ class WhatsAppSignup:
             credentials,
             AuditAction.WHATSAPP_SIGNUP_COMPLETED,
             binding=SYSTEM,
-            status=signup_status(token_info, phone),
+            status=token_status(token_info, phone),
         )
         return SignupResult(tenant_id=tenant_id, credentials=credentials)
 
@@ -119,15 +125,14 @@ class WhatsAppSignup:
 
     async def _number_is_free(self, tenant_id: str, phone_number_id: str) -> None:
         """:class:`ConflictError` when another tenant (active or suspended) holds the number."""
-        holder = await self._storage.tenants.get_by_phone(phone_number_id)
+        holder = await self._storage.tenants.get_by(PHONE_NUMBER, phone_number_id)
         if holder is not None and holder.id != tenant_id:
             raise ConflictError(f"Phone number {phone_number_id} belongs to another tenant", "phoneNumberId")
 
     async def _live_tenant(self, tenant_id: str) -> None:
-        """Signup connects live traffic, so it needs an active tenant (read fresh, not from a cache)."""
-        tenant = await self._storage.tenants.get(tenant_id)
-        if tenant is None or tenant.status is TenantStatus.DELETED:
-            raise NotFoundError(f"Tenant {tenant_id} not found")
+        """Signup connects live traffic, so it needs an active tenant, read fresh: Meta's writes (subscribing,
+        registering the number with a new PIN) cannot be undone for a tenant a cache still shows active."""
+        tenant = await self._directory.fresh.live(tenant_id)
         if tenant.status is TenantStatus.SUSPENDED:
             raise TenantSuspendedError(f"Tenant {tenant_id} is suspended: WhatsApp signup needs an active tenant")
 
@@ -135,17 +140,6 @@ class WhatsAppSignup:
 def new_pin() -> str:
     """Six random digits: a number's two-step verification PIN."""
     return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def signup_status(token: TokenInfo, phone: GraphPhoneNumber | None) -> ConnectionStatus:
-    """What a signup learned about the connection: when the token stops working, and the number's state."""
-    return ConnectionStatus(
-        token_checked=True,
-        token_expires_at=token.expires_at,
-        data_access_expires_at=token.data_access_expires_at,
-        verified_name=phone and phone.verified_name,
-        code_verification_status=phone and phone.code_verification_status,
-    )
 
 
 def _pick_waba(granted: list[str], wanted: str | None) -> str:

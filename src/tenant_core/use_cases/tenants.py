@@ -61,6 +61,7 @@ class TenantService:
         self,
         storage: Storage,
         cache: TenantCache,
+        directory: TenantDirectory,
         clock: Clock,
         new_id: Callable[[], str] = new_tenant_id,
         sealed: SealedValues | None = None,
@@ -73,7 +74,7 @@ class TenantService:
         self._clock = clock
         self._new_id = new_id
         self._writer = TenantWriter(storage, cache, clock)
-        self._directory = TenantDirectory(storage.tenants, cache)
+        self._directory = directory
 
     async def create(
         self, principal: Principal, command: CreateTenant, idempotency_key: str | None = None
@@ -118,7 +119,7 @@ class TenantService:
             return None
         if earlier.fingerprint != print_:
             raise ConflictError("The idempotency key was already used with a different request body", "idempotency_key")
-        tenant = await self._storage.tenants.get(earlier.tenant_id)
+        tenant = await self._directory.fresh.any(earlier.tenant_id)  # the tenant as it is now, not as cached
         if tenant is None:  # deleted since (its record goes with it, so this is a narrow race)
             return None
         return CreatedTenant(tenant=tenant, api_key=self._unseal_api_key(earlier))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Response, delete, get, post, put
@@ -13,27 +13,34 @@ from loguru import logger
 from msgspec import UNSET, Meta, UnsetType
 
 from tenant_core import ConnectionChecks, ConnectionReport, ConnectionStatus, Principal, TokenHealth
-from tenant_core.credential_types import CREDENTIAL_TYPES, LEGACY_NAMES, CredentialType, WhatsAppCredentials
+from tenant_core.credential_kinds.genesys import GENESYS
+from tenant_core.credential_kinds.whatsapp import WHATSAPP
+from tenant_core.credential_registry import CREDENTIAL_POLICIES, credential_policy
+from tenant_core.credential_types import CredentialPolicy
 from tenant_core.errors import NotFoundError, ValidationFailedError
-from tenant_core.use_cases.vault import CredentialsRead, CredentialVault, MaskedCredentials
+from tenant_core.use_cases.credential_reads import CredentialsRead, MaskedCredentials
+from tenant_core.use_cases.vault import CredentialVault
 from tenant_entrypoints.http.schemas import Message
+
+#: The registered credential types' names, as the schema's enum (types registered before this module loads).
+CredentialTypeName = Literal[CREDENTIAL_POLICIES.names()]  # type: ignore[valid-type]
 
 
 class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``credentials`` holds the fields of ``type``: see GenesysCredentials and WhatsAppCredentials."""
 
-    type: CredentialType
+    type: CredentialTypeName  # type: ignore[valid-type]
     credentials: dict[str, Any]
 
 
 class CredentialsStored(msgspec.Struct, rename="camel"):
-    type: CredentialType
+    type: CredentialTypeName  # type: ignore[valid-type]
     message: str
     success: bool = True
     routing_keys_not_bound: list[str] | UnsetType = UNSET
 
 
-def _legacy_tolerant_body(kind: CredentialType, name: str, required: tuple[str, ...] = ()) -> type[msgspec.Struct]:
+def _legacy_tolerant_body(policy: CredentialPolicy, name: str, required: tuple[str, ...] = ()) -> type[msgspec.Struct]:
     """A request body with the credential's fields under today's names and the legacy ones.
 
     Only ``required`` are required here; the core checks the rest of the credential after renaming legacy
@@ -41,11 +48,11 @@ def _legacy_tolerant_body(kind: CredentialType, name: str, required: tuple[str, 
     """
     fields: list[tuple[str, Any, Any]] = []
     wire: dict[str, str] = {}
-    for field in msgspec.structs.fields(CREDENTIAL_TYPES[kind]):
+    for field in msgspec.structs.fields(policy.fields):
         wire[field.name] = field.encode_name
         optional = field.name not in required
         fields.append((field.name, (field.type | UnsetType) if optional else field.type, UNSET if optional else ...))
-    for legacy, today in LEGACY_NAMES[kind].items():
+    for legacy, today in policy.legacy_names.items():
         doc = Annotated[str | UnsetType, Meta(description=f"Legacy name of {today}")]
         fields.append((f"legacy_{legacy}", doc, UNSET))
         wire[f"legacy_{legacy}"] = legacy
@@ -60,9 +67,9 @@ def _legacy_tolerant_body(kind: CredentialType, name: str, required: tuple[str, 
 
 
 GenesysCredentialsBody = _legacy_tolerant_body(
-    CredentialType.GENESYS, "GenesysCredentialsBody", required=("client_id", "client_secret", "region")
+    GENESYS, "GenesysCredentialsBody", required=("client_id", "client_secret", "region")
 )
-WhatsAppConfigBody = _legacy_tolerant_body(CredentialType.WHATSAPP, "WhatsAppConfigBody")
+WhatsAppConfigBody = _legacy_tolerant_body(WHATSAPP, "WhatsAppConfigBody")
 
 
 def _sent(body: msgspec.Struct) -> dict[str, Any]:
@@ -74,13 +81,13 @@ def _sent(body: msgspec.Struct) -> dict[str, Any]:
 CredentialsView = msgspec.defstruct(
     "CredentialsView",
     [
-        ("type", CredentialType),
+        ("type", CredentialTypeName),
         ("credentials", dict[str, Any]),
         ("updated_at", datetime),
         *[
             (f.name, Annotated[f.type | UnsetType, Meta(description="Legacy flat form: same as in credentials")], UNSET)
-            for kind in CREDENTIAL_TYPES.values()
-            for f in msgspec.structs.fields(kind)
+            for policy in CREDENTIAL_POLICIES
+            for f in msgspec.structs.fields(policy.fields)
         ],
     ],
     rename="camel",
@@ -89,7 +96,8 @@ CredentialsView = msgspec.defstruct(
 
 
 def credentials_view(read: CredentialsRead) -> msgspec.Struct:
-    flat = {f.name: read.credentials.get(f.encode_name) for f in msgspec.structs.fields(CREDENTIAL_TYPES[read.type])}
+    fields = msgspec.structs.fields(credential_policy(read.type).fields)
+    flat = {f.name: read.credentials.get(f.encode_name) for f in fields}
     return CredentialsView(
         type=read.type,
         credentials=read.credentials,
@@ -156,7 +164,7 @@ class WhatsAppView(msgspec.Struct, rename="camel", omit_defaults=True):
     def of(cls, view: MaskedCredentials | None) -> WhatsAppView:
         if view is None:
             return cls(configured=False)
-        fields = msgspec.structs.fields(WhatsAppCredentials)
+        fields = msgspec.structs.fields(WHATSAPP.fields)
         values = {f.name: view.credentials.get(f.encode_name) for f in fields}
         status = view.status or ConnectionStatus()
         return cls(
@@ -200,10 +208,10 @@ class CredentialController(Controller):
         principal: NamedDependency[Principal],
     ) -> CredentialsStored:
         outcome = await vault.store(principal, tenant_id, data.type, data.credentials)
-        logger.info("Credentials stored", tenant_id=tenant_id, type=data.type.value, actor=principal.subject)
+        logger.info("Credentials stored", tenant_id=tenant_id, type=data.type, actor=principal.subject)
         return CredentialsStored(
             type=data.type,
-            message=f"{data.type.value} credentials stored successfully",
+            message=f"{data.type} credentials stored successfully",
             routing_keys_not_bound=_not_bound(outcome.unbound),
         )
 
@@ -229,7 +237,7 @@ class CredentialController(Controller):
     async def read(
         self,
         tenant_id: FromPath[str],
-        kind: FromPath[CredentialType],
+        kind: FromPath[CredentialTypeName],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
         reveal: Annotated[bool, QueryParameter(description="Return secrets in clear (admin; audited)")] = False,
@@ -240,12 +248,12 @@ class CredentialController(Controller):
     async def remove(
         self,
         tenant_id: FromPath[str],
-        kind: FromPath[CredentialType],
+        kind: FromPath[CredentialTypeName],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> Message:
         await vault.delete(principal, tenant_id, kind)
-        return Message(f"{kind.value} credentials deleted successfully")
+        return Message(f"{kind} credentials deleted successfully")
 
     @put(
         "/genesys/credentials",
@@ -271,7 +279,7 @@ class CredentialController(Controller):
         if verify:
             outcome = await connections.store_genesys(principal, tenant_id, sent)
         else:
-            outcome = await vault.store(principal, tenant_id, CredentialType.GENESYS, sent, where="")
+            outcome = await vault.store(principal, tenant_id, GENESYS.name, sent, where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="genesys", actor=principal.subject)
         tenant = outcome.tenant
         summary = GenesysTenantSummary(tenant.id, tenant.name, tenant.genesys_region, tenant.genesys_integration_id)
@@ -282,7 +290,7 @@ class CredentialController(Controller):
     async def get_genesys(
         self, tenant_id: FromPath[str], vault: NamedDependency[CredentialVault], principal: NamedDependency[Principal]
     ) -> GenesysView:
-        view = await vault.view(principal, tenant_id, CredentialType.GENESYS)
+        view = await vault.view(principal, tenant_id, GENESYS.name)
         if view is None:
             raise NotFoundError(f"No Genesys credentials stored for tenant {tenant_id}")
         shown = view.credentials
@@ -336,13 +344,13 @@ class CredentialController(Controller):
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> WhatsAppStored:
-        outcome = await vault.store(principal, tenant_id, CredentialType.WHATSAPP, _sent(data), where="")
+        outcome = await vault.store(principal, tenant_id, WHATSAPP.name, _sent(data), where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="whatsapp", actor=principal.subject)
-        config = WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP))
+        config = WhatsAppView.of(await vault.view(principal, tenant_id, WHATSAPP.name))
         return WhatsAppStored(config=config, routing_keys_not_bound=_not_bound(outcome.unbound))
 
     @get("/whatsapp", summary="The WhatsApp configuration, masked; configured=false when none")
     async def get_whatsapp(
         self, tenant_id: FromPath[str], vault: NamedDependency[CredentialVault], principal: NamedDependency[Principal]
     ) -> Response[WhatsAppView]:
-        return Response(WhatsAppView.of(await vault.view(principal, tenant_id, CredentialType.WHATSAPP)))
+        return Response(WhatsAppView.of(await vault.view(principal, tenant_id, WHATSAPP.name)))

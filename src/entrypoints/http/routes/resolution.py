@@ -12,17 +12,14 @@ from typing import Any
 from litestar import Controller, Request, get
 from litestar.params import FromPath
 
+from tenant_core.entities import GENESYS_ORG, INTEGRATION, PHONE_NUMBER, ROUTING_KEYS
 from tenant_entrypoints.http.dependencies import principal_of, services_of
 from tenant_entrypoints.http.schemas import ResolvedTenant
 
 AnyRequest = Request[Any, Any, Any]
 
-#: Lookup name (as the core names it) → the path parameter of its route, ``/by-<lookup>/{<parameter>}``.
-RESOLUTION_ROUTES: dict[str, str] = {
-    "phone": "phone_number_id",
-    "integration": "integration_id",
-    "genesys-org": "genesys_org_id",
-}
+#: Lookup name → the path parameter of its route, ``/by-<lookup>/{<parameter>}``: the core's routing keys.
+RESOLUTION_ROUTES: dict[str, str] = {key.lookup: key.parameter for key in ROUTING_KEYS}
 
 
 def route_template(lookup: str) -> str:
@@ -42,15 +39,15 @@ async def _resolve(request: AnyRequest, lookup: str, value: str) -> ResolvedTena
 class ResolutionController(Controller):
     tags = ["Resolution"]
 
-    # A handler's parameter must be named as in the table: Litestar refuses to start otherwise.
-    @get(_path("phone"), summary="Resolve a tenant by WhatsApp phone number id")
+    # A handler's parameter must be named as the key's ``parameter``: Litestar refuses to start otherwise.
+    @get(_path(PHONE_NUMBER.lookup), summary="Resolve a tenant by WhatsApp phone number id")
     async def by_phone(self, request: AnyRequest, phone_number_id: FromPath[str]) -> ResolvedTenant:
-        return await _resolve(request, "phone", phone_number_id)
+        return await _resolve(request, PHONE_NUMBER.lookup, phone_number_id)
 
-    @get(_path("integration"), summary="Resolve a tenant by Genesys integration id")
+    @get(_path(INTEGRATION.lookup), summary="Resolve a tenant by Genesys integration id")
     async def by_integration(self, request: AnyRequest, integration_id: FromPath[str]) -> ResolvedTenant:
-        return await _resolve(request, "integration", integration_id)
+        return await _resolve(request, INTEGRATION.lookup, integration_id)
 
-    @get(_path("genesys-org"), summary="Resolve a tenant by Genesys org id")
+    @get(_path(GENESYS_ORG.lookup), summary="Resolve a tenant by Genesys org id")
     async def by_genesys_org(self, request: AnyRequest, genesys_org_id: FromPath[str]) -> ResolvedTenant:
-        return await _resolve(request, "genesys-org", genesys_org_id)
+        return await _resolve(request, GENESYS_ORG.lookup, genesys_org_id)

@@ -1,0 +1,138 @@
+"""Genesys Cloud credentials: an OAuth client (client credentials grant) and the Open Messaging integration.
+
+The check: a client-credentials token from the credential's region, the org it belongs to (which must be
+the tenant's, and no other tenant's), and the Open Messaging integration in that org. A verified org fills
+the tenant's empty org fields: Genesys proves the org as Meta proves a number, so it is bound whoever asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from tenant_core.commands import ExternalId, RegionHost
+from tenant_core.connections import Check, ConnectionReport, ConnectionStatus
+from tenant_core.credential_types import (
+    CheckOutcome,
+    CheckPorts,
+    CredentialPolicy,
+    CredentialType,
+    Secret,
+    Text,
+)
+from tenant_core.entities import GENESYS_ORG, INTEGRATION, Tenant
+from tenant_core.errors import ExternalServiceError, FieldProblem
+from tenant_core.ports import GenesysOrganization
+from tenant_core.regions import normalise_region
+
+
+class GenesysCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """A Genesys Cloud OAuth client (client credentials grant) and the integration it serves."""
+
+    client_id: Text
+    client_secret: Secret
+    region: RegionHost
+    integration_id: ExternalId | None = None
+    webhook_secret: Secret | None = None
+
+
+class GenesysPolicy(CredentialPolicy):
+    """Genesys: the region is the tenant's own setting (set by every store, kept on delete); the integration
+    id routes Open Messaging to the tenant."""
+
+    name = CredentialType.GENESYS
+    label = "Genesys"
+    fields = GenesysCredentials
+    secret_fields = frozenset({"client_secret", "webhook_secret"})
+    legacy_names = {"openMsgSecret": "webhookSecret", "openMsgIntegrationId": "integrationId"}
+    routing_keys = {INTEGRATION: "integration_id"}
+    tenant_fields = ("genesys_integration_id", "genesys_region")
+
+    def prepared(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(region := raw.get("region"), str):
+            return {**raw, "region": region.strip().lower()}
+        return raw
+
+    def checked(self, credentials: Any, where: str) -> Any:
+        """A region in any known spelling is stored as its canonical host."""
+        return msgspec.structs.replace(credentials, region=normalise_region(credentials.region, f"{where}region"))
+
+    def on_store(self, credentials: Any, binds_routing: bool) -> dict[str, Any]:
+        return {"genesys_region": credentials.region, **super().on_store(credentials, binds_routing)}
+
+    async def check(
+        self, ports: CheckPorts, credentials: Any, known: ConnectionStatus | None, tenant: Tenant
+    ) -> CheckOutcome:
+        region, now = credentials.region, ports.clock.now()
+        try:
+            token = await ports.genesys.token(region, credentials.client_id, credentials.client_secret)
+        except ExternalServiceError as exc:
+            detail = (
+                f"login.{region} refused the client credentials: wrong region or credentials"
+                if exc.refused
+                else f"login.{region}: {exc.message}"
+            )
+            skipped = [Check(name, False, "not checked: no access token") for name in ("org", "integration")]
+            return _outcome([Check("token", False, detail), *skipped], now)
+        checks = [Check("token", True, f"login.{region} issued a token to client {credentials.client_id}")]
+        try:
+            org = await ports.genesys.organization(region, token)
+        except ExternalServiceError as exc:
+            checks.append(Check("org", False, f"could not read the organization: {exc.message}"))
+            checks.append(Check("integration", False, "not checked: the organization is unknown"))
+            return _outcome(checks, now)
+        named = f"{org.name} ({org.id})"
+        owner = await ports.tenants.get_by(GENESYS_ORG, org.id)
+        if tenant.genesys_org_id and tenant.genesys_org_id != org.id:
+            detail = f"the credentials belong to org {named}, but the tenant is bound to org {tenant.genesys_org_id}"
+        elif owner is not None and owner.id != tenant.id:  # which tenant is not said: it may not be the caller's
+            detail = f"the credentials belong to org {named}, bound to another tenant"
+        else:
+            checks.append(Check("org", True, f"org {named}"))
+            checks.append(await _integration_check(ports, credentials, token, named))
+            return _outcome(checks, now, fill=_fill_org(org))
+        checks.append(Check("org", False, detail))
+        checks.append(await _integration_check(ports, credentials, token, named))
+        return _outcome(checks, now, conflict=FieldProblem("genesysOrgId", detail))
+
+
+GENESYS = GenesysPolicy()
+
+
+def _outcome(
+    checks: list[Check],
+    now: Any,
+    fill: Callable[[Tenant], dict[str, Any]] | None = None,
+    conflict: FieldProblem | None = None,
+) -> CheckOutcome:
+    report = ConnectionReport.of(checks, now)
+    return CheckOutcome(report, ConnectionStatus(last_check=report), more_fields=fill, conflict=conflict)
+
+
+def _fill_org(org: GenesysOrganization) -> Callable[[Tenant], dict[str, Any]]:
+    """Empty org fields of the tenant take the verified org's (a set org id is never replaced)."""
+
+    def fields(tenant: Tenant) -> dict[str, Any]:
+        filled: dict[str, Any] = {}
+        if not tenant.genesys_org_id:
+            filled["genesys_org_id"] = org.id
+        if not tenant.genesys_org_name:
+            filled["genesys_org_name"] = org.name
+        return filled
+
+    return fields
+
+
+async def _integration_check(ports: CheckPorts, credentials: Any, token: str, org: str) -> Check:
+    region, integration = credentials.region, credentials.integration_id
+    if integration is None:
+        return Check("integration", False, "no integrationId is stored: Open Messaging cannot route")
+    try:
+        found = await ports.genesys.has_open_messaging_integration(region, token, integration)
+    except ExternalServiceError as exc:
+        return Check("integration", False, f"could not read integration {integration}: {exc.message}")
+    if not found:
+        return Check("integration", False, f"Open Messaging integration {integration} does not exist in org {org}")
+    return Check("integration", True, f"Open Messaging integration {integration} exists in org {org}")
