@@ -6,7 +6,7 @@ Wire it to adapters (``tenant_adapters.memory`` for tests and embedding, ``tenan
 """
 
 from tenant_core.change_events import ChangeEvent, EventType
-from tenant_core.clock import SystemClock
+from tenant_core.clock import ManualClock, SystemClock
 from tenant_core.commands import (
     CompleteOnboarding,
     CompleteSignup,
@@ -189,6 +189,7 @@ __all__ = [
     "LegacyImport",
     "LegacySource",
     "LegacyTenant",
+    "ManualClock",
     "MetaGraph",
     "NewWebhook",
     "NotFoundError",
