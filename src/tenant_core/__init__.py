@@ -49,11 +49,11 @@ from tenant_core.errors import (
     ForbiddenError,
     GraphApiError,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
-    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -63,6 +63,7 @@ from tenant_core.errors import (
 )
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
+from tenant_core.no_cache import NoCache
 from tenant_core.operations import Backlog, OperationsSnapshot
 from tenant_core.ports import (
     ApiKeyRepository,
@@ -190,8 +191,10 @@ __all__ = [
     "LegacySource",
     "LegacyTenant",
     "ManualClock",
+    "MetaAppNotConfiguredError",
     "MetaGraph",
     "NewWebhook",
+    "NoCache",
     "NotFoundError",
     "OperatedStorage",
     "OperationsReport",
@@ -220,7 +223,6 @@ __all__ = [
     "SignupError",
     "SignupEvent",
     "SignupNonces",
-    "SignupNotConfiguredError",
     "SignupState",
     "SignupStateCodec",
     "Storage",

@@ -55,6 +55,12 @@ class TokenHealth(enum.StrEnum):
 EXPIRING_WITHIN = timedelta(days=7)
 
 
+def token_end(expires_at: datetime | None, data_access_expires_at: datetime | None) -> datetime | None:
+    """When a WhatsApp token stops working: the earlier of its own expiry and its data access expiry (``None``:
+    never). It has expired once that time is not after now."""
+    return min((at for at in (expires_at, data_access_expires_at) if at is not None), default=None)
+
+
 class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """Kept with a credential (not secret, not sealed); replaced with it.
 
@@ -82,6 +88,5 @@ class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_default
         return TokenHealth.OK
 
     def expires_at(self) -> datetime | None:
-        """When the token stops working: the earlier of its own expiry and its data access expiry."""
-        ends = [at for at in (self.token_expires_at, self.data_access_expires_at) if at is not None]
-        return min(ends, default=None)
+        """When the token stops working (:func:`token_end`)."""
+        return token_end(self.token_expires_at, self.data_access_expires_at)

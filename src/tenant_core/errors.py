@@ -15,7 +15,7 @@ in a single table, and in-process callers catch them directly::
     ├── PreconditionFailedError    the caller's expected ``version`` is not the current one
     ├── CursorExpiredError         a feed cursor points before the retention horizon (events were pruned)
     ├── UnavailableError           a backing store cannot be reached, or a feature is not configured
-    │   └── SignupNotConfiguredError   no Meta app is configured, so Embedded Signup cannot run
+    │   └── MetaAppNotConfiguredError  no Meta app is configured: Embedded Signup and WhatsApp checks cannot run
     ├── SignupError                WhatsApp Embedded Signup could not complete
     │   ├── InvalidSignupStateError    the ``state`` is forged, expired, replayed or for another tenant
     │   ├── WabaNotFoundError          the token covers no (or not the requested) WABA or phone number
@@ -109,8 +109,12 @@ class UnavailableError(TenantServiceError):
     """A store the use case needs cannot be reached right now; retrying later may succeed."""
 
 
-class SignupNotConfiguredError(UnavailableError):
-    """Embedded Signup needs the platform's Meta app, and none is configured."""
+class MetaAppNotConfiguredError(UnavailableError):
+    """The platform's Meta app is not configured, so what needs Meta (Embedded Signup, WhatsApp connection
+    checks) cannot run; everything else does. ``needed_by`` says what asked."""
+
+    def __init__(self, needed_by: str) -> None:
+        super().__init__(f"{needed_by} needs the platform's Meta app, and none is configured")
 
 
 class CredentialsUnreadableError(TenantServiceError):

@@ -15,11 +15,11 @@ from tenant_core import (
     GraphApiError,
     GraphPhoneNumber,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     Principal,
     Role,
     SignupEvent,
-    SignupNotConfiguredError,
     SignupStateCodec,
     TenantStatus,
     TenantSuspendedError,
@@ -207,7 +207,7 @@ async def test_signup_needs_an_active_tenant_and_a_meta_app(tenants, signup, sto
     await tenants.update(SYSTEM, tenant.id, UpdateTenant(status=TenantStatus.DELETED))
     with pytest.raises(NotFoundError):
         await signup.start(SYSTEM, tenant.id)
-    with pytest.raises(SignupNotConfiguredError):
+    with pytest.raises(MetaAppNotConfiguredError):
         await WhatsAppSignup(storage, states, None, vault).complete(None, CompleteSignup(code="c", state="s"))
 
 

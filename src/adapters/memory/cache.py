@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from tenant_core.no_cache import NoCache
+
+__all__ = ["InMemoryCache", "NoCache"]
+
 
 class InMemoryCache:
     """A per-process cache. Used when no Redis is configured, and as the reference for the Redis adapter.
@@ -54,23 +58,6 @@ class InMemoryCache:
         for key in keys:
             self._generations[key] = self._generations.get(key, self._floor) + 1
             self._entries.pop(key, None)
-
-    async def status(self) -> str:
-        return "disabled"
-
-
-class NoCache:
-    """Caches nothing. For several worker processes without Redis: per-process caches could not be
-    invalidated across workers, so correctness wins over speed there."""
-
-    async def read(self, key: str) -> tuple[bytes | None, bytes]:
-        return None, b""
-
-    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
-        return None
-
-    async def invalidate(self, keys: Iterable[str]) -> None:
-        return None
 
     async def status(self) -> str:
         return "disabled"

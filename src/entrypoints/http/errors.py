@@ -26,11 +26,11 @@ from tenant_core.errors import (
     ForbiddenError,
     GraphApiError,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
     SignupError,
-    SignupNotConfiguredError,
     TenantLockedError,
     TenantServiceError,
     TenantSuspendedError,
@@ -114,7 +114,7 @@ def error_response(status: int, body: ErrorBody, headers: dict[str, str] | None 
 
 #: Where the core's message needs the deployment's words (settings, headers) that the core does not know.
 WIRE_MESSAGES: dict[type[TenantServiceError], str] = {
-    SignupNotConfiguredError: "WhatsApp signup is not configured: set META_APP_ID and META_APP_SECRET",
+    MetaAppNotConfiguredError: "The platform's Meta app is not configured: set META_APP_ID and META_APP_SECRET",
 }
 
 

@@ -14,7 +14,14 @@ from typing import Any
 
 import msgspec
 
-from tenant_core.connections import MANAGEMENT_SCOPE, MESSAGING_SCOPE, Check, ConnectionReport, ConnectionStatus
+from tenant_core.connections import (
+    MANAGEMENT_SCOPE,
+    MESSAGING_SCOPE,
+    Check,
+    ConnectionReport,
+    ConnectionStatus,
+    token_end,
+)
 from tenant_core.credential_types import (
     CredentialType,
     GenesysCredentials,
@@ -28,8 +35,8 @@ from tenant_core.errors import (
     ExternalServiceError,
     FieldProblem,
     GraphApiError,
+    MetaAppNotConfiguredError,
     NotFoundError,
-    UnavailableError,
     ValidationFailedError,
 )
 from tenant_core.ports import (
@@ -134,7 +141,7 @@ class ConnectionChecks:
         principal.require(Permission.CONNECTIONS_VERIFY, tenant_id)
         stored = await self._stored(tenant_id, CredentialType.WHATSAPP)
         if self._graph is None:
-            raise UnavailableError("WhatsApp checks need the platform's Meta app, and none is configured")
+            raise MetaAppNotConfiguredError("A WhatsApp connection check")
         whatsapp = stored.credentials
         assert isinstance(whatsapp, WhatsAppCredentials)
         known = stored.status or ConnectionStatus()
@@ -274,9 +281,9 @@ class ConnectionChecks:
 def _token_checks(token: TokenInfo, waba_id: str, now: datetime) -> list[Check]:
     if not token.is_valid:
         return [Check("token", False, "Meta reports the token is not valid")]
-    ends = [at for at in (token.expires_at, token.data_access_expires_at) if at is not None]
-    expiry = f"valid until {min(ends).isoformat()}" if ends else "valid, never expires"
-    expired = bool(ends) and min(ends) <= now
+    end = token_end(token.expires_at, token.data_access_expires_at)
+    expiry = "valid, never expires" if end is None else f"valid until {end.isoformat()}"
+    expired = end is not None and end <= now
     checks = [Check("token", not expired, "expired" if expired else expiry)]
     missing = [scope for scope in (MANAGEMENT_SCOPE, MESSAGING_SCOPE) if scope not in token.scopes]
     if missing:

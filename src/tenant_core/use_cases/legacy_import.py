@@ -42,6 +42,7 @@ from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Settings, Tenant, Tenant
 from tenant_core.errors import ConflictError, TenantServiceError, UnavailableError
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import ReadThrough, TenantCache
+from tenant_core.no_cache import NoCache
 from tenant_core.ports import Clock, Storage, UnitOfWork
 from tenant_core.sealed_kinds import CREDENTIALS
 from tenant_core.sealing import SealedValues
@@ -114,7 +115,8 @@ class LegacyImport:
         self._clock = clock
         self._real = _Target(storage, TenantWriter(storage, cache, clock), key_cache)
         dry = _RolledBack(storage)
-        self._dry = _Target(dry, TenantWriter(dry, TenantCache(_Untouched()), clock), None)
+        # A dry run caches nothing, so the running service's caches are left alone.
+        self._dry = _Target(dry, TenantWriter(dry, TenantCache(NoCache()), clock), None)
 
     async def run(
         self, source: LegacySource, dry_run: bool = False, on_progress: Callable[[int], None] | None = None
@@ -488,19 +490,3 @@ class _RolledBack:
 
     def unit_of_work(self) -> _RolledBackUnitOfWork:
         return _RolledBackUnitOfWork(self._storage.unit_of_work())
-
-
-class _Untouched:
-    """A dry run's cache: it holds nothing, so the running service's caches are left alone."""
-
-    async def read(self, key: str) -> tuple[bytes | None, bytes]:
-        return None, b""
-
-    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
-        return None
-
-    async def invalidate(self, keys: Iterable[str]) -> None:
-        return None
-
-    async def status(self) -> str:
-        return "disabled"

@@ -22,8 +22,8 @@ from tenant_core.entities import TenantStatus
 from tenant_core.errors import (
     ConflictError,
     InvalidSignupStateError,
+    MetaAppNotConfiguredError,
     NotFoundError,
-    SignupNotConfiguredError,
     TenantSuspendedError,
     ValidationFailedError,
     WabaNotFoundError,
@@ -59,7 +59,7 @@ class WhatsAppSignup:
     async def complete(self, principal: Principal | None, command: CompleteSignup) -> SignupResult:
         command = validated(command)
         if self._graph is None:
-            raise SignupNotConfiguredError("WhatsApp signup is not configured: this service has no Meta app")
+            raise MetaAppNotConfiguredError("WhatsApp signup")
         with_number = command.event is not SignupEvent.FINISH_ONLY_WABA
         if not with_number and command.phone_number_id is not None:
             raise ValidationFailedError.for_field("phoneNumberId", "FINISH_ONLY_WABA finishes without a phone number")
