@@ -5,6 +5,7 @@ Wire it to adapters (``tenant_adapters.memory`` for tests and embedding, ``tenan
 ``tenant_adapters.redis`` for production) and call the use cases with a :class:`Principal`.
 """
 
+from tenant_core.audit import AuditAction
 from tenant_core.change_events import ChangeEvent, EventType
 from tenant_core.clock import ManualClock, SystemClock
 from tenant_core.commands import (
@@ -30,6 +31,7 @@ from tenant_core.entities import (
     AuditEvent,
     AuditPage,
     CreatedTenant,
+    IdempotencyRecord,
     IssuedApiKey,
     Plan,
     Provisioned,
@@ -61,8 +63,16 @@ from tenant_core.errors import (
     ValidationFailedError,
     WabaNotFoundError,
 )
-from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
-from tenant_core.lookup_cache import TenantCache, TenantDirectory
+from tenant_core.legacy import (
+    ImportRecord,
+    LegacyApiKeyRow,
+    LegacyCredentialRow,
+    LegacySource,
+    LegacyTenant,
+    LegacyTenantRow,
+    Seen,
+)
+from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
 from tenant_core.no_cache import NoCache
 from tenant_core.operations import Backlog, OperationsSnapshot
 from tenant_core.ports import (
@@ -96,7 +106,8 @@ from tenant_core.ports import (
 from tenant_core.sealed_kinds import SEALED_KINDS, SealedKind, SealedValue
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.security import SYSTEM, Permission, Principal, Role
-from tenant_core.signup_state import SignupState, SignupStateCodec
+from tenant_core.signup_state import SignupState, SignupStateCodec, VerifiedState
+from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases import (
     ApiKeyService,
     AuditTrail,
@@ -113,8 +124,12 @@ from tenant_core.use_cases import (
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed, EventPage
-from tenant_core.use_cases.key_rotation import SealedKeyCheck
+from tenant_core.use_cases.key_rotation import KeyProblem, KindRotation, RotationReport, SealedKeyCheck
+from tenant_core.use_cases.legacy_import import ImportReport
+from tenant_core.use_cases.legacy_plan import ImportLine, ItemKind, Outcome
 from tenant_core.use_cases.operations import OperationsReport
+from tenant_core.use_cases.signup import SignupResult
+from tenant_core.use_cases.vault import CredentialsRead, MaskedCredentials, MetaCredentials, StoreOutcome
 from tenant_core.use_cases.webhook_delivery import WebhookDelivery
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
@@ -135,6 +150,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyRepository",
     "ApiKeyService",
+    "AuditAction",
     "AuditEvent",
     "AuditLog",
     "AuditPage",
@@ -160,6 +176,7 @@ __all__ = [
     "CredentialType",
     "CredentialVault",
     "Credentials",
+    "CredentialsRead",
     "CredentialsUnreadableError",
     "CursorExpiredError",
     "Delivery",
@@ -182,16 +199,27 @@ __all__ = [
     "GraphApiError",
     "GraphPhoneNumber",
     "IdempotencyKeys",
+    "IdempotencyRecord",
+    "ImportLine",
     "ImportRecord",
     "ImportRecords",
+    "ImportReport",
     "InvalidSignupStateError",
     "IssuedApiKey",
+    "ItemKind",
+    "KeyProblem",
+    "KindRotation",
     "Lease",
+    "LegacyApiKeyRow",
+    "LegacyCredentialRow",
     "LegacyImport",
     "LegacySource",
     "LegacyTenant",
+    "LegacyTenantRow",
     "ManualClock",
+    "MaskedCredentials",
     "MetaAppNotConfiguredError",
+    "MetaCredentials",
     "MetaGraph",
     "NewWebhook",
     "NoCache",
@@ -199,6 +227,7 @@ __all__ = [
     "OperatedStorage",
     "OperationsReport",
     "OperationsSnapshot",
+    "Outcome",
     "Permission",
     "Plan",
     "PreconditionFailedError",
@@ -208,7 +237,9 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitedError",
     "RateLimiter",
+    "ReadThrough",
     "Role",
+    "RotationReport",
     "SEALED_KINDS",
     "SYSTEM",
     "SealedCredentials",
@@ -223,9 +254,11 @@ __all__ = [
     "SignupError",
     "SignupEvent",
     "SignupNonces",
+    "SignupResult",
     "SignupState",
     "SignupStateCodec",
     "Storage",
+    "StoreOutcome",
     "StoredCredentials",
     "SystemClock",
     "Tenant",
@@ -240,6 +273,7 @@ __all__ = [
     "TenantServiceError",
     "TenantStatus",
     "TenantSuspendedError",
+    "TenantWriter",
     "TokenHealth",
     "TokenInfo",
     "TokenVerifier",
@@ -248,6 +282,7 @@ __all__ = [
     "UnreadableValue",
     "UpdateTenant",
     "ValidationFailedError",
+    "VerifiedState",
     "WabaNotFoundError",
     "Webhook",
     "WebhookChange",

@@ -53,8 +53,8 @@ from tenant_core.use_cases.legacy_plan import (
     MERGED_FIELDS,
     ImportLine,
     ItemKind,
-    LegacyPlan,
     Outcome,
+    _LegacyPlan,
     digest,
     plan_for,
     reject,
@@ -144,7 +144,7 @@ class LegacyImport:
         except TenantServiceError as exc:
             return _skipped(plan, f"could not be stored: {exc.message}")
 
-    async def _import(self, plan: LegacyPlan, source: str, to: _Target) -> list[ImportLine]:
+    async def _import(self, plan: _LegacyPlan, source: str, to: _Target) -> list[ImportLine]:
         tenant_id = plan.tenant.id
         known = await to.storage.legacy_imports.get(tenant_id)
         if known is not None and known.source_digest == source:
@@ -168,7 +168,7 @@ class LegacyImport:
         return _skipped(plan, "too many unique values are taken")
 
     async def _write(
-        self, plan: LegacyPlan, source: str, seen: Seen | None, creating: bool, to: _Target
+        self, plan: _LegacyPlan, source: str, seen: Seen | None, creating: bool, to: _Target
     ) -> list[ImportLine]:
         tenant_id = plan.tenant.id
         moves = await self._credential_moves(to.storage, plan, seen)
@@ -204,7 +204,7 @@ class LegacyImport:
 
     # -- credentials --------------------------------------------------------------------------------------
 
-    async def _credential_moves(self, storage: Storage, plan: LegacyPlan, seen: Seen | None) -> list[_Move]:
+    async def _credential_moves(self, storage: Storage, plan: _LegacyPlan, seen: Seen | None) -> list[_Move]:
         """What to do with each credential the old tenant has or had, decided on what is stored now."""
         tenant_id = plan.tenant.id
         kinds = set(plan.credentials) | ({CredentialType(k) for k in seen.credentials} if seen else set())
@@ -227,7 +227,7 @@ class LegacyImport:
         return moves
 
     async def _move_credential(
-        self, uow: UnitOfWork, plan: LegacyPlan, move: _Move, conflicted: set[str]
+        self, uow: UnitOfWork, plan: _LegacyPlan, move: _Move, conflicted: set[str]
     ) -> ImportLine:
         tenant_id, item = plan.tenant.id, f"credentials.{move.kind.value}"
 
@@ -267,7 +267,7 @@ class LegacyImport:
     # -- API keys -----------------------------------------------------------------------------------------
 
     async def _merge_keys(
-        self, uow: UnitOfWork, plan: LegacyPlan, seen: Seen | None, forget: list[str]
+        self, uow: UnitOfWork, plan: _LegacyPlan, seen: Seen | None, forget: list[str]
     ) -> list[ImportLine]:
         """Keys by presence, three ways: a key revoked here stays revoked; one made inactive or removed in the
         old database since the last import is revoked here; a new active one is added."""
@@ -405,7 +405,7 @@ def _joined(parts: Iterable[str]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _unchanged(plan: LegacyPlan) -> list[ImportLine]:
+def _unchanged(plan: _LegacyPlan) -> list[ImportLine]:
     """The lines of an old tenant whose rows did not change since the last import."""
     tenant_id = plan.tenant.id
     lines = [ImportLine(tenant_id, "tenant", Outcome.UNCHANGED, _joined(plan.notes))]
@@ -423,7 +423,7 @@ def _unchanged(plan: LegacyPlan) -> list[ImportLine]:
     return lines + plan.lines
 
 
-def _skipped(plan: LegacyPlan, reason: str) -> list[ImportLine]:
+def _skipped(plan: _LegacyPlan, reason: str) -> list[ImportLine]:
     """The lines of an old tenant that is not imported: it, and everything it owns."""
     tenant_id, owned = plan.tenant.id, "its tenant was skipped"
     lines = [ImportLine(tenant_id, "tenant", Outcome.SKIPPED, reason)]

@@ -92,7 +92,7 @@ class ImportLine(msgspec.Struct, frozen=True):
     kind: ItemKind = ItemKind.TENANT
 
 
-class LegacyPlan(msgspec.Struct):
+class _LegacyPlan(msgspec.Struct):
     """What one old tenant becomes, before anything is compared or written."""
 
     tenant: Tenant
@@ -113,11 +113,11 @@ class LegacyPlan(msgspec.Struct):
         )
 
 
-def plan_for(legacy: LegacyTenant, now: datetime) -> LegacyPlan:
+def plan_for(legacy: LegacyTenant, now: datetime) -> _LegacyPlan:
     """The tenant, credentials and API keys one old tenant becomes, with every difference recorded."""
     row = legacy.row
     created = row.created_at or now
-    plan = LegacyPlan(
+    plan = _LegacyPlan(
         tenant=new_tenant(id=row.tenant_id, name=row.tenant_id, now=created),
         credentials={},
         keys=[],
@@ -155,7 +155,7 @@ def plan_for(legacy: LegacyTenant, now: datetime) -> LegacyPlan:
     return plan
 
 
-def reject(plan: LegacyPlan, field: str, value: Any, why: str) -> None:
+def reject(plan: _LegacyPlan, field: str, value: Any, why: str) -> None:
     """Leave ``field`` out of the tenant, keep the old ``value`` in ``metadata.legacyImport.rejected``, say why."""
     name = wire_name(field)
     if name in (changed := plan.kept.get("changed", {})):
@@ -184,21 +184,21 @@ def digest(tenant_id: str, value: Any) -> str:
 # -- the fields -------------------------------------------------------------------------------------------
 
 
-def _keep(plan: LegacyPlan, section: str, value: Any) -> None:
+def _keep(plan: _LegacyPlan, section: str, value: Any) -> None:
     """Put ``value`` under ``metadata.legacyImport.<section>``."""
     plan.kept[section] = value
     # A copy: tenants already handed to storage must not change when the plan does.
     plan.tenant = msgspec.structs.replace(plan.tenant, metadata={**plan.own_metadata, "legacyImport": dict(plan.kept)})
 
 
-def _store(plan: LegacyPlan, field: str, value: Any, original: Any) -> None:
+def _store(plan: _LegacyPlan, field: str, value: Any, original: Any) -> None:
     """Set ``field``; an old value that differs from what is stored is kept under ``changed``."""
     plan.tenant = msgspec.structs.replace(plan.tenant, **{field: value})
     if original is not None and original != value:
         _keep(plan, "changed", {**plan.kept.get("changed", {}), wire_name(field): msgspec.to_builtins(original)})
 
 
-def _set_metadata(plan: LegacyPlan, raw: Any) -> None:
+def _set_metadata(plan: _LegacyPlan, raw: Any) -> None:
     if raw is None:
         return
     if not isinstance(raw, dict):
@@ -211,7 +211,7 @@ def _set_metadata(plan: LegacyPlan, raw: Any) -> None:
         _keep(plan, "metadata", {"legacyImport": raw["legacyImport"]})
 
 
-def _set_name(plan: LegacyPlan, row: LegacyTenantRow) -> None:
+def _set_name(plan: _LegacyPlan, row: LegacyTenantRow) -> None:
     name = (row.name or "").strip()
     if not name:
         plan.notes.append("no name: named after its subdomain or id")
@@ -224,7 +224,7 @@ def _set_name(plan: LegacyPlan, row: LegacyTenantRow) -> None:
         _keep(plan, "changed", {**plan.kept.get("changed", {}), "name": None})
 
 
-def _set_checked(plan: LegacyPlan, field: str, value: str | None, check: Callable[[str], str]) -> None:
+def _set_checked(plan: _LegacyPlan, field: str, value: str | None, check: Callable[[str], str]) -> None:
     if value is None or not value.strip():
         return
     try:
@@ -247,7 +247,7 @@ def _email(value: str) -> str:
     return normalise_email(msgspec.convert(value, Email))
 
 
-def _set_settings(plan: LegacyPlan, raw: Any) -> None:
+def _set_settings(plan: _LegacyPlan, raw: Any) -> None:
     if raw is None or raw == {}:
         return
     if not isinstance(raw, dict):
@@ -296,7 +296,7 @@ def _rate_limit(value: int | None, notes: list[str]) -> int:
 # -- credentials and keys ---------------------------------------------------------------------------------
 
 
-def _plan_credentials(plan: LegacyPlan, row: LegacyTenantRow, rows: list[LegacyCredentialRow]) -> None:
+def _plan_credentials(plan: _LegacyPlan, row: LegacyTenantRow, rows: list[LegacyCredentialRow]) -> None:
     by_type: dict[str, list[LegacyCredentialRow]] = {}
     for credential in rows:
         by_type.setdefault(credential.type, []).append(credential)
@@ -332,11 +332,11 @@ def _plan_credentials(plan: LegacyPlan, row: LegacyTenantRow, rows: list[LegacyC
     _store(plan, "whatsapp_configured", configured, row.whatsapp_configured)
 
 
-def _skip_credential(plan: LegacyPlan, item: str, reason: str) -> None:
+def _skip_credential(plan: _LegacyPlan, item: str, reason: str) -> None:
     plan.lines.append(ImportLine(plan.tenant.id, item, Outcome.SKIPPED, reason, ItemKind.CREDENTIALS))
 
 
-def _parse(kind: CredentialType, raw: Any, plan: LegacyPlan, item: str) -> Credentials | None:
+def _parse(kind: CredentialType, raw: Any, plan: _LegacyPlan, item: str) -> Credentials | None:
     if not isinstance(raw, dict):
         _skip_credential(plan, item, "not a JSON object")
         return None
@@ -355,7 +355,7 @@ def _parse(kind: CredentialType, raw: Any, plan: LegacyPlan, item: str) -> Crede
     return parsed
 
 
-def _plan_keys(plan: LegacyPlan, rows: list[LegacyApiKeyRow]) -> None:
+def _plan_keys(plan: _LegacyPlan, rows: list[LegacyApiKeyRow]) -> None:
     for row in rows:
         shown = row.api_key[:11] + "…"  # the prefix the API shows too; never the whole key
         if not row.api_key.startswith(SECRET_PREFIX) or len(row.api_key) < 32:
