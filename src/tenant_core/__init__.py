@@ -1,8 +1,60 @@
-"""tenant_core: the Tenant Service as a library.
+"""tenant_core: the Tenant Service as a library (standard library and msgspec only).
 
-Pure Python (standard library and msgspec only): entities, the error hierarchy, ports and use cases.
-Wire it to adapters (``tenant_adapters.memory`` for tests and embedding, ``tenant_adapters.postgres`` and
-``tenant_adapters.redis`` for production) and call the use cases with a :class:`Principal`.
+Entities, commands, the error hierarchy, ports and the use cases that hold every rule. Each use case takes
+the calling :class:`Principal` first (``SYSTEM`` is the trusted in-process caller) and returns an entity or
+raises a :class:`TenantServiceError`. ``help(tenant_core.Name)`` documents one name; this page is the map.
+
+Start in one call, on the in-memory adapters and a clock you set::
+
+    from tenant_entrypoints.in_memory import in_memory_container
+    core = in_memory_container()
+    created = await core.tenants().create(SYSTEM, CreateTenant(name="Acme", email="ops@acme.com"))
+    core.clock().advance(timedelta(days=1))
+
+For production, ``tenant_entrypoints.container.build_container(config)`` wires the same use cases to
+Postgres and Redis (``tenant_adapters.postgres``, ``tenant_adapters.redis``). Credentials and webhook secrets
+are sealed by a :class:`SecretCipher`: ``tenant_adapters.crypto.AesGcmCipher({key_id: 32 random bytes})``, the
+first key sealing and every key opening; keep the keys as long as the data (the in-memory setup makes one
+random key per call unless given ``cipher=``).
+
+Use cases
+    TenantService, TenantResolver, GenesysProvisioning, ApiKeyService, AuditTrail, Authenticator,
+    RateLimitPolicy, CredentialVault, ConnectionChecks, WhatsAppSignup, EventFeed, EventRelay,
+    WebhookSubscriptions, WebhookDelivery, CredentialKeyRotation, SealedKeyCheck, LegacyImport,
+    OperationsReport
+Who calls
+    Principal, SYSTEM, Role, Permission
+Commands (inputs)
+    CreateTenant, UpdateTenant, CompleteOnboarding, ProvisionGenesys, TenantQuery, CompleteSignup,
+    SignupEvent, NewWebhook, WebhookChange
+Entities and results
+    Tenant, TenantStatus, Plan, Settings, CreatedTenant, Provisioned, TenantPage, ApiKey, IssuedApiKey,
+    Admission, AuditEvent, AuditAction, AuditPage, ChangeEvent, EventType, EventPage, Webhook,
+    WebhookStatus, CreatedWebhook, Delivery, DeliveryAttempt, DeliveryState, Lease, SignupState,
+    VerifiedState, SignupResult, ImportReport, ImportLine, ItemKind, Outcome, RotationReport,
+    KindRotation, KeyProblem, OperationsSnapshot, Backlog
+Credentials
+    CredentialType, Credentials, GenesysCredentials, WhatsAppCredentials, StoredCredentials,
+    SealedCredentials, StoreOutcome, MaskedCredentials, CredentialsRead, MetaCredentials,
+    ConnectionReport, ConnectionStatus, Check, TokenHealth
+Errors (the tree: ``help(tenant_core.errors)``)
+    TenantServiceError, ValidationFailedError, FieldProblem, AuthenticationFailedError, RateLimitedError,
+    ForbiddenError, TenantSuspendedError, NotFoundError, TenantLockedError, ConflictError,
+    PreconditionFailedError, CursorExpiredError, UnavailableError, MetaAppNotConfiguredError, SignupError,
+    InvalidSignupStateError, WabaNotFoundError, GraphApiError, ExternalServiceError,
+    CredentialsUnreadableError
+Ports (implement one to plug in another technology; ``tenant_adapters.memory`` implements them all)
+    Storage, OperatedStorage, UnitOfWork, TenantRepository, ApiKeyRepository, AuditLog, CredentialStore,
+    SealedValueStore, IdempotencyKeys, IdempotencyRecord, SignupNonces, EventLog, EventConsumers,
+    EventBus, WebhookRepository, WebhookSender, Cache, RateLimiter, Clock, SecretCipher, TokenVerifier,
+    MetaGraph, TokenInfo, GraphPhoneNumber, GenesysCloud, GenesysOrganization, ImportRecords,
+    ImportRecord, Seen, LegacySource, LegacyTenant, LegacyTenantRow, LegacyCredentialRow, LegacyApiKeyRow
+Building blocks
+    SystemClock, ManualClock, NoCache, ReadThrough, TenantCache, TenantDirectory, TenantWriter,
+    SealedValues, SealedKind, SealedValue, SEALED_KINDS, UnreadableValue, SignupStateCodec,
+    WebhookTarget, parse_webhook_url, address_refusal
+
+Where each rule lives: ``docs/architecture.md`` in the source repository.
 """
 
 from tenant_core.audit import AuditAction

@@ -31,6 +31,8 @@ ROUTING_FIELDS = ("phone_number_id", "genesys_integration_id", "genesys_org_id")
 
 
 class EventType(enum.StrEnum):
+    """Every change event the service publishes (CloudEvents ``type``)."""
+
     TENANT_CREATED = "tenant.created"
     TENANT_UPDATED = "tenant.updated"
     TENANT_SUSPENDED = "tenant.suspended"

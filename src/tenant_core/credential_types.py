@@ -17,6 +17,8 @@ from tenant_core.validation import problem_from_msgspec
 
 
 class CredentialType(enum.StrEnum):
+    """The kinds of credentials a tenant can store, one of each kind."""
+
     GENESYS = "genesys"
     WHATSAPP = "whatsapp"
 

@@ -41,6 +41,9 @@ def _b64decode(text: str) -> bytes:
 
 
 class AesGcmCipher:
+    """The :class:`~tenant_core.ports.SecretCipher` port with AES-256-GCM, for production and in memory alike:
+    keys by id (``{key_id: 32 bytes}``), the first seals and all open; ``parse_keys`` reads ``CREDENTIALS_KEYS``."""
+
     def __init__(self, keys: dict[str, bytes]) -> None:
         if not keys:
             raise ValueError("at least one key is required")

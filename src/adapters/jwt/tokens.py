@@ -46,6 +46,9 @@ def parse_jwt_secrets(text: str) -> dict[str, str]:
 
 
 class JwtTokens:
+    """The :class:`~tenant_core.ports.TokenVerifier` port on PyJWT (HS256): verifies bearer tokens (a cached
+    verification until they expire) and mints them for the CLI."""
+
     def __init__(
         self,
         secret: str | bytes | Mapping[str, str | bytes],

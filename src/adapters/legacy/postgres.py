@@ -42,6 +42,8 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
 
 
 class PostgresLegacySource:
+    """The :class:`~tenant_core.legacy.LegacySource` port over the old service's database, read-only."""
+
     def __init__(self, connection: asyncpg.Connection, batch_size: int = 200) -> None:
         self._db = connection
         self._batch = batch_size

@@ -28,6 +28,9 @@ _encode_keys = msgspec.json.Encoder().encode
 
 
 class TieredCache:
+    """A per-process L1 in front of :class:`RedisCache`, invalidated over Redis pub/sub and bypassed while
+    not subscribed."""
+
     def __init__(
         self,
         l2: RedisCache,

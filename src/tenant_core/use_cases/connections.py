@@ -78,6 +78,8 @@ def _fill_org(org: GenesysOrganization | None) -> Callable[[Tenant], dict[str, A
 
 
 class ConnectionChecks:
+    """Checks stored Genesys and WhatsApp credentials against the real services, and keeps the result."""
+
     def __init__(
         self,
         storage: Storage,

@@ -18,11 +18,15 @@ DEFAULT_RETENTION = timedelta(days=30)
 
 
 class EventPage(msgspec.Struct, frozen=True):
+    """A page of the feed and the cursor to continue from (``next``, passed back as ``after``)."""
+
     events: list[ChangeEvent]
     next: str  # pass as ``after`` to continue: the last event's position, or the cursor given when none came
 
 
 class EventFeed:
+    """The change feed: events in commit order after a cursor, filtered by type and tenant, with retention."""
+
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 

@@ -94,6 +94,8 @@ _ABSENT: Any = _Absent()
 
 
 class ImportReport(msgspec.Struct):
+    """What an import did, one line per tenant, credential and API key; ``count`` sums outcomes."""
+
     lines: list[ImportLine] = msgspec.field(default_factory=list)
 
     def count(self, outcome: Outcome, kind: ItemKind | None = None) -> int:
@@ -102,6 +104,8 @@ class ImportReport(msgspec.Struct):
 
 
 class LegacyImport:
+    """Imports the old service's tenants, credentials and API keys; reruns are safe, a dry run writes nothing."""
+
     def __init__(
         self,
         storage: Storage,

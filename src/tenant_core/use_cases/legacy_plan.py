@@ -67,6 +67,8 @@ DERIVED_FIELDS: dict[CredentialType, tuple[str, ...]] = {
 
 
 class Outcome(enum.StrEnum):
+    """What happened to one imported thing."""
+
     IMPORTED = "imported"
     UPDATED = "updated"
     UNCHANGED = "unchanged"

@@ -142,6 +142,8 @@ class _ReadAudit:
 
 
 class CredentialVault:
+    """Stores, masks, reveals and deletes a tenant's credentials, sealed at rest; clear reads are audited."""
+
     def __init__(
         self,
         storage: Storage,

@@ -27,6 +27,8 @@ from tenant_core.webhooks import (
 
 
 class WebhookSubscriptions:
+    """Creates, changes and deletes webhook subscriptions (admins), lists and retries their deliveries."""
+
     def __init__(
         self, storage: Storage, sealed: SealedValues, sender: WebhookSender, directory: TenantDirectory, clock: Clock
     ) -> None:
