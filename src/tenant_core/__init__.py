@@ -43,7 +43,7 @@ Errors (the tree: ``help(tenant_core.errors)``)
     PreconditionFailedError, CursorExpiredError, UnavailableError, MetaAppNotConfiguredError, SignupError,
     InvalidSignupStateError, WabaNotFoundError, GraphApiError, ExternalServiceError,
     CredentialsUnreadableError
-Ports (implement one to plug in another technology; ``tenant_adapters.memory`` implements them all)
+Ports (implement one to plug in another technology; ``tenant_adapters`` has one package per technology)
     Storage, OperatedStorage, UnitOfWork, TenantRepository, ApiKeyRepository, AuditLog, CredentialStore,
     SealedValueStore, IdempotencyKeys, IdempotencyRecord, SignupNonces, EventLog, EventConsumers,
     EventBus, WebhookRepository, WebhookSender, Cache, RateLimiter, Clock, SecretCipher, TokenVerifier,
