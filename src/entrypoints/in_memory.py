@@ -9,7 +9,7 @@ anything and nothing is written to disk, so there is nothing to open or close.
 ::
 
     core = in_memory_container()
-    created = await core.tenants().create(SYSTEM, CreateTenant(name="Acme", phone_number_id="1555"))
+    created = await core.tenants().create(SYSTEM, CreateTenant(name="Acme", email="ops@acme.com"))
     core.clock().advance(timedelta(days=31))
 
 Each provider returns one instance per container (``core.tenants() is core.tenants()``).
@@ -55,8 +55,8 @@ def in_memory_container(
       defaults of :class:`Config` when not given. Its database, Redis, RabbitMQ and key settings are not used.
     - ``clock``: a :class:`~tenant_core.ManualClock` at the current time moving 1 ms per reading by default.
     - ``cipher``: seals credentials and webhook secrets; by default an
-      :class:`~tenant_adapters.crypto.AesGcmCipher` with one random key (``"memory"``), so nothing sealed
-      outlives the process. Pass ``AesGcmCipher(parse_keys(...))`` to open values sealed elsewhere.
+      :class:`~tenant_adapters.crypto.AesGcmCipher` with one random key (``"memory"``), so what it seals
+      opens in this setup only. Pass ``AesGcmCipher(parse_keys(...))`` to open values sealed elsewhere.
     - ``storage``, ``graph``: give your own to seed them; fresh ones otherwise (``core.storage()``,
       ``core.graph()`` return them either way). ``bus``: an event bus for the relay; none by default, as
       when ``RABBITMQ_URL`` is unset.

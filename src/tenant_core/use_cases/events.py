@@ -34,7 +34,7 @@ class EventFeed:
         self,
         principal: Principal,
         after: str | None = None,
-        limit: int = 100,
+        limit: int = MAX_PAGE_SIZE,
         types: list[str] | None = None,
         tenant_id: str | None = None,
     ) -> EventPage:
