@@ -1,12 +1,65 @@
-"""tenant_core: the Tenant Service as a library.
+"""tenant_core: the Tenant Service as a library (standard library and msgspec only).
 
-Pure Python (standard library and msgspec only): entities, the error hierarchy, ports and use cases.
-Wire it to adapters (``tenant_adapters.memory`` for tests and embedding, ``tenant_adapters.postgres`` and
-``tenant_adapters.redis`` for production) and call the use cases with a :class:`Principal`.
+Entities, commands, the error hierarchy, ports and the use cases that hold every rule. Each use case takes
+the calling :class:`Principal` first (``SYSTEM`` is the trusted in-process caller) and returns an entity or
+raises a :class:`TenantServiceError`. ``help(tenant_core.Name)`` documents one name; this page is the map.
+
+Start in one call, on the in-memory adapters and a clock you set::
+
+    from tenant_entrypoints.in_memory import in_memory_container
+    core = in_memory_container()
+    created = await core.tenants().create(SYSTEM, CreateTenant(name="Acme", email="ops@acme.com"))
+    core.clock().advance(timedelta(days=1))
+
+For production, ``tenant_entrypoints.container.build_container(config)`` wires the same use cases to
+Postgres and Redis (``tenant_adapters.postgres``, ``tenant_adapters.redis``). Credentials and webhook secrets
+are sealed by a :class:`SecretCipher`: ``tenant_adapters.crypto.AesGcmCipher({key_id: 32 random bytes})``, the
+first key sealing and every key opening; keep the keys as long as the data (the in-memory setup makes one
+random key per call unless given ``cipher=``).
+
+Use cases
+    TenantService, TenantResolver, GenesysProvisioning, ApiKeyService, AuditTrail, Authenticator, RateLimitPolicy,
+    CredentialVault (CredentialWrites + CredentialReads), ConnectionChecks, WhatsAppSignup, EventFeed, EventRelay,
+    WebhookSubscriptions, WebhookDelivery, CredentialKeyRotation, SealedKeyCheck, LegacyImport, OperationsReport
+Who calls
+    Principal, SYSTEM, Role, Permission
+Commands (inputs)
+    CreateTenant, UpdateTenant, CompleteOnboarding, ProvisionGenesys, TenantQuery, CompleteSignup, SignupEvent,
+    NewWebhook, WebhookChange
+Entities and results
+    Tenant, TenantStatus, ROUTING_KEYS, RoutingKey, Plan, Settings, CreatedTenant, Provisioned, TenantPage, ApiKey,
+    IssuedApiKey, Admission, AuditEvent, AuditAction, AuditPage, ChangeEvent, EventType, EventPage, Webhook,
+    WebhookStatus, CreatedWebhook, Delivery, DeliveryAttempt, DeliveryState, Lease, SignupState, VerifiedState,
+    SignupResult, ImportReport, ImportLine, ItemKind, Outcome, RotationReport, KindRotation, KeyProblem,
+    OperationsSnapshot, Backlog
+Credentials (one policy per type, in a registry)
+    CREDENTIAL_POLICIES, CredentialRegistry, CredentialPolicy, GenesysPolicy, WhatsAppPolicy, CheckPorts,
+    CheckOutcome, CredentialType, Credentials, GenesysCredentials, WhatsAppCredentials, StoredCredentials,
+    SealedCredentials, StoreOutcome, MaskedCredentials, CredentialsRead, MetaCredentials, ConnectionReport,
+    ConnectionStatus, Check, TokenHealth
+Errors (the tree: ``help(tenant_core.errors)``)
+    TenantServiceError, ValidationFailedError, FieldProblem, AuthenticationFailedError, RateLimitedError,
+    ForbiddenError, TenantSuspendedError, NotFoundError, TenantLockedError, ConflictError, PreconditionFailedError,
+    CursorExpiredError, UnavailableError, MetaAppNotConfiguredError, SignupError, InvalidSignupStateError,
+    WabaNotFoundError, GraphApiError, ExternalServiceError, CredentialsUnreadableError
+Ports (implement one to plug in another technology; ``tenant_adapters`` has one package per technology)
+    Storage, OperatedStorage, UnitOfWork, TenantRepository, ApiKeyRepository, AuditLog, CredentialStore,
+    SealedValueStore, IdempotencyKeys, IdempotencyRecord, SignupNonces, EventLog, EventConsumers, EventBus,
+    WebhookRepository, WebhookSender, Cache, CacheInvalidations, InvalidationFollower, RateLimiter, Clock,
+    SecretCipher, TokenVerifier, MetaGraph, TokenInfo, GraphPhoneNumber, GenesysCloud, GenesysOrganization,
+    ImportRecords, ImportRecord, Seen, LegacySource, LegacyTenant, LegacyTenantRow, LegacyCredentialRow,
+    LegacyApiKeyRow
+Building blocks
+    SystemClock, ManualClock, NoCache, ReadThrough, TenantCache, TenantDirectory, TenantWriter, SealedValues,
+    SealedKind, SealedValue, SEALED_KINDS, UnreadableValue, SignupStateCodec, WebhookTarget, parse_webhook_url,
+    address_refusal
+
+Where each rule lives: ``docs/architecture.md`` in the source repository.
 """
 
+from tenant_core.audit import AuditAction
 from tenant_core.change_events import ChangeEvent, EventType
-from tenant_core.clock import SystemClock
+from tenant_core.clock import ManualClock, SystemClock
 from tenant_core.commands import (
     CompleteOnboarding,
     CompleteSignup,
@@ -35,6 +88,7 @@ from tenant_core.entities import (
     AuditEvent,
     AuditPage,
     CreatedTenant,
+    IdempotencyRecord,
     IssuedApiKey,
     Plan,
     Provisioned,
@@ -67,8 +121,17 @@ from tenant_core.errors import (
     ValidationFailedError,
     WabaNotFoundError,
 )
-from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
-from tenant_core.lookup_cache import TenantCache, TenantDirectory
+from tenant_core.legacy import (
+    ImportRecord,
+    LegacyApiKeyRow,
+    LegacyCredentialRow,
+    LegacySource,
+    LegacyTenant,
+    LegacyTenantRow,
+    Seen,
+)
+from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
+from tenant_core.no_cache import NoCache
 from tenant_core.operations import Backlog, OperationsSnapshot
 from tenant_core.ports import (
     ApiKeyRepository,
@@ -103,7 +166,8 @@ from tenant_core.ports import (
 from tenant_core.sealed_kinds import SEALED_KINDS, SealedKind, SealedValue
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.security import SYSTEM, Permission, Principal, Role
-from tenant_core.signup_state import SignupState, SignupStateCodec
+from tenant_core.signup_state import SignupState, SignupStateCodec, VerifiedState
+from tenant_core.tenant_writer import TenantWriter
 from tenant_core.use_cases import (
     ApiKeyService,
     AuditTrail,
@@ -118,12 +182,15 @@ from tenant_core.use_cases import (
     WhatsAppSignup,
 )
 from tenant_core.use_cases.connections import ConnectionChecks
-from tenant_core.use_cases.credential_reads import CredentialReads
-from tenant_core.use_cases.credential_writes import CredentialWrites
+from tenant_core.use_cases.credential_reads import CredentialReads, CredentialsRead, MaskedCredentials, MetaCredentials
+from tenant_core.use_cases.credential_writes import CredentialWrites, StoreOutcome
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed, EventPage
-from tenant_core.use_cases.key_rotation import SealedKeyCheck
+from tenant_core.use_cases.key_rotation import KeyProblem, KindRotation, RotationReport, SealedKeyCheck
+from tenant_core.use_cases.legacy_import import ImportReport
+from tenant_core.use_cases.legacy_plan import ImportLine, ItemKind, Outcome
 from tenant_core.use_cases.operations import OperationsReport
+from tenant_core.use_cases.signup import SignupResult
 from tenant_core.use_cases.webhook_delivery import WebhookDelivery
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
@@ -144,6 +211,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyRepository",
     "ApiKeyService",
+    "AuditAction",
     "AuditEvent",
     "AuditLog",
     "AuditPage",
@@ -177,6 +245,7 @@ __all__ = [
     "CredentialVault",
     "CredentialWrites",
     "Credentials",
+    "CredentialsRead",
     "CredentialsUnreadableError",
     "CursorExpiredError",
     "Delivery",
@@ -200,22 +269,36 @@ __all__ = [
     "GraphApiError",
     "GraphPhoneNumber",
     "IdempotencyKeys",
+    "IdempotencyRecord",
+    "ImportLine",
     "ImportRecord",
     "ImportRecords",
+    "ImportReport",
     "InvalidSignupStateError",
     "InvalidationFollower",
     "IssuedApiKey",
+    "ItemKind",
+    "KeyProblem",
+    "KindRotation",
     "Lease",
+    "LegacyApiKeyRow",
+    "LegacyCredentialRow",
     "LegacyImport",
     "LegacySource",
     "LegacyTenant",
+    "LegacyTenantRow",
+    "ManualClock",
+    "MaskedCredentials",
     "MetaAppNotConfiguredError",
+    "MetaCredentials",
     "MetaGraph",
     "NewWebhook",
+    "NoCache",
     "NotFoundError",
     "OperatedStorage",
     "OperationsReport",
     "OperationsSnapshot",
+    "Outcome",
     "Permission",
     "Plan",
     "PreconditionFailedError",
@@ -226,7 +309,9 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitedError",
     "RateLimiter",
+    "ReadThrough",
     "Role",
+    "RotationReport",
     "RoutingKey",
     "SEALED_KINDS",
     "SYSTEM",
@@ -242,9 +327,11 @@ __all__ = [
     "SignupError",
     "SignupEvent",
     "SignupNonces",
+    "SignupResult",
     "SignupState",
     "SignupStateCodec",
     "Storage",
+    "StoreOutcome",
     "StoredCredentials",
     "SystemClock",
     "Tenant",
@@ -259,6 +346,7 @@ __all__ = [
     "TenantServiceError",
     "TenantStatus",
     "TenantSuspendedError",
+    "TenantWriter",
     "TokenHealth",
     "TokenInfo",
     "TokenVerifier",
@@ -267,6 +355,7 @@ __all__ = [
     "UnreadableValue",
     "UpdateTenant",
     "ValidationFailedError",
+    "VerifiedState",
     "WabaNotFoundError",
     "Webhook",
     "WebhookChange",

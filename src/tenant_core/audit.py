@@ -14,6 +14,8 @@ from tenant_core.security import Principal
 
 
 class AuditAction(enum.StrEnum):
+    """What an audit row records; each action publishes its change events (``change_events.events_for``)."""
+
     TENANT_CREATED = "tenant.created"
     TENANT_UPDATED = "tenant.updated"
     TENANT_PROVISIONED = "tenant.provisioned"

@@ -21,12 +21,15 @@ from typing import Any
 import msgspec
 
 from tenant_core.entities import ROUTING_KEYS, Tenant, TenantStatus, is_live, wire_name
+from tenant_core.errors import ValidationFailedError
 
 #: CloudEvents ``source`` of every event this service writes.
 EVENT_SOURCE = "/tenant-service"
 
 
 class EventType(enum.StrEnum):
+    """Every change event the service publishes (CloudEvents ``type``)."""
+
     TENANT_CREATED = "tenant.created"
     TENANT_UPDATED = "tenant.updated"
     TENANT_SUSPENDED = "tenant.suspended"
@@ -39,6 +42,17 @@ class EventType(enum.StrEnum):
     WHATSAPP_CONNECTED = "whatsapp.connected"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+
+
+def checked_event_types(names: Iterable[str], field: str) -> frozenset[str]:
+    """``names`` as a set, each one an :class:`EventType`; else :class:`ValidationFailedError` on ``field``
+    naming the first unknown one and listing the known. The feed's filter and webhook subscriptions both ask
+    here."""
+    wanted = frozenset(names)
+    if unknown := wanted - set(EventType):
+        known = ", ".join(EventType)
+        raise ValidationFailedError.for_field(field, f"unknown event type {sorted(unknown)[0]!r}; known: {known}")
+    return wanted
 
 
 class ChangeEvent(msgspec.Struct, frozen=True):

@@ -40,8 +40,10 @@ class CredentialType(enum.StrEnum):
 Secret = Annotated[str, Meta(min_length=1, max_length=4096)]
 Text = Annotated[str, Meta(min_length=1, max_length=255)]
 
-#: A credential of some registered type: an instance of its policy's ``fields``.
-Credentials = msgspec.Struct
+
+class Credentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """The base of every credential type's fields (a policy's ``fields`` subclasses it, with ``kw_only=True``,
+    which is not inherited): frozen, camelCase on the wire, unknown fields refused."""
 
 
 class StoredCredentials(msgspec.Struct, frozen=True):

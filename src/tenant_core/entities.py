@@ -23,6 +23,8 @@ class TenantStatus(enum.StrEnum):
 
 
 class Plan(enum.StrEnum):
+    """A tenant's commercial plan."""
+
     STANDARD = "standard"
     PREMIUM = "premium"
     ENTERPRISE = "enterprise"
@@ -217,6 +219,8 @@ class AuditEvent(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class AuditPage(msgspec.Struct, frozen=True):
+    """One page of a tenant's audit log, newest first, and the total count."""
+
     events: list[AuditEvent]
     total: int
     limit: int

@@ -14,6 +14,8 @@ import msgspec
 
 
 class LegacyTenantRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A tenant row of the old service's database, as read; columns this service lacks are kept."""
+
     tenant_id: str
     name: str | None = None
     subdomain: str | None = None
@@ -49,6 +51,8 @@ class LegacyCredentialRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LegacyApiKeyRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An API key row of the old service's database, as read (the import checks every field)."""
+
     api_key: str
     name: str | None = None
     is_active: bool | None = None

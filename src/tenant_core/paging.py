@@ -17,18 +17,25 @@ MAX_OFFSET = 1_000_000
 MAX_POSITION = 2**63 - 1
 
 
-def page_window(limit: int, offset: int, after: str | None = None) -> tuple[int, int]:
-    """``(limit, offset)`` checked: limit at least 1 (clamped to :data:`MAX_PAGE_SIZE`), offset 0..MAX_OFFSET,
-    and a page is chosen by offset or by the cursor ``after``, not both."""
+def page_size(limit: int) -> int:
+    """The size of a page asked for with ``limit``: at least 1 (else refused), at most :data:`MAX_PAGE_SIZE`
+    (larger asks are clamped). Every listing, paged by offset or by cursor, sizes its pages here."""
     if limit < 1:
         raise ValidationFailedError.for_field("limit", "must be at least 1")
+    return min(limit, MAX_PAGE_SIZE)
+
+
+def page_window(limit: int, offset: int, after: str | None = None) -> tuple[int, int]:
+    """``(limit, offset)`` checked: the limit by :func:`page_size`, offset 0..MAX_OFFSET, and a page is chosen
+    by offset or by the cursor ``after``, not both."""
+    size = page_size(limit)
     if offset < 0:
         raise ValidationFailedError.for_field("offset", "must be 0 or more")
     if offset > MAX_OFFSET:
         raise ValidationFailedError.for_field("offset", f"must be at most {MAX_OFFSET:,}")
     if after is not None and offset:
         raise ValidationFailedError.for_field("after", "page by offset or by cursor, not both")
-    return min(limit, MAX_PAGE_SIZE), offset
+    return size, offset
 
 
 def encode_cursor(*position: object) -> str:

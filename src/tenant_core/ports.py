@@ -26,6 +26,8 @@ from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease
 
 
 class Clock(Protocol):
+    """The port of the time: production wires :class:`SystemClock`, tests and embedders :class:`ManualClock`."""
+
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
@@ -104,6 +106,8 @@ class ApiKeyRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    """The port of the audit log: append-only rows per tenant, kept after the tenant is deleted."""
+
     async def record(self, event: AuditEvent) -> None: ...
 
     async def list_for_tenant(
@@ -496,6 +500,8 @@ class MetaGraph(Protocol):
 
 
 class GenesysOrganization(msgspec.Struct, frozen=True):
+    """A Genesys Cloud organization, as a client's credentials reveal it."""
+
     id: str
     name: str
 

@@ -10,12 +10,16 @@ from tenant_core.errors import ForbiddenError, TenantSuspendedError
 
 
 class Role(enum.StrEnum):
+    """Who is calling: an admin, another platform service, or a tenant acting on itself."""
+
     ADMIN = "admin"
     SERVICE = "service"  # other platform services
     TENANT = "tenant"  # a tenant acting on itself (JWT with tenant_id, or one of its API keys)
 
 
 class Permission(enum.StrEnum):
+    """What a principal may do; :data:`ROLE_PERMISSIONS` in ``tenant_core.security`` gives each role's."""
+
     TENANTS_CREATE = "tenants:create"
     TENANTS_LIST = "tenants:list"
     TENANTS_READ = "tenants:read"

@@ -24,11 +24,15 @@ _PREFIX = "ss1"
 
 
 class SignupState(msgspec.Struct, frozen=True, rename="camel"):
+    """A signed, single-use Embedded Signup ``state`` bound to one tenant, and when it expires."""
+
     state: str
     expires_at: datetime
 
 
 class VerifiedState(msgspec.Struct, frozen=True):
+    """The claims of a signup state whose signature and expiry held (single use is the caller's check)."""
+
     tenant_id: str
     nonce: str
     expires_at: datetime
@@ -47,6 +51,8 @@ def looks_signed(state: str) -> bool:
 
 
 class SignupStateCodec:
+    """Issues and verifies signup states (HMAC-SHA256 under a key derived from the service secret)."""
+
     def __init__(self, secret: bytes, clock: Clock, ttl: timedelta = STATE_TTL) -> None:
         # A key of its own, derived from the service secret: a state can never double as anything else.
         self._key = hmac.new(secret, b"tenant-service/signup-state/v1", hashlib.sha256).digest()

@@ -31,6 +31,9 @@ _CAS_ATTEMPTS = 8
 
 
 class TenantWriter:
+    """The one way a tenant is created or changed: compare-and-set, audit row and events in one transaction,
+    cache invalidation after commit."""
+
     def __init__(self, storage: Storage, cache: TenantCache, clock: Clock) -> None:
         self._storage = storage
         self._cache = cache

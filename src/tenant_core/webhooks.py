@@ -45,18 +45,24 @@ class Lease(msgspec.Struct, frozen=True):
 
 
 class WebhookStatus(enum.StrEnum):
+    """Whether a subscription receives events: ``active``, ``failing`` (a delivery ran out of retries), ``disabled``."""
+
     ACTIVE = "active"
     FAILING = "failing"  # a delivery ran out of retries; the next success makes it active again
     DISABLED = "disabled"  # paused by an operator: events are not queued for it
 
 
 class DeliveryState(enum.StrEnum):
+    """Where a delivery stands: ``pending`` (retrying), ``delivered`` or ``failed`` (retries ran out)."""
+
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
 
 
 class Webhook(msgspec.Struct, frozen=True):
+    """A subscription: where to send which events (of one tenant, or all), and its sealed signing secret."""
+
     id: str
     url: str
     event_types: list[str]
@@ -79,6 +85,8 @@ class Webhook(msgspec.Struct, frozen=True):
 
 
 class DeliveryAttempt(msgspec.Struct, frozen=True):
+    """One try of a delivery: when, the receiver's status (``None``: no HTTP answer), how long, why not."""
+
     at: datetime
     status_code: int | None  # None: no HTTP answer (refused, timed out, address not allowed)
     latency_ms: float
@@ -86,6 +94,8 @@ class DeliveryAttempt(msgspec.Struct, frozen=True):
 
 
 class Delivery(msgspec.Struct, frozen=True):
+    """One event on its way to one subscription: its state, every attempt, and the exact body sent."""
+
     id: str
     webhook_id: str
     event_id: str
@@ -100,6 +110,8 @@ class Delivery(msgspec.Struct, frozen=True):
 
 
 class NewWebhook(msgspec.Struct, frozen=True):
+    """A subscription to create: the URL, the event types it wants, optionally one tenant."""
+
     url: str
     event_types: list[str]
     tenant_id: str | None = None
@@ -117,6 +129,8 @@ class WebhookChange(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class CreatedWebhook(msgspec.Struct, frozen=True):
+    """A new subscription and its signing secret (``whsec_…``), which is shown only here."""
+
     webhook: Webhook
     secret: str  # ``whsec_…``, shown once
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tenant_core import Role
+from tenant_core import ManualClock, Role
 from tenant_core.signup_state import SignupStateCodec
 from tests.api.conftest import ADMIN, TEST_JWT_SECRET, app_for, bearer
 from tests.api.test_tenants_api import assert_envelope
@@ -172,8 +172,8 @@ async def test_reads_are_retried_but_the_code_exchange_never(signup_client, grap
 
 async def test_bad_expired_forged_replayed_and_foreign_states(signup_client, graph):
     tenant, other = await new_tenant(signup_client), await new_tenant(signup_client)
-    codec_past = SignupStateCodec(TEST_JWT_SECRET.encode(), _Clock(datetime.now(UTC) - timedelta(minutes=16)))
-    foreign_secret = SignupStateCodec(b"another-deployment", _Clock(datetime.now(UTC)))
+    codec_past = SignupStateCodec(TEST_JWT_SECRET.encode(), ManualClock(datetime.now(UTC) - timedelta(minutes=16)))
+    foreign_secret = SignupStateCodec(b"another-deployment", ManualClock())
     good = await state_for(signup_client, tenant["id"])
     head, payload, signature = good.split(".")
     cases = {
@@ -242,14 +242,6 @@ async def test_signup_body_validation(signup_client):
     for body in ({"state": "x"}, {"code": "x"}, {"code": "x", "state": "y", "extra": 1}, {"code": 1, "state": "y"}):
         client = signup_client
         assert_envelope(await client.post("/api/whatsapp/signup", json=body), 400, "VALIDATION_ERROR")
-
-
-class _Clock:
-    def __init__(self, at: datetime) -> None:
-        self._at = at
-
-    def now(self) -> datetime:
-        return self._at
 
 
 async def test_graph_calls_are_counted_by_outcome(signup_client, graph):

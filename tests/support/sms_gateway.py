@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from tenant_core import Check, CheckOutcome, CheckPorts, ConnectionReport, ConnectionStatus, CredentialPolicy, Tenant
 from tenant_core.commands import ExternalId
-from tenant_core.credential_types import Secret
+from tenant_core.credential_types import Credentials, Secret
 from tenant_core.entities import PHONE_NUMBER
 
 NAME = "sms_gateway"
 
 
-class SmsGatewayCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+class SmsGatewayCredentials(Credentials, kw_only=True):
     api_key: Secret
     number_id: ExternalId
     sender_name: str | None = None

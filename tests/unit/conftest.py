@@ -1,3 +1,5 @@
+"""Use cases on the in-memory adapters, from the one-call setup embedders use (``in_memory_container``)."""
+
 from __future__ import annotations
 
 import os
@@ -6,34 +8,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tenant_adapters.crypto import AesGcmCipher
-from tenant_adapters.memory import InMemoryCache, InMemoryStorage
-from tenant_core import GenesysProvisioning, SealedValues, TenantCache, TenantDirectory, TenantResolver, TenantService
-
-
-class SteppingClock:
-    """A clock that moves one second per reading, so creation order is deterministic."""
-
-    def __init__(self) -> None:
-        self._now = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self._now += timedelta(seconds=1)
-        return self._now
-
-
-@pytest.fixture
-def storage() -> InMemoryStorage:
-    return InMemoryStorage()
+from tenant_adapters.memory import InMemoryStorage
+from tenant_core import (
+    GenesysProvisioning,
+    ManualClock,
+    SealedValues,
+    TenantCache,
+    TenantDirectory,
+    TenantResolver,
+    TenantService,
+)
+from tenant_entrypoints.container import Container
+from tenant_entrypoints.in_memory import in_memory_container
 
 
 @pytest.fixture
-def tenant_cache() -> TenantCache:
-    return TenantCache(InMemoryCache())
-
-
-@pytest.fixture
-def clock() -> SteppingClock:
-    return SteppingClock()
+def clock() -> ManualClock:
+    """Moves one second per reading, so creation order is deterministic."""
+    return ManualClock(datetime(2026, 2, 12, 10, 0, 1, tzinfo=UTC), tick=timedelta(seconds=1))
 
 
 @pytest.fixture
@@ -42,26 +34,41 @@ def cipher() -> AesGcmCipher:
 
 
 @pytest.fixture
-def sealed(cipher) -> SealedValues:
-    return SealedValues(cipher)
+def core(clock, cipher) -> Container:
+    return in_memory_container(clock=clock, cipher=cipher)
 
 
 @pytest.fixture
-def directory(storage, tenant_cache) -> TenantDirectory:
-    """The one tenant directory every use case of a test shares, as the container's."""
-    return TenantDirectory(storage.tenants, tenant_cache)
+def storage(core) -> InMemoryStorage:
+    return core.storage()
 
 
 @pytest.fixture
-def tenants(storage, tenant_cache, directory, clock, sealed) -> TenantService:
-    return TenantService(storage, tenant_cache, directory, clock, sealed=sealed)
+def directory(core) -> TenantDirectory:
+    """The one tenant directory every use case of a test shares (the container's)."""
+    return core.directory()
 
 
 @pytest.fixture
-def resolver(storage, tenant_cache) -> TenantResolver:
-    return TenantResolver(storage.tenants, tenant_cache)
+def tenant_cache(core) -> TenantCache:
+    return core.tenant_cache()
 
 
 @pytest.fixture
-def provisioning(storage, tenant_cache, clock) -> GenesysProvisioning:
-    return GenesysProvisioning(storage, tenant_cache, clock)
+def sealed(core) -> SealedValues:
+    return core.sealed()
+
+
+@pytest.fixture
+def tenants(core) -> TenantService:
+    return core.tenants()
+
+
+@pytest.fixture
+def resolver(core) -> TenantResolver:
+    return core.resolver()
+
+
+@pytest.fixture
+def provisioning(core) -> GenesysProvisioning:
+    return core.provisioning()

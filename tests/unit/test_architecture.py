@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import tenant_core
 
@@ -77,28 +78,39 @@ def test_public_surface_is_sorted_and_importable():
         assert getattr(tenant_core, name) is not None
 
 
-# Public classes of the core that are deliberately not part of the surface: internals of one use case.
-NOT_EXPORTED = {
-    "Also", "CredentialsRead", "IdempotencyRecord", "ImportLine", "ImportReport", "ItemKind", "KeyProblem",
-    "KindRotation", "LegacyApiKeyRow", "LegacyPlan",
-    "LegacyCredentialRow", "LegacyTenantRow", "MaskedCredentials", "MetaCredentials", "Outcome", "ReadThrough",
-    "RotationReport", "SignupResult", "StoreOutcome", "TenantWriter", "VerifiedState", "AuditAction",
-}  # fmt: skip
-
-
-def test_public_surface_is_complete():
-    """Every public error, port, entity, command and use case of the core is exported (the way httpx checks)."""
+def unexported(package: ModuleType) -> list[str]:
+    """Public classes defined in any module of ``package`` that its ``__all__`` does not name: a class is either
+    exported or named with a leading underscore (internal), never left in between."""
     import importlib
     import inspect
     import pkgutil
 
     defined = set()
-    for module in pkgutil.walk_packages(tenant_core.__path__, "tenant_core."):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         for name, value in vars(importlib.import_module(module.name)).items():
             if inspect.isclass(value) and value.__module__ == module.name and not name.startswith("_"):
                 defined.add(name)
-    missing = defined - set(tenant_core.__all__) - NOT_EXPORTED
-    assert not missing, f"export these from tenant_core (or list them in NOT_EXPORTED): {sorted(missing)}"
+    return sorted(defined - set(package.__all__))
+
+
+def test_public_surface_is_complete():
+    """Every public class of the core is exported, the return types of the use cases included (no exclusions)."""
+    assert unexported(tenant_core) == []
+
+
+def test_surface_rule_catches_a_planted_class(tmp_path: Path, monkeypatch):
+    """A public class nobody exported is reported; an exported one and an underscored one are not."""
+    planted = tmp_path / "planted_core"
+    (planted / "use_cases").mkdir(parents=True)
+    (planted / "__init__.py").write_text('from planted_core.use_cases.things import Service\n__all__ = ["Service"]\n')
+    (planted / "use_cases" / "__init__.py").write_text("")
+    (planted / "use_cases" / "things.py").write_text(
+        "class Service: ...\nclass ForgottenResult: ...\nclass _Internal: ...\nfrom datetime import datetime\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import planted_core
+
+    assert unexported(planted_core) == ["ForgottenResult"]
 
 
 def core_error_classes() -> list[type[tenant_core.TenantServiceError]]:

@@ -19,6 +19,7 @@ from tenant_core import (
     EventFeed,
     EventRelay,
     ForbiddenError,
+    ManualClock,
     NewWebhook,
     Principal,
     Role,
@@ -338,19 +339,6 @@ async def test_a_secret_that_cannot_be_opened_is_a_failed_attempt_not_a_stalled_
     assert attempted.state == "pending" and "unreadable" in attempted.attempts[0].error
     assert sender.sent == []
     assert [(r.kind, r.record, r.key_id) for r in reported] == [("webhook_secrets", {"webhook_id": hook.id}, "x")]
-
-
-class ManualClock:
-    """A clock that moves only when told (here: by the slow sender, as its attempts take time)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from tenant_core import (
     ForbiddenError,
     GenesysOrganization,
     GraphPhoneNumber,
+    MetaAppNotConfiguredError,
     NotFoundError,
     Principal,
     Role,
@@ -222,9 +223,11 @@ async def test_meta_unreachable_keeps_what_was_known(tenants, vault, checks, gra
 
 
 async def test_whatsapp_checks_need_a_meta_app(storage, vault, directory, clock, genesys, tenants):
+    """The same error as signup's without a Meta app: one rule, one 503 naming the settings to set."""
     tenant = await _with_whatsapp(tenants, vault)
-    with pytest.raises(UnavailableError):
+    with pytest.raises(MetaAppNotConfiguredError) as refused:
         await ConnectionChecks(storage, vault, directory, clock, genesys, None).verify_whatsapp(SYSTEM, tenant.id)
+    assert isinstance(refused.value, UnavailableError)
 
 
 async def test_configured_lists_every_stored_credential(tenants, vault, checks):

@@ -3,17 +3,20 @@ a token without one is verified by whichever configured secret signed it, and a 
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
 import pytest
 
+from tenant_adapters.crypto import parse_keys
 from tenant_adapters.jwt import JwtTokens, parse_jwt_secrets
 from tenant_core import AuthenticationFailedError, Principal, Role
 from tenant_entrypoints.config import Config, ConfigError
 
 OLD, NEW = "old-secret-" + "o" * 32, "new-secret-" + "n" * 32
 ADMIN = Principal("ops", Role.ADMIN)
+KEY = bytes(range(32))  # fixed: parameters name it, and every xdist worker must collect the same ids
 
 
 def _kidless(secret: str, **claims: object) -> str:
@@ -74,7 +77,7 @@ def test_jwt_secrets_are_parsed_in_order():
     [
         ({"JWT_SECRETS": f"new={NEW}", "JWT_SECRET": OLD}, "not both"),
         ({"JWT_SECRETS": "new=short"}, "at least 32"),
-        ({"JWT_SECRETS": f"new={NEW},new={OLD}"}, "entry 2 repeats a kid"),
+        ({"JWT_SECRETS": f"new={NEW},new={OLD}"}, "entry 2 repeats the kid"),
         ({"JWT_SECRETS": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0=="}, "entry 1"),  # a secret without its kid
         ({"JWT_SECRETS": NEW}, "kid=secret"),
         ({"JWT_SECRETS": f"bad kid={NEW}"}, "kid=secret"),
@@ -92,3 +95,28 @@ def test_the_configuration_gives_every_secret_and_signs_with_the_first(tmp_path)
     assert not (tmp_path / "jwt-secret").exists()  # nothing generated when secrets are configured
     single = Config.from_env({"JWT_SECRET": OLD})
     assert single.jwt_keys() == OLD == single.signing_secret()
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "no {plural} given"),
+        (" , ,", "no {plural} given"),
+        ("{value}", "entry 1 must be {entry}"),  # a value without its name
+        ("a={value},bad name={value}", "entry 2 must be {entry}"),
+        ("a={value}, a ={value}", "entry 2 repeats the {name}"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("parse", "entry", "plural", "value"),
+    [
+        (parse_jwt_secrets, "kid=secret", "secrets", NEW),
+        (parse_keys, "id=base64key", "keys", base64.b64encode(KEY).rstrip(b"=").decode()),
+    ],
+)
+def test_both_lists_of_named_secrets_share_one_format(parse, entry, plural, value, text, says):
+    """``JWT_SECRETS`` and ``CREDENTIALS_KEYS`` are read by one rule, and refusals never echo an entry."""
+    with pytest.raises(ValueError) as refused:
+        parse(text.format(value=value))
+    assert str(refused.value).startswith(says.format(plural=plural, entry=entry, name=entry.split("=")[0]))
+    assert value not in str(refused.value)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from tenant_adapters.memory import InMemoryCache
 from tenant_core import (
     SYSTEM,
     ApiKeyService,
@@ -24,7 +23,7 @@ from tenant_core import (
 from tenant_core.api_key_secrets import hash_secret
 from tenant_core.entities import ApiKey
 from tenant_core.legacy import LegacyApiKeyRow, LegacyCredentialRow, LegacyTenantRow
-from tenant_core.lookup_cache import ReadThrough, TenantCache
+from tenant_core.lookup_cache import ReadThrough
 from tenant_core.use_cases.legacy_import import ItemKind, Outcome
 from tests.support.builders import create_command
 
@@ -103,18 +102,8 @@ def with_whatsapp(row: LegacyTenantRow, config: dict | None = None, keys: list[L
 
 
 @pytest.fixture
-def shared_cache() -> InMemoryCache:
-    return InMemoryCache()
-
-
-@pytest.fixture
-def tenant_cache(shared_cache) -> TenantCache:
-    return TenantCache(shared_cache)
-
-
-@pytest.fixture
-def key_cache(shared_cache) -> ReadThrough[ApiKey]:
-    return ReadThrough(shared_cache, ApiKey)
+def key_cache(core) -> ReadThrough[ApiKey]:
+    return core.key_cache()
 
 
 @pytest.fixture

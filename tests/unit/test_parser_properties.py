@@ -26,6 +26,7 @@ from tenant_core import (
     CredentialType,
     EventFeed,
     InvalidSignupStateError,
+    ManualClock,
     NewWebhook,
     NotFoundError,
     ProvisionGenesys,
@@ -54,6 +55,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("deep", parent=settings.get_profile("parsers"), max_examples=5_000, derandomize=False)
+_CLOCK = ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=UTC))
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "parsers"))
 
 # --- Strategies: what a hostile client sends ---------------------------------------------------------------
@@ -293,7 +295,7 @@ def test_webhook_subscriptions_are_created_or_refused_with_a_validation_error(ur
     storage = InMemoryStorage()
     directory = TenantDirectory(storage.tenants, TenantCache(InMemoryCache()))
     cipher = AesGcmCipher({"a": b"k" * 32})
-    subscriptions = WebhookSubscriptions(storage, cipher, InMemoryWebhookSender(), directory, _Clock())
+    subscriptions = WebhookSubscriptions(storage, cipher, InMemoryWebhookSender(), directory, _CLOCK)
     _outcome(lambda: run(subscriptions.create(SYSTEM, NewWebhook(url, types, tenant_id, description))))
 
 
@@ -310,7 +312,7 @@ def test_if_match_gives_a_version_or_a_validation_error(header):
 @PROFILE
 @given(hostile(st.just("ss1.eyJ0IjoidF8xIn0.c2ln")), hostile(st.just("code")))
 def test_signup_states_verify_or_are_invalid(state, code):
-    codec = SignupStateCodec(b"secret", _Clock())
+    codec = SignupStateCodec(b"secret", _CLOCK)
     _outcome(lambda: codec.verify(state), InvalidSignupStateError)
     _outcome(lambda: validated(CompleteSignup(code=code, state=state)))
 
@@ -319,15 +321,10 @@ def test_signup_states_verify_or_are_invalid(state, code):
 @given(json_values)
 def test_signed_states_with_any_claims_verify_or_are_invalid(claims):
     """A correctly signed state whose claims are anything at all (huge expiry, wrong types)."""
-    codec = SignupStateCodec(b"secret", _Clock())
+    codec = SignupStateCodec(b"secret", _CLOCK)
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     state = f"ss1.{payload}.{codec._sign(payload)}"
     _outcome(lambda: codec.verify(state), InvalidSignupStateError)
-
-
-class _Clock:
-    def now(self) -> datetime:
-        return datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
 
 
 def test_the_property_budget_is_fixed_and_deterministic():

@@ -9,41 +9,28 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tenant_adapters.named_secrets import named_entries
 from tenant_core.errors import CredentialsUnreadableError
 
 _NONCE_BYTES = 12
-_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def parse_keys(text: str) -> dict[str, bytes]:
-    """``id=base64key,id2=base64key`` → ``{id: key}`` in order; each key must decode to 32 bytes."""
-    # Errors name entries by position, never by text: a mistyped entry may be a key.
+    """``id=base64key,id2=base64key`` → ``{id: key}`` in order (the first seals); each key must decode to 32
+    bytes. The list's format: :mod:`tenant_adapters.named_secrets`."""
     keys: dict[str, bytes] = {}
-    for n, item in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
-        key_id, sep, encoded = item.partition("=")
-        key_id = key_id.strip()
-        if not sep or not _KEY_ID.match(key_id):
-            raise ValueError(f"entry {n} must be id=base64key with an id of letters, digits, '.', '_' or '-'")
+    for n, key_id, encoded in named_entries(text, "id=base64key", "keys"):
         try:
-            key = base64.b64decode(
-                encoded.strip() + "=" * (-len(encoded.strip()) % 4),
-                altchars=b"-_" if "-" in encoded or "_" in encoded else None,
-                validate=True,
-            )
+            key = _b64decode(encoded)
         except (binascii.Error, ValueError):
             raise ValueError(f"the key of entry {n} is not valid base64") from None
         if len(key) != 32:
             raise ValueError(f"the key of entry {n} must be 32 bytes (AES-256), not {len(key)}")
-        if key_id in keys:
-            raise ValueError(f"entry {n} repeats a key id")
         keys[key_id] = key
-    if not keys:
-        raise ValueError("no keys given")
     return keys
 
 
@@ -54,6 +41,9 @@ def _b64decode(text: str) -> bytes:
 
 
 class AesGcmCipher:
+    """The :class:`~tenant_core.ports.SecretCipher` port with AES-256-GCM, for production and in memory alike:
+    keys by id (``{key_id: 32 bytes}``), the first seals and all open; ``parse_keys`` reads ``CREDENTIALS_KEYS``."""
+
     def __init__(self, keys: dict[str, bytes]) -> None:
         if not keys:
             raise ValueError("at least one key is required")

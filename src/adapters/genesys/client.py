@@ -38,6 +38,9 @@ class _Organization(msgspec.Struct):
 
 
 class HttpGenesysCloud:
+    """The :class:`~tenant_core.ports.GenesysCloud` port over HTTP: client-credentials tokens, org and
+    integration lookups per region."""
+
     def __init__(
         self,
         base_url: str | None = None,

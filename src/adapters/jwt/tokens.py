@@ -12,13 +12,13 @@ secret, is accepted when any configured secret verifies it. Removing a secret st
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Mapping
 
 import jwt
 
+from tenant_adapters.named_secrets import named_entries
 from tenant_core.errors import AuthenticationFailedError
 from tenant_core.security import Principal, Role
 
@@ -32,29 +32,23 @@ DEFAULT_MAX_TTL_SECONDS = 30 * 24 * 3600
 DEFAULT_LEEWAY_SECONDS = 5
 #: The shortest secret accepted (HS256 wants at least its 32-byte output size).
 MIN_SECRET_LENGTH = 32
-_KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def parse_jwt_secrets(text: str) -> dict[str, str]:
-    """``kid=secret,kid2=secret2`` → ``{kid: secret}`` in order (the first signs). Secrets may contain ``=``
-    but not ``,``; each must be at least 32 characters, and names are unique."""
-    # Errors name entries by position, never by text: a mistyped entry may be a secret.
+    """``kid=secret,kid2=secret2`` → ``{kid: secret}`` in order (the first signs); each secret must be at least
+    32 characters. The list's format: :mod:`tenant_adapters.named_secrets`."""
     named: dict[str, str] = {}
-    for n, item in enumerate(filter(None, (part.strip() for part in text.split(","))), start=1):
-        kid, sep, secret = (part.strip() for part in item.partition("="))
-        if not sep or not _KID.fullmatch(kid):
-            raise ValueError(f"entry {n} must be kid=secret with a kid of letters, digits, '.', '_' or '-'")
+    for n, kid, secret in named_entries(text, "kid=secret", "secrets"):
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"the secret of entry {n} must be at least {MIN_SECRET_LENGTH} characters")
-        if kid in named:
-            raise ValueError(f"entry {n} repeats a kid")
         named[kid] = secret
-    if not named:
-        raise ValueError("no secrets given")
     return named
 
 
 class JwtTokens:
+    """The :class:`~tenant_core.ports.TokenVerifier` port on PyJWT (HS256): verifies bearer tokens (a cached
+    verification until they expire) and mints them for the CLI."""
+
     def __init__(
         self,
         secret: str | bytes | Mapping[str, str | bytes],

@@ -41,7 +41,20 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
     return {k: _utc(v) for k, v in dict(record).items()}
 
 
+#: The columns of the old ``tenant_whatsapp_config`` table that hold WhatsApp credentials.
+_WHATSAPP_CONFIG_COLUMNS = (
+    "access_token",
+    "phone_number_id",
+    "waba_id",
+    "business_id",
+    "display_phone_number",
+    "quality_rating",
+)
+
+
 class PostgresLegacySource:
+    """The :class:`~tenant_core.legacy.LegacySource` port over the old service's database, read-only."""
+
     def __init__(self, connection: asyncpg.Connection, batch_size: int = 200) -> None:
         self._db = connection
         self._batch = batch_size
@@ -101,14 +114,8 @@ class PostgresLegacySource:
                 "SELECT * FROM tenant_whatsapp_config WHERE tenant_id = ANY($1) ORDER BY id", ids
             ):
                 row = _row(record)
-                config = {
-                    "accessToken": row.get("access_token"),
-                    "phoneNumberId": row.get("phone_number_id"),
-                    "wabaId": row.get("waba_id"),
-                    "businessAccountId": row.get("business_id"),
-                    "displayPhoneNumber": row.get("display_phone_number"),
-                    "qualityRating": row.get("quality_rating"),
-                }
+                # The columns under their own names: the core renames old names to today's (LEGACY_NAMES).
+                config = {column: row.get(column) for column in _WHATSAPP_CONFIG_COLUMNS}
                 found.setdefault(row["tenant_id"], []).append(
                     LegacyCredentialRow(
                         source=f"tenant_whatsapp_config#{row['id']}",

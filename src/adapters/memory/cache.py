@@ -5,20 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from tenant_core.no_cache import NoCache
 from tenant_core.ports import InvalidationFollower
+
+__all__ = ["InMemoryCache", "NoCache"]
 
 
 class InMemoryCache:
-    """A per-process cache: the cache of a service without Redis, and the reference for the Redis adapters.
-
-    Each key has a generation; ``invalidate`` bumps it, and ``write`` only lands when the writer's stamp
-    still matches, so a slow reader cannot put back what an invalidation removed.
-
-    With a ``follower`` (one per process, see :class:`~tenant_core.ports.InvalidationFollower`) it also drops
-    what every other process's committed changes made stale, and serves nothing while the follower is not
-    current (a read is then a miss with an empty stamp, and nothing is stored); after a gap in the feed it
-    forgets everything. That is what lets several processes without Redis each keep a cache.
-    """
+    """A per-process cache (a service without Redis; the reference for the Redis adapters). Each key has a
+    generation that ``invalidate`` bumps, and ``write`` lands only under the reader's stamp, so a slow reader
+    cannot put back what an invalidation removed. With a ``follower`` it also drops what other processes'
+    committed changes made stale, serves nothing while the follower is not current, and forgets everything
+    after a gap: so several processes without Redis can each keep one."""
 
     def __init__(
         self,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 
 class InMemoryRateLimiter:
+    """The :class:`~tenant_core.ports.RateLimiter` port in one process: a count per key and fixed window."""
+
     def __init__(self, clock: Callable[[], float] = time.time, share_of: int = 1) -> None:
         """``share_of``: how many processes count the same limit, each on its own. Each hit then weighs
         that many, so that each process admits its share and together they admit about the limit."""

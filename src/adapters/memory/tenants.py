@@ -24,6 +24,8 @@ _LIVE = (TenantStatus.ACTIVE, TenantStatus.SUSPENDED)
 
 
 class InMemoryTenantRepository(StateView):
+    """The :class:`~tenant_core.ports.TenantRepository` port over the state of :class:`InMemoryStorage`."""
+
     async def get(self, tenant_id: str) -> Tenant | None:
         return self._state.tenants.get(tenant_id)
 

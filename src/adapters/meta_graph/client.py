@@ -80,6 +80,9 @@ class _AccessToken(msgspec.Struct):
 
 
 class HttpMetaGraph:
+    """The :class:`~tenant_core.ports.MetaGraph` port over Meta's Graph API with httpx (idempotent reads
+    retried, writes never; no token or secret in a message)."""
+
     def __init__(
         self,
         app_id: str,

@@ -118,6 +118,9 @@ class PostgresTenantRepository:
 
 
 class PostgresIdempotencyKeys:
+    """The :class:`~tenant_core.ports.IdempotencyKeys` port in Postgres: a live key belongs to its first user
+    for :data:`~tenant_core.entities.IDEMPOTENCY_WINDOW`."""
+
     def __init__(self, db: Executor) -> None:
         self._db = db
 

@@ -21,6 +21,9 @@ logging.getLogger("aiormq").setLevel(logging.CRITICAL)
 
 
 class RabbitMqBus:
+    """The :class:`~tenant_core.ports.EventBus` port on RabbitMQ (aio-pika): each event confirmed in order;
+    a failed publish closes the connection, and the next one opens a new one."""
+
     def __init__(self, url: str, queue: str = DEFAULT_QUEUE, timeout_seconds: float = 5.0) -> None:
         self._url = url
         self._queue = queue

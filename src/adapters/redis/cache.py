@@ -28,6 +28,9 @@ _GENERATION_TTL_MS = 24 * 3600 * 1000  # outlives any value, so a generation nev
 
 
 class RedisCache:
+    """The :class:`~tenant_core.ports.Cache` port on Redis: generation-stamped entries, and misses (never
+    errors) while Redis is unreachable."""
+
     def __init__(
         self,
         client: redis.Redis,

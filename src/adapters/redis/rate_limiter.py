@@ -12,6 +12,9 @@ from tenant_adapters.memory.rate_limiter import InMemoryRateLimiter
 
 
 class RedisRateLimiter:
+    """The :class:`~tenant_core.ports.RateLimiter` port on Redis, shared by every worker and instance; a
+    per-process share of the limit while Redis is down."""
+
     def __init__(self, client: redis.Redis, prefix: str = "tenant-service:rl:", share_of: int = 1) -> None:
         """``share_of``: how many processes share the limit (workers × instances), so that while Redis is down
         each admits only its share of it instead of the whole limit."""

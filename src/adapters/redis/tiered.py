@@ -26,6 +26,9 @@ from tenant_core.ports import InvalidationFollower
 
 
 class TieredCache:
+    """A per-process L1 in front of :class:`RedisCache`, invalidated over Redis pub/sub and bypassed while
+    not subscribed."""
+
     def __init__(
         self,
         l2: RedisCache,

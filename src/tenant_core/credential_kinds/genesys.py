@@ -18,6 +18,7 @@ from tenant_core.credential_types import (
     CheckOutcome,
     CheckPorts,
     CredentialPolicy,
+    Credentials,
     CredentialType,
     Secret,
     Text,
@@ -28,7 +29,7 @@ from tenant_core.ports import GenesysOrganization
 from tenant_core.regions import normalise_region
 
 
-class GenesysCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+class GenesysCredentials(Credentials, kw_only=True):
     """A Genesys Cloud OAuth client (client credentials grant) and the integration it serves."""
 
     client_id: Text

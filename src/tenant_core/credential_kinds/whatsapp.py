@@ -23,7 +23,14 @@ from tenant_core.connections import (
     TokenHealth,
     token_expiry,
 )
-from tenant_core.credential_types import CheckOutcome, CheckPorts, CredentialPolicy, CredentialType, Secret
+from tenant_core.credential_types import (
+    CheckOutcome,
+    CheckPorts,
+    CredentialPolicy,
+    Credentials,
+    CredentialType,
+    Secret,
+)
 from tenant_core.entities import PHONE_NUMBER, Tenant
 from tenant_core.errors import GraphApiError, MetaAppNotConfiguredError, ValidationFailedError
 from tenant_core.ports import GraphPhoneNumber, MetaGraph, TokenInfo
@@ -35,7 +42,7 @@ Pin = Annotated[str, Meta(pattern=r"^[0-9]{6}$")]
 TOKEN_REFUSED = 190
 
 
-class WhatsAppCredentials(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True, kw_only=True):
+class WhatsAppCredentials(Credentials, kw_only=True):
     """A WhatsApp Cloud API access token and the business number it sends from.
 
     ``phone_number_id`` is required of every caller that stores one; only an Embedded Signup that finished

@@ -12,6 +12,8 @@ from tenant_core.security import Permission, Principal
 
 
 class ApiKeyService:
+    """Issues, lists and revokes a tenant's ``sk_`` API keys; a key's secret is shown once, at issue."""
+
     def __init__(
         self, storage: Storage, key_cache: ReadThrough[ApiKey], clock: Clock, directory: TenantDirectory
     ) -> None:

@@ -11,6 +11,8 @@ from tenant_core.security import Permission, Principal
 
 
 class AuditTrail:
+    """Reads a tenant's audit log (admins and the tenant itself), also after the tenant is deleted."""
+
     def __init__(self, storage: Storage, directory: TenantDirectory) -> None:
         self._storage = storage
         self._directory = directory

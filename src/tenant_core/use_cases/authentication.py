@@ -18,6 +18,8 @@ _TOUCH_EVERY_SECONDS = 60.0  # lastUsedAt is kept to the minute, without a write
 
 
 class Authenticator:
+    """Turns a bearer JWT or an ``sk_`` API key into a :class:`Principal`, checking its tenant still stands."""
+
     def __init__(
         self,
         storage: Storage,

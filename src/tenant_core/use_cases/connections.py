@@ -27,6 +27,8 @@ from tenant_core.use_cases.vault import CredentialVault
 
 
 class ConnectionChecks:
+    """Checks stored Genesys and WhatsApp credentials against the real services, and keeps the result."""
+
     def __init__(
         self,
         storage: Storage,

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from tenant_core.change_events import ChangeEvent, EventType
-from tenant_core.errors import CursorExpiredError, ValidationFailedError
-from tenant_core.paging import MAX_PAGE_SIZE, feed_position
+from tenant_core.change_events import ChangeEvent, checked_event_types
+from tenant_core.errors import CursorExpiredError
+from tenant_core.paging import MAX_PAGE_SIZE, feed_position, page_size
 from tenant_core.ports import Storage
 from tenant_core.security import Permission, Principal, Role
 
@@ -18,11 +18,15 @@ DEFAULT_RETENTION = timedelta(days=30)
 
 
 class EventPage(msgspec.Struct, frozen=True):
+    """A page of the feed and the cursor to continue from (``next``, passed back as ``after``)."""
+
     events: list[ChangeEvent]
     next: str  # pass as ``after`` to continue: the last event's position, or the cursor given when none came
 
 
 class EventFeed:
+    """The change feed: events in commit order after a cursor, filtered by type and tenant, with retention."""
+
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
 
@@ -30,7 +34,7 @@ class EventFeed:
         self,
         principal: Principal,
         after: str | None = None,
-        limit: int = 100,
+        limit: int = MAX_PAGE_SIZE,
         types: list[str] | None = None,
         tenant_id: str | None = None,
     ) -> EventPage:
@@ -40,8 +44,7 @@ class EventFeed:
         :class:`CursorExpiredError` rather than silently skipping what was pruned.
         """
         tenant_id = self._visible_tenant(principal, tenant_id)
-        if limit < 1:
-            raise ValidationFailedError.for_field("limit", "must be at least 1")
+        size = page_size(limit)
         wanted = _event_types(types)
         await self.sequence(wait=True)  # a read sees every event committed before it
         horizon = await self._storage.events.horizon()
@@ -51,7 +54,7 @@ class EventFeed:
                 f"Events after {position} are past retention (the feed starts after {horizon}); "
                 "read from the start, without a cursor, and rebuild from current state"
             )
-        events = await self._storage.events.read(position, min(limit, MAX_PAGE_SIZE), wanted, tenant_id)
+        events = await self._storage.events.read(position, size, wanted, tenant_id)
         last = events[-1].position if events else position
         return EventPage(events=events, next=str(last))
 
@@ -97,7 +100,4 @@ def _event_types(types: list[str] | None) -> frozenset[str] | None:
     if not types:
         return None
     names = {name.strip() for listed in types for name in listed.split(",") if name.strip()}
-    if unknown := names - {t.value for t in EventType}:
-        known = ", ".join(t.value for t in EventType)
-        raise ValidationFailedError.for_field("type", f"unknown event type {sorted(unknown)[0]!r}; known: {known}")
-    return frozenset(names) or None
+    return checked_event_types(names, "type") or None

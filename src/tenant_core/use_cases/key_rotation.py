@@ -27,6 +27,8 @@ class KindRotation(msgspec.Struct, frozen=True):
 
 
 class RotationReport(msgspec.Struct, frozen=True):
+    """What a key rotation re-sealed under ``key_id``, per kind, and what it could not open."""
+
     key_id: str
     kinds: list[KindRotation]
 

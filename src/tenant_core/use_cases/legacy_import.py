@@ -37,6 +37,7 @@ from tenant_core.entities import UNIQUE_FIELDS, ApiKey, Settings, Tenant, is_liv
 from tenant_core.errors import ConflictError, TenantServiceError, UnavailableError
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import ReadThrough, TenantCache
+from tenant_core.no_cache import NoCache
 from tenant_core.ports import Clock, Storage, UnitOfWork
 from tenant_core.sealing import SealedValues
 from tenant_core.tenant_writer import TenantWriter
@@ -45,8 +46,8 @@ from tenant_core.use_cases.legacy_plan import (
     MERGED_FIELDS,
     ImportLine,
     ItemKind,
-    LegacyPlan,
     Outcome,
+    _LegacyPlan,
     digest,
     plan_for,
     reject,
@@ -85,6 +86,8 @@ _ABSENT: Any = _Absent()
 
 
 class ImportReport(msgspec.Struct):
+    """What an import did, one line per tenant, credential and API key; ``count`` sums outcomes."""
+
     lines: list[ImportLine] = msgspec.field(default_factory=list)
 
     def count(self, outcome: Outcome, kind: ItemKind | None = None) -> int:
@@ -93,6 +96,8 @@ class ImportReport(msgspec.Struct):
 
 
 class LegacyImport:
+    """Imports the old service's tenants, credentials and API keys; reruns are safe, a dry run writes nothing."""
+
     def __init__(
         self,
         storage: Storage,
@@ -106,7 +111,8 @@ class LegacyImport:
         self._clock = clock
         self._real = _Target(storage, TenantWriter(storage, cache, clock), key_cache)
         dry = _RolledBack(storage)
-        self._dry = _Target(dry, TenantWriter(dry, TenantCache(_Untouched()), clock), None)
+        # A dry run caches nothing, so the running service's caches are left alone.
+        self._dry = _Target(dry, TenantWriter(dry, TenantCache(NoCache()), clock), None)
 
     async def run(
         self, source: LegacySource, dry_run: bool = False, on_progress: Callable[[int], None] | None = None
@@ -134,7 +140,7 @@ class LegacyImport:
         except TenantServiceError as exc:
             return _skipped(plan, f"could not be stored: {exc.message}")
 
-    async def _import(self, plan: LegacyPlan, source: str, to: _Target) -> list[ImportLine]:
+    async def _import(self, plan: _LegacyPlan, source: str, to: _Target) -> list[ImportLine]:
         tenant_id = plan.tenant.id
         known = await to.storage.legacy_imports.get(tenant_id)
         if known is not None and known.source_digest == source:
@@ -158,7 +164,7 @@ class LegacyImport:
         return _skipped(plan, "too many unique values are taken")
 
     async def _write(
-        self, plan: LegacyPlan, source: str, seen: Seen | None, creating: bool, to: _Target
+        self, plan: _LegacyPlan, source: str, seen: Seen | None, creating: bool, to: _Target
     ) -> list[ImportLine]:
         tenant_id = plan.tenant.id
         moves = await self._credential_moves(to.storage, plan, seen)
@@ -196,7 +202,7 @@ class LegacyImport:
 
     # -- credentials --------------------------------------------------------------------------------------
 
-    async def _credential_moves(self, storage: Storage, plan: LegacyPlan, seen: Seen | None) -> list[_Move]:
+    async def _credential_moves(self, storage: Storage, plan: _LegacyPlan, seen: Seen | None) -> list[_Move]:
         """What to do with each credential the old tenant has or had, decided on what is stored now."""
         tenant_id = plan.tenant.id
         kinds = set(plan.credentials) | (set(seen.credentials) if seen else set())
@@ -219,7 +225,7 @@ class LegacyImport:
         return moves
 
     async def _move_credential(
-        self, uow: UnitOfWork, plan: LegacyPlan, move: _Move, conflicted: set[str]
+        self, uow: UnitOfWork, plan: _LegacyPlan, move: _Move, conflicted: set[str]
     ) -> ImportLine:
         tenant_id, item = plan.tenant.id, f"credentials.{move.kind}"
 
@@ -256,7 +262,7 @@ class LegacyImport:
     # -- API keys -----------------------------------------------------------------------------------------
 
     async def _merge_keys(
-        self, uow: UnitOfWork, plan: LegacyPlan, seen: Seen | None, forget: list[str]
+        self, uow: UnitOfWork, plan: _LegacyPlan, seen: Seen | None, forget: list[str]
     ) -> list[ImportLine]:
         """Keys by presence, three ways: a key revoked here stays revoked; one made inactive or removed in the
         old database since the last import is revoked here; a new active one is added."""
@@ -395,7 +401,7 @@ def _joined(parts: Iterable[str]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _unchanged(plan: LegacyPlan) -> list[ImportLine]:
+def _unchanged(plan: _LegacyPlan) -> list[ImportLine]:
     """The lines of an old tenant whose rows did not change since the last import."""
     tenant_id = plan.tenant.id
     lines = [ImportLine(tenant_id, "tenant", Outcome.UNCHANGED, _joined(plan.notes))]
@@ -413,7 +419,7 @@ def _unchanged(plan: LegacyPlan) -> list[ImportLine]:
     return lines + plan.lines
 
 
-def _skipped(plan: LegacyPlan, reason: str) -> list[ImportLine]:
+def _skipped(plan: _LegacyPlan, reason: str) -> list[ImportLine]:
     """The lines of an old tenant that is not imported: it, and everything it owns."""
     tenant_id, owned = plan.tenant.id, "its tenant was skipped"
     lines = [ImportLine(tenant_id, "tenant", Outcome.SKIPPED, reason)]
@@ -480,19 +486,3 @@ class _RolledBack:
 
     def unit_of_work(self) -> _RolledBackUnitOfWork:
         return _RolledBackUnitOfWork(self._storage.unit_of_work())
-
-
-class _Untouched:
-    """A dry run's cache: it holds nothing, so the running service's caches are left alone."""
-
-    async def read(self, key: str) -> tuple[bytes | None, bytes]:
-        return None, b""
-
-    async def write(self, key: str, value: bytes, stamp: bytes, ttl_seconds: float) -> None:
-        return None
-
-    async def invalidate(self, keys: Iterable[str]) -> None:
-        return None
-
-    async def status(self) -> str:
-        return "disabled"

@@ -54,6 +54,8 @@ MERGED_FIELDS = tuple(
 
 
 class Outcome(enum.StrEnum):
+    """What happened to one imported thing."""
+
     IMPORTED = "imported"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
@@ -79,7 +81,7 @@ class ImportLine(msgspec.Struct, frozen=True):
     kind: ItemKind = ItemKind.TENANT
 
 
-class LegacyPlan(msgspec.Struct):
+class _LegacyPlan(msgspec.Struct):
     """What one old tenant becomes, before anything is compared or written."""
 
     tenant: Tenant
@@ -100,11 +102,11 @@ class LegacyPlan(msgspec.Struct):
         )
 
 
-def plan_for(legacy: LegacyTenant, now: datetime) -> LegacyPlan:
+def plan_for(legacy: LegacyTenant, now: datetime) -> _LegacyPlan:
     """The tenant, credentials and API keys one old tenant becomes, with every difference recorded."""
     row = legacy.row
     created = row.created_at or now
-    plan = LegacyPlan(
+    plan = _LegacyPlan(
         tenant=new_tenant(id=row.tenant_id, name=row.tenant_id, now=created),
         credentials={},
         keys=[],
@@ -143,7 +145,7 @@ def plan_for(legacy: LegacyTenant, now: datetime) -> LegacyPlan:
     return plan
 
 
-def reject(plan: LegacyPlan, field: str, value: Any, why: str) -> None:
+def reject(plan: _LegacyPlan, field: str, value: Any, why: str) -> None:
     """Leave ``field`` out of the tenant, keep the old ``value`` in ``metadata.legacyImport.rejected``, say why."""
     name = wire_name(field)
     if name in (changed := plan.kept.get("changed", {})):
@@ -173,21 +175,21 @@ def digest(tenant_id: str, value: Any) -> str:
 # -- the fields -------------------------------------------------------------------------------------------
 
 
-def _keep(plan: LegacyPlan, section: str, value: Any) -> None:
+def _keep(plan: _LegacyPlan, section: str, value: Any) -> None:
     """Put ``value`` under ``metadata.legacyImport.<section>``."""
     plan.kept[section] = value
     # A copy: tenants already handed to storage must not change when the plan does.
     plan.tenant = msgspec.structs.replace(plan.tenant, metadata={**plan.own_metadata, "legacyImport": dict(plan.kept)})
 
 
-def _store(plan: LegacyPlan, field: str, value: Any, original: Any) -> None:
+def _store(plan: _LegacyPlan, field: str, value: Any, original: Any) -> None:
     """Set ``field``; an old value that differs from what is stored is kept under ``changed``."""
     plan.tenant = msgspec.structs.replace(plan.tenant, **{field: value})
     if original is not None and original != value:
         _keep(plan, "changed", {**plan.kept.get("changed", {}), wire_name(field): msgspec.to_builtins(original)})
 
 
-def _set_metadata(plan: LegacyPlan, raw: Any) -> None:
+def _set_metadata(plan: _LegacyPlan, raw: Any) -> None:
     if raw is None:
         return
     if not isinstance(raw, dict):
@@ -200,7 +202,7 @@ def _set_metadata(plan: LegacyPlan, raw: Any) -> None:
         _keep(plan, "metadata", {"legacyImport": raw["legacyImport"]})
 
 
-def _set_name(plan: LegacyPlan, row: LegacyTenantRow) -> None:
+def _set_name(plan: _LegacyPlan, row: LegacyTenantRow) -> None:
     name = (row.name or "").strip()
     if not name:
         plan.notes.append("no name: named after its subdomain or id")
@@ -213,7 +215,7 @@ def _set_name(plan: LegacyPlan, row: LegacyTenantRow) -> None:
         _keep(plan, "changed", {**plan.kept.get("changed", {}), "name": None})
 
 
-def _set_checked(plan: LegacyPlan, field: str, value: str | None, check: Callable[[str], str]) -> None:
+def _set_checked(plan: _LegacyPlan, field: str, value: str | None, check: Callable[[str], str]) -> None:
     if value is None or not value.strip():
         return
     try:
@@ -236,7 +238,7 @@ def _email(value: str) -> str:
     return normalise_email(msgspec.convert(value, Email))
 
 
-def _set_settings(plan: LegacyPlan, raw: Any) -> None:
+def _set_settings(plan: _LegacyPlan, raw: Any) -> None:
     if raw is None or raw == {}:
         return
     if not isinstance(raw, dict):
@@ -285,7 +287,7 @@ def _rate_limit(value: int | None, notes: list[str]) -> int:
 # -- credentials and keys ---------------------------------------------------------------------------------
 
 
-def _plan_credentials(plan: LegacyPlan, row: LegacyTenantRow, rows: list[LegacyCredentialRow]) -> None:
+def _plan_credentials(plan: _LegacyPlan, row: LegacyTenantRow, rows: list[LegacyCredentialRow]) -> None:
     by_type: dict[str, list[LegacyCredentialRow]] = {}
     for credential in rows:
         by_type.setdefault(credential.type, []).append(credential)
@@ -311,7 +313,7 @@ def _plan_credentials(plan: LegacyPlan, row: LegacyTenantRow, rows: list[LegacyC
             _release(plan, row, policy)
 
 
-def _take_from_credentials(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy, credentials: Any) -> None:
+def _take_from_credentials(plan: _LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy, credentials: Any) -> None:
     """What the credentials say wins over the tenant row: it is what messages used."""
     for field, value in policy.on_store(credentials, binds_routing=True).items():
         if getattr(plan.tenant, field) == value:
@@ -322,7 +324,7 @@ def _take_from_credentials(plan: LegacyPlan, row: LegacyTenantRow, policy: Crede
         _store(plan, field, value, None if wire_name(field) in recorded else getattr(row, field, None))
 
 
-def _release(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -> None:
+def _release(plan: _LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -> None:
     """Without a credential of this type, the tenant is as its delete leaves it: a routing key on the tenant
     row only is not routed (the old service did not route it either), and flags say it is not configured."""
     routing = {key.field for key in policy.routing_keys}
@@ -334,11 +336,11 @@ def _release(plan: LegacyPlan, row: LegacyTenantRow, policy: CredentialPolicy) -
             _store(plan, field, value, getattr(row, field, None))  # the old row's value, where it had the field
 
 
-def _skip_credential(plan: LegacyPlan, item: str, reason: str) -> None:
+def _skip_credential(plan: _LegacyPlan, item: str, reason: str) -> None:
     plan.lines.append(ImportLine(plan.tenant.id, item, Outcome.SKIPPED, reason, ItemKind.CREDENTIALS))
 
 
-def _parse(policy: CredentialPolicy, raw: Any, plan: LegacyPlan, item: str) -> Credentials | None:
+def _parse(policy: CredentialPolicy, raw: Any, plan: _LegacyPlan, item: str) -> Credentials | None:
     if not isinstance(raw, dict):
         _skip_credential(plan, item, "not a JSON object")
         return None
@@ -358,7 +360,7 @@ def _parse(policy: CredentialPolicy, raw: Any, plan: LegacyPlan, item: str) -> C
     return parsed
 
 
-def _plan_keys(plan: LegacyPlan, rows: list[LegacyApiKeyRow]) -> None:
+def _plan_keys(plan: _LegacyPlan, rows: list[LegacyApiKeyRow]) -> None:
     for row in rows:
         shown = row.api_key[:11] + "…"  # the prefix the API shows too; never the whole key
         if not row.api_key.startswith(SECRET_PREFIX) or len(row.api_key) < 32:

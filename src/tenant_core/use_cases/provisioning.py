@@ -15,6 +15,8 @@ from tenant_core.validation import validated
 
 
 class GenesysProvisioning:
+    """Get-or-create a tenant by Genesys organization id (one tenant per org, even under races)."""
+
     def __init__(
         self, storage: Storage, cache: TenantCache, clock: Clock, new_id: Callable[[], str] = new_tenant_id
     ) -> None:

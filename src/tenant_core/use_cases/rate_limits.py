@@ -12,6 +12,8 @@ WINDOW_SECONDS = 60
 
 
 class RateLimitPolicy:
+    """Counts a tenant principal's requests against its tenant's ``rate_limit`` per minute."""
+
     def __init__(self, limiter: RateLimiter, directory: TenantDirectory) -> None:
         self._limiter = limiter
         self._directory = directory

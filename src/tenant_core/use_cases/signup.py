@@ -36,11 +36,15 @@ from tenant_core.validation import validated
 
 
 class SignupResult(msgspec.Struct, frozen=True):
+    """A completed Embedded Signup: the tenant and the WhatsApp credentials stored for it."""
+
     tenant_id: str
     credentials: WhatsAppCredentials
 
 
 class WhatsAppSignup:
+    """WhatsApp Embedded Signup: a signed state to start, then Meta's code exchanged, checked and stored."""
+
     def __init__(
         self,
         storage: Storage,

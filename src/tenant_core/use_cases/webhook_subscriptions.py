@@ -7,9 +7,10 @@ import secrets
 
 import msgspec
 
-from tenant_core.change_events import EventType
+from tenant_core.change_events import checked_event_types
 from tenant_core.errors import NotFoundError, ValidationFailedError
 from tenant_core.lookup_cache import TenantDirectory
+from tenant_core.paging import page_size
 from tenant_core.ports import Clock, Storage, WebhookSender
 from tenant_core.sealed_kinds import WEBHOOK_SECRETS
 from tenant_core.sealing import SealedValues
@@ -26,6 +27,8 @@ from tenant_core.webhooks import (
 
 
 class WebhookSubscriptions:
+    """Creates, changes and deletes webhook subscriptions (admins), lists and retries their deliveries."""
+
     def __init__(
         self, storage: Storage, sealed: SealedValues, sender: WebhookSender, directory: TenantDirectory, clock: Clock
     ) -> None:
@@ -95,9 +98,7 @@ class WebhookSubscriptions:
         self, principal: Principal, webhook_id: str, limit: int = 20, before: str | None = None
     ) -> list[Delivery]:
         await self.get(principal, webhook_id)
-        if limit < 1:
-            raise ValidationFailedError.for_field("limit", "must be at least 1")
-        return await self._storage.webhooks.deliveries(webhook_id, min(limit, 100), before)
+        return await self._storage.webhooks.deliveries(webhook_id, page_size(limit), before)
 
     async def retry(self, principal: Principal, webhook_id: str, delivery_id: str) -> Delivery:
         """Send the delivery again now (whatever its state); attempts so far are kept."""
@@ -114,9 +115,7 @@ class WebhookSubscriptions:
             raise ValidationFailedError.for_field("url", reason)
         if not event_types:
             raise ValidationFailedError.for_field("eventTypes", "must name at least one event type")
-        if unknown := set(event_types) - {t.value for t in EventType}:
-            known = ", ".join(t.value for t in EventType)
-            raise ValidationFailedError.for_field("eventTypes", f"unknown type {sorted(unknown)[0]!r}; known: {known}")
+        checked_event_types(event_types, "eventTypes")
         if description is not None and len(description) > 500:
             raise ValidationFailedError.for_field("description", "must be at most 500 characters")
         if tenant_id is not None:
