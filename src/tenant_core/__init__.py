@@ -69,7 +69,7 @@ from tenant_core.errors import (
 )
 from tenant_core.legacy import ImportRecord, LegacySource, LegacyTenant, Seen
 from tenant_core.lookup_cache import TenantCache, TenantDirectory
-from tenant_core.operations import Backlog, OperationsSnapshot
+from tenant_core.operations import Backlog, ConnectionsHealth, OperationsSnapshot
 from tenant_core.ports import (
     ApiKeyRepository,
     AuditLog,
@@ -80,9 +80,11 @@ from tenant_core.ports import (
     EventBus,
     EventConsumers,
     EventLog,
+    FleetLocks,
     GenesysCloud,
     GenesysOrganization,
     GraphPhoneNumber,
+    HeldLock,
     IdempotencyKeys,
     ImportRecords,
     InvalidationFollower,
@@ -117,6 +119,7 @@ from tenant_core.use_cases import (
     TenantService,
     WhatsAppSignup,
 )
+from tenant_core.use_cases.connection_watch import CheckFailure, ConnectionWatch, SweepReport
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.credential_reads import CredentialReads
 from tenant_core.use_cases.credential_writes import CredentialWrites
@@ -156,6 +159,7 @@ __all__ = [
     "CacheInvalidations",
     "ChangeEvent",
     "Check",
+    "CheckFailure",
     "CheckOutcome",
     "CheckPorts",
     "Clock",
@@ -165,6 +169,8 @@ __all__ = [
     "ConnectionChecks",
     "ConnectionReport",
     "ConnectionStatus",
+    "ConnectionWatch",
+    "ConnectionsHealth",
     "CreateTenant",
     "CreatedTenant",
     "CreatedWebhook",
@@ -191,6 +197,7 @@ __all__ = [
     "EventType",
     "ExternalServiceError",
     "FieldProblem",
+    "FleetLocks",
     "ForbiddenError",
     "GenesysCloud",
     "GenesysCredentials",
@@ -199,6 +206,7 @@ __all__ = [
     "GenesysProvisioning",
     "GraphApiError",
     "GraphPhoneNumber",
+    "HeldLock",
     "IdempotencyKeys",
     "ImportRecord",
     "ImportRecords",
@@ -246,6 +254,7 @@ __all__ = [
     "SignupStateCodec",
     "Storage",
     "StoredCredentials",
+    "SweepReport",
     "SystemClock",
     "Tenant",
     "TenantCache",

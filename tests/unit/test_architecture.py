@@ -82,7 +82,7 @@ NOT_EXPORTED = {
     "Also", "CredentialsRead", "IdempotencyRecord", "ImportLine", "ImportReport", "ItemKind", "KeyProblem",
     "KindRotation", "LegacyApiKeyRow", "LegacyPlan",
     "LegacyCredentialRow", "LegacyTenantRow", "MaskedCredentials", "MetaCredentials", "Outcome", "ReadThrough",
-    "RotationReport", "SignupResult", "StoreOutcome", "TenantWriter", "VerifiedState", "AuditAction",
+    "RotationReport", "SignupResult", "StoreOutcome", "TenantWriter", "VerifiedState", "AuditAction", "Announcement",
 }  # fmt: skip
 
 
