@@ -152,7 +152,7 @@ class EventWorker:
     async def _watch_connections(self, watch: ConnectionWatch) -> None:
         """Sweep the connections that are due, a tick apart; a sweep that finds another process sweeping does
         nothing. What a check finds goes out as events; what stops a check from running is logged here."""
-        tick = min(watch.every.total_seconds(), WATCH_TICK_SECONDS)
+        tick, paused = min(watch.every.total_seconds(), WATCH_TICK_SECONDS), False
         while not self._stopping.is_set():
             await self._pause(tick * random.uniform(0.5, 0.9))  # noqa: S311 - spreads workers out
             if self._stopping.is_set():
@@ -160,11 +160,16 @@ class EventWorker:
             try:
                 report = await watch.sweep()
             except TenantServiceError as exc:  # the database is away: the next tick tries again
-                logger.warning("Connection checks paused: {}", exc.message)
+                if not paused:
+                    logger.warning("Connection checks paused: {}", exc.message)
+                    paused = True
                 continue
             except Exception:  # a bug must not end the checks for the life of the process
                 logger.exception("Connection checks failed; retrying")
                 continue
+            if paused:
+                logger.info("Connection checks resumed")
+                paused = False
             if report is None:
                 continue
             for error in report.errors:

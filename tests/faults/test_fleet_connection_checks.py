@@ -7,40 +7,48 @@ import asyncio
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 from litestar.testing import AsyncTestClient
 
 from tenant_adapters.postgres import apply_migrations, create_pool
 from tests.api.conftest import ADMIN, app_for
 from tests.support.builders import create_body
-from tests.support.fake_genesys import CLIENT_ID, CLIENT_SECRET, REGION, FakeGenesys
+from tests.support.fake_genesys import CLIENT_SECRET, REGION, FakeGenesys
 from tests.support.servers import separate_database
 
 CONNECTIONS, CONCURRENCY, PERIOD = 6, 2, 1.0
 
 
 class CountingGenesys(FakeGenesys):
-    """The fake Genesys, counting the token requests it is answering at once (each takes 0.2 s)."""
+    """The fake Genesys with one OAuth client (and org) per tenant, counting the token requests it holds at once:
+    from their arrival to just before their answer (each takes 0.2 s), so a request counts only while its
+    sender still waits for it."""
 
     def __init__(self) -> None:
         super().__init__()
         self.behaviour.delays["token"] = 0.2
+        for n in range(CONNECTIONS):
+            self.behaviour.clients[(REGION, f"client-{n}")] = (CLIENT_SECRET, f"org-{n}")
+            self.behaviour.orgs[f"org-{n}"] = f"Org {n}"
         self.in_flight = self.most_at_once = self.tokens = 0
         self._count = threading.Lock()
+        self._answering = threading.local()
 
     def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
-        token = request.path == "/oauth/token"
-        if token:
+        self._answering.token = request.path == "/oauth/token"
+        if self._answering.token:
             with self._count:
                 self.in_flight += 1
                 self.tokens += 1
                 self.most_at_once = max(self.most_at_once, self.in_flight)
-        try:
-            super().handle(request, method)
-        finally:
-            if token:
-                with self._count:
-                    self.in_flight -= 1
+        super().handle(request, method)
+
+    def answer(self, request: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        if self._answering.token:
+            with self._count:
+                self.in_flight -= 1
+        super().answer(request, status, body)
 
 
 async def test_two_instances_check_the_fleet_s_connections_one_sweep_at_a_time(postgres_url, redis_server):
@@ -58,10 +66,10 @@ async def test_two_instances_check_the_fleet_s_connections_one_sweep_at_a_time(p
         first, second = app_for(url, redis_server.url, **settings), app_for(url, redis_server.url, **settings)
         async with AsyncTestClient(first) as a, AsyncTestClient(second):
             a.headers.update(ADMIN)
-            credentials = {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "region": REGION}
-            for _ in range(CONNECTIONS):
+            for n in range(CONNECTIONS):
                 tenant_id = (await a.post("/tenants", json=create_body())).json()["tenant"]["id"]
-                body = {"type": "genesys", "credentials": credentials}  # an integration id is one tenant's
+                credentials = {"clientId": f"client-{n}", "clientSecret": CLIENT_SECRET, "region": REGION}
+                body = {"type": "genesys", "credentials": credentials}
                 assert (await a.post(f"/tenants/{tenant_id}/credentials", json=body)).status_code == 200
             deadline = time.monotonic() + 60
             while genesys.tokens < 3 * CONNECTIONS:  # about three rounds of checks, whichever instance ran them
