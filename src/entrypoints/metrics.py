@@ -184,11 +184,14 @@ class _SnapshotCollector:
             for health, count in counts.items():
                 by_health.add_metric([kind, health], count)
         yield by_health
-        yield _gauge(
-            "tenant_service_whatsapp_token_earliest_expiry_timestamp_seconds",
-            "When the first WhatsApp token that still works expires or loses data access",
-            _timestamp(connections.next_whatsapp_expiry),
+        expiry = GaugeMetricFamily(
+            "tenant_service_connections_earliest_expiry_timestamp_seconds",
+            "When the first connection of each type that still works expires (a WhatsApp token, or its data access)",
+            labels=["kind"],
         )
+        for kind, at in sorted(connections.next_expiry.items()):
+            expiry.add_metric([kind], at.timestamp())
+        yield expiry
         oldest = GaugeMetricFamily(
             "tenant_service_connections_oldest_check_timestamp_seconds",
             "When the least recently checked connection of each type was checked (never checked: stored)",

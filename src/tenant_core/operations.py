@@ -27,7 +27,7 @@ class ConnectionsHealth(msgspec.Struct, frozen=True, kw_only=True):
     from the moment it comes, before any check sees it."""
 
     counts: dict[str, dict[str, int]]  # credential type → health → how many (only what is stored)
-    next_whatsapp_expiry: datetime | None  # the earliest expiry of a WhatsApp token still working (ok or expiring)
+    next_expiry: dict[str, datetime]  # credential type → the earliest expiry of one still working (ok or expiring)
     oldest_check: dict[str, datetime]  # credential type → when its least recently checked one was (never: stored)
 
 

@@ -84,7 +84,7 @@ async def test_whatsapp_without_a_meta_app_is_skipped_not_failed(clean_postgres,
     the command succeeds when nothing else failed."""
     key = os.urandom(32)
     storage = PostgresStorage(clean_postgres)
-    vault = CredentialVault(storage, SealedValues(AesGcmCipher({"k": key})), TenantCache(InMemoryCache()), CLOCK)
+    vault = _vault(storage, key)
     async with storage.unit_of_work() as uow:
         whatsapp, good = (await uow.tenants.add(tenant())).id, (await uow.tenants.add(tenant())).id
     token = {"accessToken": "EAAG-x", "phoneNumberId": "1", "wabaId": "w1"}
@@ -109,7 +109,11 @@ async def test_whatsapp_without_a_meta_app_is_skipped_not_failed(clean_postgres,
     assert "2 connections: 1 ok, 0 failed, 1 skipped" in result.stdout
 
 
-CLOCK = SystemClock()
+def _vault(storage: PostgresStorage, key: bytes) -> CredentialVault:
+    cache = TenantCache(InMemoryCache())
+    return CredentialVault(
+        storage, SealedValues(AesGcmCipher({"k": key})), cache, TenantDirectory(storage.tenants, cache), SystemClock()
+    )
 
 
 def _screen(output: str) -> list[str]:
@@ -128,7 +132,7 @@ async def test_the_progress_bar_never_shares_a_line_with_a_log_line(clean_postgr
     final line."""
     key = os.urandom(32)
     storage = PostgresStorage(clean_postgres)
-    vault = CredentialVault(storage, SealedValues(AesGcmCipher({"k": key})), TenantCache(InMemoryCache()), CLOCK)
+    vault = _vault(storage, key)
     for _ in range(3):
         async with storage.unit_of_work() as uow:
             tenant_id = (await uow.tenants.add(tenant())).id

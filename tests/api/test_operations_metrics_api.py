@@ -94,7 +94,8 @@ async def test_two_instances_report_the_same_backlog(postgres_url, redis_server)
     assert gauges['tenant_service_connections{health="expiring",kind="whatsapp"}'] == 1
     assert gauges['tenant_service_connections{health="invalid",kind="genesys"}'] == 1
     assert sum(v for k, v in gauges.items() if k.startswith("tenant_service_connections{")) == 2
-    assert gauges["tenant_service_whatsapp_token_earliest_expiry_timestamp_seconds"] == expires.timestamp()
+    earliest = 'tenant_service_connections_earliest_expiry_timestamp_seconds{kind="whatsapp"}'
+    assert gauges[earliest] == expires.timestamp()
     assert 'tenant_service_connections_oldest_check_timestamp_seconds{kind="genesys"}' in gauges
 
 

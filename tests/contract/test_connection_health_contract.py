@@ -87,14 +87,14 @@ async def test_connections_are_counted_by_type_and_health_as_the_status_rule_say
             assert (status or ConnectionStatus()).health(NOW).value == health  # the rule the store must keep
     assert reading.counts == expected
     # The next expiry among tokens that still work: the data access ending in two days.
-    assert reading.next_whatsapp_expiry == NOW + timedelta(days=2)
+    assert reading.next_expiry == {"whatsapp": NOW + timedelta(days=2)}
     # The least recently checked of each type (never checked: since it was stored); the deleted one is ignored.
     assert reading.oldest_check == {"whatsapp": NOW - WEEK, "genesys": NOW - 3 * DAY}
 
 
 async def test_an_empty_store_counts_nothing_and_has_no_expiry(storage):
     reading = await storage.connections(NOW)
-    assert reading.counts == {} and reading.next_whatsapp_expiry is None and reading.oldest_check == {}
+    assert reading.counts == {} and reading.next_expiry == {} and reading.oldest_check == {}
 
 
 async def test_due_connections_come_never_checked_first_then_least_recently_checked(storage):

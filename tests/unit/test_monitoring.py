@@ -33,7 +33,7 @@ EVERYTHING = OperationsSnapshot(
     relay_configured=True,
     connections=ConnectionsHealth(
         counts={"whatsapp": {"ok": 1, "expiring": 1, "invalid": 1, "unknown": 1}},
-        next_whatsapp_expiry=datetime(2026, 1, 5, tzinfo=UTC),
+        next_expiry={"whatsapp": datetime(2026, 1, 5, tzinfo=UTC)},
         oldest_check={"whatsapp": datetime(2026, 1, 1, tzinfo=UTC)},
     ),
 )

@@ -24,7 +24,6 @@ from tenant_adapters.memory.signup import InMemorySignupNonces
 from tenant_adapters.memory.state import State
 from tenant_adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
 from tenant_core.connections import ConnectionStatus, TokenHealth
-from tenant_core.credential_types import CredentialType
 from tenant_core.entities import Tenant, TenantStatus
 from tenant_core.operations import Backlog, ConnectionsHealth
 from tenant_core.webhooks import DeliveryState, WebhookStatus
@@ -130,7 +129,7 @@ class InMemoryStorage:
     async def connections(self, now: datetime) -> ConnectionsHealth:
         state = self._state
         counts: dict[str, dict[str, int]] = {}
-        expiries: list[datetime] = []
+        expiries: dict[str, datetime] = {}
         oldest: dict[str, datetime] = {}
         for (tenant_id, kind), sealed in state.credentials.items():
             tenant = state.tenants.get(tenant_id)
@@ -140,12 +139,9 @@ class InMemoryStorage:
             health = status.health(now)
             by_health = counts.setdefault(kind, {})
             by_health[health.value] = by_health.get(health.value, 0) + 1
-            if kind == CredentialType.WHATSAPP and health in (TokenHealth.OK, TokenHealth.EXPIRING):
-                expiries += [at for at in (status.expires_at(),) if at is not None]
+            ends = status.expires_at()
+            if ends is not None and health in (TokenHealth.OK, TokenHealth.EXPIRING):  # still working
+                expiries[kind] = min(expiries.get(kind, ends), ends)
             checked = last_checked(sealed) or sealed.updated_at
             oldest[kind] = min(oldest.get(kind, checked), checked)
-        return ConnectionsHealth(
-            counts=counts,
-            next_whatsapp_expiry=min(expiries, default=None),
-            oldest_check=oldest,
-        )
+        return ConnectionsHealth(counts=counts, next_expiry=expiries, oldest_check=oldest)

@@ -30,7 +30,6 @@ from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTe
 from tenant_adapters.postgres.webhooks import PostgresWebhookRepository
 from tenant_core.change_events import ChangeEvent
 from tenant_core.connections import EXPIRING_WITHIN, TokenHealth
-from tenant_core.credential_types import CredentialType
 from tenant_core.entities import AuditEvent
 from tenant_core.operations import Backlog, ConnectionsHealth
 
@@ -83,7 +82,7 @@ SELECT type, health, count(*) AS n, min(ends) AS next_end, min(checked) AS oldes
 FROM judged GROUP BY type, health
 """
 
-#: Health values in which a WhatsApp token still works: its expiry is the next one to watch.
+#: Health values in which a connection still works: its expiry is the next one to watch.
 _WORKING = (TokenHealth.OK.value, TokenHealth.EXPIRING.value)
 
 
@@ -251,16 +250,15 @@ class PostgresStorage:
         with translated():
             rows = await self._pool.fetch(_CONNECTIONS, now, EXPIRING_WITHIN)
         counts: dict[str, dict[str, int]] = {}
+        expiries: dict[str, datetime] = {}
         oldest: dict[str, datetime] = {}
         for row in rows:
-            counts.setdefault(row["type"], {})[row["health"]] = row["n"]
-            oldest[row["type"]] = min(oldest.get(row["type"], row["oldest"]), row["oldest"])
-        expiries = [
-            row["next_end"]
-            for row in rows
-            if row["type"] == CredentialType.WHATSAPP.value and row["health"] in _WORKING and row["next_end"]
-        ]
-        return ConnectionsHealth(counts=counts, next_whatsapp_expiry=min(expiries, default=None), oldest_check=oldest)
+            kind = row["type"]
+            counts.setdefault(kind, {})[row["health"]] = row["n"]
+            oldest[kind] = min(oldest.get(kind, row["oldest"]), row["oldest"])
+            if (ends := row["next_end"]) is not None and row["health"] in _WORKING:
+                expiries[kind] = min(expiries.get(kind, ends), ends)
+        return ConnectionsHealth(counts=counts, next_expiry=expiries, oldest_check=oldest)
 
     async def missing_migrations(self) -> set[str]:
         """Migration ids in ``migrations/`` that this database has not applied."""
