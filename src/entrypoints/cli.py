@@ -227,9 +227,8 @@ async def _import_legacy(config: Config, dsn: str, source_dsn: str) -> int:
     await container.init_resources()
     try:
         importer = await container.legacy_import()
-        bar = ProgressBar(await source.count(), label="importing tenants")
-        report = await importer.run(source, on_progress=bar.update)
-        bar.finish()
+        with ProgressBar(await source.count(), label="importing tenants") as bar:
+            report = await importer.run(source, on_progress=bar.update)
     finally:
         await source.close()
         await container.shutdown_resources()
@@ -262,10 +261,9 @@ async def _dry_run_import(config: Config, source_dsn: str) -> int:
         target = InMemoryStorage() if storage is None else storage
         sealed = SealedValues(_dry_run_cipher(config))
         importer = LegacyImport(target, sealed, TenantCache(InMemoryCache()), SystemClock())
-        bar = ProgressBar(await source.count(), label="importing tenants (dry run)")
-        # Into the scratch store the writes are real (and vanish with the process); into a database, rolled back.
-        report = await importer.run(source, dry_run=storage is not None, on_progress=bar.update)
-        bar.finish()
+        with ProgressBar(await source.count(), label="importing tenants (dry run)") as bar:
+            # Into the scratch store the writes are real (and vanish with the process); into a database, rolled back.
+            report = await importer.run(source, dry_run=storage is not None, on_progress=bar.update)
     finally:
         await source.close()
         if pool is not None:
@@ -363,9 +361,8 @@ async def _rotate(config: Config, dsn: str, batch_size: int) -> int:
     try:
         rotation = await container.key_rotation()
         total = await rotation.pending()
-        bar = ProgressBar(total, label=f"re-sealing under key {next(iter(config.cipher_keys()))!r}")
-        report = await rotation.rotate(batch_size, bar.update)
-        bar.finish()
+        with ProgressBar(total, label=f"re-sealing under key {next(iter(config.cipher_keys()))!r}") as bar:
+            report = await rotation.rotate(batch_size, bar.update)
     finally:
         await container.shutdown_resources()
     for value in unreadable:
@@ -414,8 +411,9 @@ CHECKER = Principal(subject="cli-check-connections", role=Role.ADMIN)
 
 
 async def _check_connections(config: Config, dsn: str, tenant_id: str | None, concurrency: int) -> int:
-    """Verify every stored credential (or one tenant's), ``concurrency`` at a time; non-zero when any fails."""
-    from tenant_core import TenantServiceError
+    """Verify every stored credential (or one tenant's), ``concurrency`` at a time; non-zero when any fails. A
+    kind this configuration cannot check (WhatsApp without a Meta app) is reported ``skipped``."""
+    from tenant_core import MetaAppNotConfiguredError, TenantServiceError
 
     await _refuse_unopenable_values(config, dsn)
     container = _container(config, dsn)
@@ -426,54 +424,115 @@ async def _check_connections(config: Config, dsn: str, tenant_id: str | None, co
             targets = [target async for target in checks.configured(tenant_id)]
         except TenantServiceError as exc:
             raise StartupError(exc.message) from None
-        bar = ProgressBar(len(targets), label="checking connections")
         limit, done = asyncio.Semaphore(concurrency), 0
 
-        async def check(tenant: str, kind: str) -> tuple[str, str, bool, str]:
+        async def check(tenant: str, kind: str) -> tuple[str, str, str, str]:
             nonlocal done
             async with limit:
                 try:
                     report = await checks.verify(CHECKER, tenant, kind)
                     failed = "; ".join(f"{c.name}: {c.detail}" for c in report.failed())
-                    row = (tenant, kind, report.ok, failed or "every check passed")
-                except TenantServiceError as exc:  # unreadable credentials, no Meta app, a tenant deleted meanwhile
-                    row = (tenant, kind, False, exc.message)
+                    row = (tenant, kind, "ok" if report.ok else FAILED, failed or "every check passed")
+                except MetaAppNotConfiguredError as exc:  # a kind this configuration cannot check
+                    row = (tenant, kind, SKIPPED, f"not checked: {exc.message} (META_APP_ID, META_APP_SECRET)")
+                except TenantServiceError as exc:  # unreadable credentials, a tenant deleted meanwhile
+                    row = (tenant, kind, FAILED, exc.message)
             done += 1
             bar.update(done)
             return row
 
-        rows = await asyncio.gather(*(check(tenant, kind) for tenant, kind in targets))
-        bar.finish()
+        with ProgressBar(len(targets), label="checking connections") as bar:
+            rows = await asyncio.gather(*(check(tenant, kind) for tenant, kind in targets))
     finally:
         await container.shutdown_resources()
     print(connections_table(rows))
-    return 0 if all(ok for _, _, ok, _ in rows) else 1
+    return 1 if any(result == FAILED for _, _, result, _ in rows) else 0
 
 
-def connections_table(rows: list[tuple[str, str, bool, str]]) -> str:
-    """One line per connection (tenant, kind, ok, detail) and a count of failures."""
+FAILED, SKIPPED = "FAILED", "skipped"
+
+
+def connections_table(rows: list[tuple[str, str, str, str]]) -> str:
+    """One line per connection (tenant, kind, result: ok, FAILED or skipped, detail) and a count of each result."""
     width = max([len("tenant"), *(len(tenant) for tenant, _, _, _ in rows)])
-    lines = [f"{'tenant':<{width}}  {'kind':<8}  {'ok':<6}  detail"]
-    lines += [f"{t:<{width}}  {k:<8}  {'ok' if ok else 'FAILED':<6}  {detail}" for t, k, ok, detail in rows]
-    failed = sum(1 for _, _, ok, _ in rows if not ok)
-    lines.append(f"\n{len(rows)} connections checked, {failed} failed")
+    lines = [f"{'tenant':<{width}}  {'kind':<8}  {'result':<7}  detail"]
+    lines += [f"{t:<{width}}  {k:<8}  {result:<7}  {detail}" for t, k, result, detail in rows]
+    counts = {result: sum(1 for _, _, r, _ in rows if r == result) for result in ("ok", FAILED, SKIPPED)}
+    lines.append(f"\n{len(rows)} connections: {counts['ok']} ok, {counts[FAILED]} failed, {counts[SKIPPED]} skipped")
     return "\n".join(lines)
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr."""
+    """A one-line progress bar on stderr that never shares a line with a log line.
+
+    On a terminal it is drawn on the last line: anything written to stderr meanwhile (log lines) replaces it and
+    it is drawn again below. Elsewhere (a pipe, a file, a CI log) it writes only its final state, as one line,
+    when it finishes, so every other line of stderr stays whole (JSON log lines stay parseable)."""
 
     def __init__(self, total: int, label: str, width: int = 30) -> None:
-        self._total, self._label, self._width = total, label, width
-        self.update(0)
+        self._total, self._label, self._width, self._done = total, label, width, 0
+        self._stream = sys.stderr
+        self._live = self._stream.isatty()
+        self._finished = False
+        self._shown = False  # the bar is the terminal's last line now
+        self._mid_line = False  # something wrote part of a line: the bar waits for its end
+        if self._live:
+            sys.stderr = _Above(self)  # type: ignore[assignment]
+            self._draw()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
 
     def update(self, done: int) -> None:
-        filled = self._width * done // self._total if self._total else self._width
-        sys.stderr.write(f"\r{self._label} [{'#' * filled}{'.' * (self._width - filled)}] {done}/{self._total}")
-        sys.stderr.flush()
+        self._done = done
+        if self._live and not self._finished:
+            self._draw()
 
     def finish(self) -> None:
-        sys.stderr.write("\n")
+        if self._finished:
+            return
+        self._finished = True
+        if self._live:
+            sys.stderr = self._stream
+            self._stream.write(("\n" if self._mid_line else "") + "\r\x1b[K" + self._line() + "\n")
+        else:
+            self._stream.write(self._line() + "\n")
+        self._stream.flush()
+
+    def _line(self) -> str:
+        filled = self._width * self._done // self._total if self._total else self._width
+        return f"{self._label} [{'#' * filled}{'.' * (self._width - filled)}] {self._done}/{self._total}"
+
+    def _draw(self) -> None:
+        if not self._mid_line:
+            self._stream.write("\r\x1b[K" + self._line())
+            self._stream.flush()
+            self._shown = True
+
+    def _write_above(self, text: str) -> int:
+        if self._shown:
+            self._stream.write("\r\x1b[K")  # the bar makes way
+            self._shown = False
+        written = self._stream.write(text)
+        self._mid_line = bool(text) and not text.endswith("\n")
+        self._draw()
+        return written
+
+
+class _Above:
+    """stderr while a progress bar is on the terminal: what is written goes above the bar."""
+
+    def __init__(self, bar: ProgressBar) -> None:
+        self._bar = bar
+
+    def write(self, text: str) -> int:
+        return self._bar._write_above(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._bar._stream, name)  # flush, isatty, fileno, encoding, ...
 
 
 def _at_least_one(text: str) -> int:

@@ -72,6 +72,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     rabbitmq_url: str | None = None  # set: publish every event to the tenant-events queue
     rabbitmq_queue: str = "tenant-events"
     migration_lock_timeout: float = 300.0  # how long a start waits for another process's migration
+    # Each stored connection is checked again once its last check is this many seconds old (the service's
+    # default is a day, from the environment); 0: no scheduled checks, the default for apps built in-process.
+    connection_check_interval: float = 0.0
+    connection_check_concurrency: int = 4  # scheduled checks in flight at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -123,6 +127,12 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             rabbitmq_queue=env.get("RABBITMQ_QUEUE") or "tenant-events",
             migration_lock_timeout=_positive_float(
                 "MIGRATION_LOCK_TIMEOUT_SECONDS", env.get("MIGRATION_LOCK_TIMEOUT_SECONDS", "300")
+            ),
+            connection_check_interval=_non_negative_float(
+                "CONNECTION_CHECK_INTERVAL_SECONDS", env.get("CONNECTION_CHECK_INTERVAL_SECONDS", "86400")
+            ),
+            connection_check_concurrency=_positive_int(
+                "CONNECTION_CHECK_CONCURRENCY", env.get("CONNECTION_CHECK_CONCURRENCY", "4")
             ),
         )
         config.check()

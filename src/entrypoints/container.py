@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
+from datetime import timedelta
 
 import redis.asyncio as redis
 from dependency_injector import containers, providers
@@ -37,9 +38,10 @@ from tenant_core import (
 )
 from tenant_core.entities import ApiKey
 from tenant_core.lookup_cache import ReadThrough, TenantDirectory
-from tenant_core.ports import Cache, InvalidationFollower, OperatedStorage, RateLimiter, Storage
+from tenant_core.ports import Cache, Clock, InvalidationFollower, OperatedStorage, RateLimiter, Storage
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.signup_state import SignupStateCodec
+from tenant_core.use_cases.connection_watch import ConnectionWatch
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.key_rotation import CredentialKeyRotation
@@ -148,6 +150,15 @@ def report_unreadable(value: UnreadableValue) -> None:
 def relay_for(storage: OperatedStorage, bus: RabbitMqBus | None) -> EventRelay | None:
     """The bus relay, when a bus is configured."""
     return None if bus is None else EventRelay(storage, bus)
+
+
+def watch_for(
+    storage: PostgresStorage, checks: ConnectionChecks, clock: Clock, every_seconds: float, concurrency: int
+) -> ConnectionWatch | None:
+    """The scheduled connection checks, unless turned off (an interval of 0)."""
+    if not every_seconds:
+        return None
+    return ConnectionWatch(storage, checks, storage.locks, clock, timedelta(seconds=every_seconds), concurrency)
 
 
 def choose_rate_limiter(client: redis.Redis | None, workers: int, instances: int) -> RateLimiter:
@@ -269,7 +280,15 @@ class Container(containers.DeclarativeContainer):
         attempt_timeout=config.webhook_timeout,
     )
     relay = providers.Singleton(relay_for, storage=storage, bus=bus)
-    operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus)
+    operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus, clock=clock)
+    connection_watch = providers.Singleton(
+        watch_for,
+        storage=storage,
+        checks=connections,
+        clock=clock,
+        every_seconds=config.connection_check_interval,
+        concurrency=config.connection_check_concurrency,
+    )
     event_worker = providers.Singleton(
         EventWorker,
         storage=storage,
@@ -278,6 +297,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         retention_days=config.event_retention_days,
         relay=relay,
+        watch=connection_watch,
     )
 
 

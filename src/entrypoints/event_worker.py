@@ -1,10 +1,12 @@
 """The event work every ``serve`` worker runs beside its HTTP server: webhook fan-out and delivery, the bus
-relay and retention. Work is claimed in the database, so workers and instances share it; a commit's
-notification wakes them, and a short poll covers retries that fall due and missed notifications."""
+relay and retention, and the scheduled connection checks. Work is claimed in the database, so workers and
+instances share it; a commit's notification wakes them, and a short poll covers retries that fall due and
+missed notifications."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from datetime import timedelta
@@ -14,6 +16,7 @@ from loguru import logger
 
 from tenant_core.errors import TenantServiceError
 from tenant_core.ports import Clock, Storage
+from tenant_core.use_cases.connection_watch import ConnectionWatch
 from tenant_core.use_cases.event_relay import EventRelay
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.webhook_delivery import WebhookDelivery
@@ -32,6 +35,10 @@ SEND_LINES, SEND_PER_LINE = 20, 50
 RELAY_BATCH = 500
 PRUNE_EVERY_SECONDS = 600.0
 BACKOFF_SECONDS = 1.0
+#: How often a worker looks for connections due for their check (at most; a shorter check interval is used
+#: as it is). It waits a random 50-90% of it each time, so the fleet's workers do not ask together and the
+#: sweep's own work still fits: a connection is checked within one tick of falling due.
+WATCH_TICK_SECONDS = 300.0
 
 
 class Round(NamedTuple):
@@ -48,18 +55,24 @@ class EventWorker:
         clock: Clock,
         retention_days: float,
         relay: EventRelay | None = None,
+        watch: ConnectionWatch | None = None,
     ) -> None:
+        """``watch``: the scheduled connection checks, if on."""
         self._storage = storage
         self._delivery = delivery
         self._relay = relay  # None: no bus configured
         self._feed = feed
         self._clock = clock
         self._retention = timedelta(days=retention_days)
+        self._watch = watch
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-worker")
+        if self._watch is not None:
+            self._watching = asyncio.create_task(self._watch_connections(self._watch), name="connection-watch")
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Finish the attempts in flight (bounded by ``grace_seconds``), hand the rest of each claimed line over
@@ -68,6 +81,11 @@ class EventWorker:
             return
         self._stopping.set()
         self._delivery.stop()
+        if self._watching is not None:  # a check cut short is simply not recorded: the next sweep does it
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
+            self._watching = None
         try:
             await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
         except TimeoutError:
@@ -130,6 +148,36 @@ class EventWorker:
             or sent >= SEND_PER_LINE
             or relayed >= RELAY_BATCH,
         )
+
+    async def _watch_connections(self, watch: ConnectionWatch) -> None:
+        """Sweep the connections that are due, a tick apart; a sweep that finds another process sweeping does
+        nothing. What a check finds goes out as events; what stops a check from running is logged here."""
+        tick, paused = min(watch.every.total_seconds(), WATCH_TICK_SECONDS), False
+        while not self._stopping.is_set():
+            await self._pause(tick * random.uniform(0.5, 0.9))  # noqa: S311 - spreads workers out
+            if self._stopping.is_set():
+                return
+            try:
+                report = await watch.sweep()
+            except TenantServiceError as exc:  # the database is away: the next tick tries again
+                if not paused:
+                    logger.warning("Connection checks paused: {}", exc.message)
+                    paused = True
+                continue
+            except Exception:  # a bug must not end the checks for the life of the process
+                logger.exception("Connection checks failed; retrying")
+                continue
+            if paused:
+                logger.info("Connection checks resumed")
+                paused = False
+            if report is None:
+                continue
+            for error in report.errors:
+                logger.bind(tenantId=error.tenant_id, credentialType=error.kind.value).warning(
+                    "Connection check could not run: {}", error.reason
+                )
+            if report.checked:
+                logger.info("Connection checks: {} checked, {} failed", report.checked, report.failed)
 
     async def _pause(self, seconds: float) -> None:
         try:

@@ -36,6 +36,10 @@ def _json_sink(message: Any) -> None:
     sys.stderr.write(_encode(line).decode() + "\n")
 
 
+def _stderr(message: str) -> None:
+    sys.stderr.write(message)  # whatever stderr is at each line: a CLI's progress bar keeps log lines above it
+
+
 _READABLE_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> {message} <dim>{extra}</dim>\n{exception}"
 )
@@ -47,7 +51,7 @@ def configure_logging(level: str = "INFO", log_format: str | None = None, access
     readable = (log_format or ("text" if sys.stderr.isatty() else "json")) == "text"
     logger.remove()
     if readable:
-        logger.add(sys.stderr, level=level, format=_READABLE_FORMAT, backtrace=False, diagnose=False, colorize=True)
+        logger.add(_stderr, level=level, format=_READABLE_FORMAT, backtrace=False, diagnose=False, colorize=True)
     else:
         logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
     ACCESS_LOG.enabled = logger.level(level).no <= logger.level("INFO").no

@@ -173,6 +173,33 @@ class _SnapshotCollector:
                 "Change events not yet published to RabbitMQ",
                 backlog.unrelayed_events,
             )
+        if (connections := snapshot.connections) is None:
+            return
+        by_health = GaugeMetricFamily(
+            "tenant_service_connections",
+            "Stored connections by credential type and health (ok, expiring, invalid, unknown)",
+            labels=["kind", "health"],
+        )
+        for kind, counts in sorted(connections.counts.items()):
+            for health, count in counts.items():
+                by_health.add_metric([kind, health], count)
+        yield by_health
+        expiry = GaugeMetricFamily(
+            "tenant_service_connections_earliest_expiry_timestamp_seconds",
+            "When the first connection of each type that still works expires (a WhatsApp token, or its data access)",
+            labels=["kind"],
+        )
+        for kind, at in sorted(connections.next_expiry.items()):
+            expiry.add_metric([kind], at.timestamp())
+        yield expiry
+        oldest = GaugeMetricFamily(
+            "tenant_service_connections_oldest_check_timestamp_seconds",
+            "When the least recently checked connection of each type was checked (never checked: stored)",
+            labels=["kind"],
+        )
+        for kind, at in sorted(connections.oldest_check.items()):
+            oldest.add_metric([kind], at.timestamp())
+        yield oldest
 
 
 def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:

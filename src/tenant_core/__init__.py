@@ -20,7 +20,8 @@ random key per call unless given ``cipher=``).
 Use cases
     TenantService, TenantResolver, GenesysProvisioning, ApiKeyService, AuditTrail, Authenticator, RateLimitPolicy,
     CredentialVault (CredentialWrites + CredentialReads), ConnectionChecks, WhatsAppSignup, EventFeed, EventRelay,
-    WebhookSubscriptions, WebhookDelivery, CredentialKeyRotation, SealedKeyCheck, LegacyImport, OperationsReport
+    WebhookSubscriptions, WebhookDelivery, CredentialKeyRotation, SealedKeyCheck, LegacyImport, OperationsReport,
+    ConnectionWatch
 Who calls
     Principal, SYSTEM, Role, Permission
 Commands (inputs)
@@ -31,7 +32,7 @@ Entities and results
     IssuedApiKey, Admission, AuditEvent, AuditAction, AuditPage, ChangeEvent, EventType, EventPage, Webhook,
     WebhookStatus, CreatedWebhook, Delivery, DeliveryAttempt, DeliveryState, Lease, SignupState, VerifiedState,
     SignupResult, ImportReport, ImportLine, ItemKind, Outcome, RotationReport, KindRotation, KeyProblem,
-    OperationsSnapshot, Backlog
+    OperationsSnapshot, Backlog, ConnectionsHealth, SweepReport, CheckFailure, Announcement
 Credentials (one policy per type, in a registry)
     CREDENTIAL_POLICIES, CredentialRegistry, CredentialPolicy, GenesysPolicy, WhatsAppPolicy, CheckPorts,
     CheckOutcome, CredentialType, Credentials, GenesysCredentials, WhatsAppCredentials, StoredCredentials,
@@ -45,10 +46,10 @@ Errors (the tree: ``help(tenant_core.errors)``)
 Ports (implement one to plug in another technology; ``tenant_adapters`` has one package per technology)
     Storage, OperatedStorage, UnitOfWork, TenantRepository, ApiKeyRepository, AuditLog, CredentialStore,
     SealedValueStore, IdempotencyKeys, IdempotencyRecord, SignupNonces, EventLog, EventConsumers, EventBus,
-    WebhookRepository, WebhookSender, Cache, CacheInvalidations, InvalidationFollower, RateLimiter, Clock,
-    SecretCipher, TokenVerifier, MetaGraph, TokenInfo, GraphPhoneNumber, GenesysCloud, GenesysOrganization,
-    ImportRecords, ImportRecord, Seen, LegacySource, LegacyTenant, LegacyTenantRow, LegacyCredentialRow,
-    LegacyApiKeyRow
+    WebhookRepository, WebhookSender, Cache, CacheInvalidations, InvalidationFollower, FleetLocks, HeldLock,
+    RateLimiter, Clock, SecretCipher, TokenVerifier, MetaGraph, TokenInfo, GraphPhoneNumber, GenesysCloud,
+    GenesysOrganization, ImportRecords, ImportRecord, Seen, LegacySource, LegacyTenant, LegacyTenantRow,
+    LegacyCredentialRow, LegacyApiKeyRow
 Building blocks
     SystemClock, ManualClock, NoCache, ReadThrough, TenantCache, TenantDirectory, TenantWriter, SealedValues,
     SealedKind, SealedValue, SEALED_KINDS, UnreadableValue, SignupStateCodec, WebhookTarget, parse_webhook_url,
@@ -68,6 +69,7 @@ from tenant_core.commands import (
     SignupEvent,
     UpdateTenant,
 )
+from tenant_core.connection_news import Announcement
 from tenant_core.connections import Check, ConnectionReport, ConnectionStatus, TokenHealth
 from tenant_core.credential_kinds.genesys import GenesysCredentials, GenesysPolicy
 from tenant_core.credential_kinds.whatsapp import WhatsAppCredentials, WhatsAppPolicy
@@ -132,7 +134,7 @@ from tenant_core.legacy import (
 )
 from tenant_core.lookup_cache import ReadThrough, TenantCache, TenantDirectory
 from tenant_core.no_cache import NoCache
-from tenant_core.operations import Backlog, OperationsSnapshot
+from tenant_core.operations import Backlog, ConnectionsHealth, OperationsSnapshot
 from tenant_core.ports import (
     ApiKeyRepository,
     AuditLog,
@@ -143,9 +145,11 @@ from tenant_core.ports import (
     EventBus,
     EventConsumers,
     EventLog,
+    FleetLocks,
     GenesysCloud,
     GenesysOrganization,
     GraphPhoneNumber,
+    HeldLock,
     IdempotencyKeys,
     ImportRecords,
     InvalidationFollower,
@@ -181,6 +185,7 @@ from tenant_core.use_cases import (
     TenantService,
     WhatsAppSignup,
 )
+from tenant_core.use_cases.connection_watch import CheckFailure, ConnectionWatch, SweepReport
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.credential_reads import CredentialReads, CredentialsRead, MaskedCredentials, MetaCredentials
 from tenant_core.use_cases.credential_writes import CredentialWrites, StoreOutcome
@@ -208,6 +213,7 @@ from tenant_core.webhooks import (
 
 __all__ = [
     "Admission",
+    "Announcement",
     "ApiKey",
     "ApiKeyRepository",
     "ApiKeyService",
@@ -224,6 +230,7 @@ __all__ = [
     "CacheInvalidations",
     "ChangeEvent",
     "Check",
+    "CheckFailure",
     "CheckOutcome",
     "CheckPorts",
     "Clock",
@@ -233,6 +240,8 @@ __all__ = [
     "ConnectionChecks",
     "ConnectionReport",
     "ConnectionStatus",
+    "ConnectionWatch",
+    "ConnectionsHealth",
     "CreateTenant",
     "CreatedTenant",
     "CreatedWebhook",
@@ -260,6 +269,7 @@ __all__ = [
     "EventType",
     "ExternalServiceError",
     "FieldProblem",
+    "FleetLocks",
     "ForbiddenError",
     "GenesysCloud",
     "GenesysCredentials",
@@ -268,6 +278,7 @@ __all__ = [
     "GenesysProvisioning",
     "GraphApiError",
     "GraphPhoneNumber",
+    "HeldLock",
     "IdempotencyKeys",
     "IdempotencyRecord",
     "ImportLine",
@@ -333,6 +344,7 @@ __all__ = [
     "Storage",
     "StoreOutcome",
     "StoredCredentials",
+    "SweepReport",
     "SystemClock",
     "Tenant",
     "TenantCache",

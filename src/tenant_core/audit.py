@@ -28,6 +28,10 @@ class AuditAction(enum.StrEnum):
     WHATSAPP_SIGNUP_COMPLETED = "whatsapp.signup_completed"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    # What a connection check told subscribers (see tenant_core.connection_news); the actor is who checked.
+    CONNECTION_FAILED = "connection.failed"
+    CONNECTION_RECOVERED = "connection.recovered"
+    WHATSAPP_TOKEN_EXPIRING = "whatsapp.token_expiring"
 
 
 async def record(

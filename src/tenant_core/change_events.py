@@ -42,6 +42,9 @@ class EventType(enum.StrEnum):
     WHATSAPP_CONNECTED = "whatsapp.connected"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    CONNECTION_FAILED = "connection.failed"
+    CONNECTION_RECOVERED = "connection.recovered"
+    WHATSAPP_TOKEN_EXPIRING = "whatsapp.token_expiring"
 
 
 def checked_event_types(names: Iterable[str], field: str) -> frozenset[str]:
@@ -129,6 +132,10 @@ PUBLISHES: dict[str, Publish] = {
     ],
     "api_key.created": lambda c: [(EventType.API_KEY_CREATED, c.detail)],
     "api_key.revoked": lambda c: [(EventType.API_KEY_REVOKED, c.detail)],
+    # A check's news: the detail is the event's data (tenant_core.connection_news builds it).
+    "connection.failed": lambda c: [(EventType.CONNECTION_FAILED, c.detail)],
+    "connection.recovered": lambda c: [(EventType.CONNECTION_RECOVERED, c.detail)],
+    "whatsapp.token_expiring": lambda c: [(EventType.WHATSAPP_TOKEN_EXPIRING, c.detail)],
 }
 
 #: Tenant fields whose change is not news of its own: every change moves them.

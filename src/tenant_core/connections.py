@@ -43,12 +43,14 @@ class ConnectionReport(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class TokenHealth(enum.StrEnum):
-    """A WhatsApp token's state as last learned from Meta (``debug_token``)."""
+    """A connection's health as last learned from the far side. WhatsApp: the token, from Meta's
+    ``debug_token``. Genesys: the last check that reached Genesys (its client credentials do not expire)."""
 
     OK = "ok"
-    EXPIRING = "expiring"  # expires (or loses data access) within EXPIRING_WITHIN
-    INVALID = "invalid"  # refused by Meta (code 190), expired, or without what the platform needs
-    UNKNOWN = "unknown"  # stored by hand and never checked
+    EXPIRING = "expiring"  # a WhatsApp token that expires (or loses data access) within EXPIRING_WITHIN
+    INVALID = "invalid"  # WhatsApp: refused by Meta (code 190), expired, or without what the platform needs;
+    # Genesys: the last check that reached Genesys failed (credentials refused, another org, no integration)
+    UNKNOWN = "unknown"  # never checked conclusively (stored by hand; every check so far found the far side away)
 
 
 #: How early a token counts as expiring: a week leaves an operator time to rerun the signup.
@@ -58,7 +60,11 @@ EXPIRING_WITHIN = timedelta(days=7)
 class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """Kept with a credential (not secret, not sealed); replaced with it.
 
-    ``token_checked`` says the token's expiry fields are known: ``None`` then means "never expires".
+    ``token_checked`` says a check reached the far side and concluded (``token_invalid``: it failed). For
+    WhatsApp it also says the token's expiry fields are known: ``None`` then means "never expires".
+    ``failure_announced`` and ``expiry_announced`` remember what subscribers were told about these values
+    (``connection.failed`` without a ``connection.recovered`` since; ``whatsapp.token_expiring``), so each
+    is said once: see :mod:`tenant_core.connection_news`.
     """
 
     last_check: ConnectionReport | None = None
@@ -68,6 +74,8 @@ class ConnectionStatus(msgspec.Struct, frozen=True, rename="camel", omit_default
     data_access_expires_at: datetime | None = None
     verified_name: str | None = None
     code_verification_status: str | None = None
+    failure_announced: bool = False
+    expiry_announced: bool = False
 
     def health(self, now: datetime) -> TokenHealth:
         if self.token_invalid:

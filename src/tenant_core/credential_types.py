@@ -212,6 +212,11 @@ class CredentialPolicy(abc.ABC):
         """What a view says of the connection's health, for types that have one (``None`` otherwise)."""
         return None
 
+    def can_check(self, ports: CheckPorts) -> bool:
+        """Whether :meth:`check` can run with ``ports`` (a type whose far side is not configured cannot):
+        scheduled checks leave such a type alone, and ``check-connections`` reports it skipped."""
+        return True
+
     @abc.abstractmethod
     async def check(
         self, ports: CheckPorts, credentials: Any, known: ConnectionStatus | None, tenant: Tenant

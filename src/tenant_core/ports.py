@@ -6,7 +6,7 @@ are the reference behaviour and both kinds pass the same contract suite in ``tes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
@@ -19,7 +19,7 @@ from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import SealedCredentials
 from tenant_core.entities import ApiKey, AuditEvent, IdempotencyRecord, Provisioned, RoutingKey, Tenant, TenantQuery
 from tenant_core.legacy import ImportRecord
-from tenant_core.operations import Backlog
+from tenant_core.operations import Backlog, ConnectionsHealth
 from tenant_core.sealed_kinds import SealedKind, SealedValue
 from tenant_core.security import Principal
 from tenant_core.webhooks import Delivery, DeliveryAttempt, DeliveryState, Lease, Webhook
@@ -134,6 +134,11 @@ class CredentialStore(Protocol):
     ) -> bool:
         """Keep ``status`` with the credential if it is still the one stored at ``updated_at`` (a check of
         values replaced meanwhile is dropped). ``put`` replaces the status with the sealed record's own."""
+        ...
+
+    async def due_for_check(self, checked_by: datetime, kinds: Collection[str], limit: int) -> list[tuple[str, str]]:
+        """``(tenant id, type)`` of up to ``limit`` credentials of ``kinds``, of tenants not deleted, never checked
+        or last checked at ``checked_by`` or earlier: the never checked first, then the least recently checked."""
         ...
 
 
@@ -303,8 +308,28 @@ class InvalidationFollower(Protocol):
         ...
 
 
+class HeldLock(Protocol):
+    """A fleet-wide lock this process holds (see :class:`FleetLocks`)."""
+
+    async def still_held(self) -> bool:
+        """False once the lock was lost (its holder's connection to the database ended): stop working under it."""
+        ...
+
+
+class FleetLocks(Protocol):
+    """Locks that one process of the whole fleet holds at a time, released when the holder's block ends or the
+    holder dies (never a committed row that a crash leaves behind)."""
+
+    def try_hold(self, name: str) -> AbstractAsyncContextManager[HeldLock | None]:
+        """Hold lock ``name`` for the ``async with`` block; ``None`` at once when another process holds it."""
+        ...
+
+
 class UnitOfWork(Protocol):
-    """One transaction: everything done through it commits together on clean exit, or not at all."""
+    """One transaction: everything done through it commits together on clean exit, or not at all.
+
+    A credential read through it is held until the transaction ends (a concurrent writer of the same one
+    waits), so what is decided from it still holds at the commit."""
 
     invalidations: CacheInvalidations
     tenants: TenantRepository
@@ -388,6 +413,10 @@ class OperatedStorage(Storage, Protocol):
     async def backlog(self, relay: str) -> Backlog:
         """The event machinery's waiting work, as the store holds it (the same for every reader); ``relay``
         is the event consumer whose distance from the newest event is the relay's backlog."""
+        ...
+
+    async def connections(self, now: datetime) -> ConnectionsHealth:
+        """The stored connections by type and health at ``now`` (the same for every reader)."""
         ...
 
 

@@ -73,6 +73,9 @@ async def test_events_survive_a_broker_outage_and_arrive_in_order(bus_client, ra
     for n in range(5):  # writes do not wait for the broker: their events wait in the outbox
         changed = await bus_client.patch(f"/tenants/{tenant}", json={"name": f"During outage {n}"})
         assert changed.status_code == 200
+    # The instance still answers correctly: it stays ready (and alive) while the broker is down.
+    assert (await bus_client.get("/health/ready")).status_code == 200
+    assert (await bus_client.get("/health/live")).status_code == 200
     await asyncio.sleep(1.5)  # the relay tries, fails and backs off
     rabbitmq.start()
 

@@ -72,6 +72,7 @@ async def test_postgres_outage_fails_fast_and_recovers(service_factory, own_post
             health = await client.get("/health")
             assert health.status_code == 503 and health.json()["status"] == "unhealthy"
             assert (await client.get("/health/ready")).status_code == 503
+            assert (await client.get("/health/live")).status_code == 200  # nothing a restart would fix
 
             await asyncio.to_thread(own_postgres.start)
             for _ in range(100):
@@ -108,6 +109,7 @@ async def test_redis_killed_and_restarted_under_load(service_factory, postgres_u
                 assert changed.status_code == 200
                 assert (await client.get(f"/tenants/{tenant_id}")).json()["name"] == "Renamed during outage"
                 assert (await client.get("/health")).json()["redis"] == "disconnected"
+                assert (await client.get("/health/ready")).status_code == 200  # answers from Postgres: still ready
                 redis.start()
                 await asyncio.sleep(2.0)
                 await load.stop()

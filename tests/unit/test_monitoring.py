@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tenant_core.operations import Backlog, OperationsSnapshot
+from tenant_core.operations import Backlog, ConnectionsHealth, OperationsSnapshot
 from tenant_entrypoints import metrics
 
 MONITORING = Path(__file__).resolve().parents[2] / "docs" / "monitoring"
@@ -31,6 +31,11 @@ EVERYTHING = OperationsSnapshot(
         unrelayed_events=1,
     ),
     relay_configured=True,
+    connections=ConnectionsHealth(
+        counts={"whatsapp": {"ok": 1, "expiring": 1, "invalid": 1, "unknown": 1}},
+        next_expiry={"whatsapp": datetime(2026, 1, 5, tzinfo=UTC)},
+        oldest_check={"whatsapp": datetime(2026, 1, 1, tzinfo=UTC)},
+    ),
 )
 
 

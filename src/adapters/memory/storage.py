@@ -9,20 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from tenant_adapters.memory.credentials import InMemoryCredentialStore
+from tenant_adapters.memory.credentials import InMemoryCredentialStore, last_checked
 from tenant_adapters.memory.events import InMemoryEventConsumers, InMemoryEventLog, InMemoryWebhookRepository
 from tenant_adapters.memory.invalidations import InMemoryCacheInvalidations, InMemoryInvalidationFollower
 from tenant_adapters.memory.legacy_imports import InMemoryImportRecords
+from tenant_adapters.memory.locks import InMemoryFleetLocks
 from tenant_adapters.memory.sealed import InMemorySealedValues
 from tenant_adapters.memory.security import InMemoryApiKeyRepository, InMemoryAuditLog
 from tenant_adapters.memory.signup import InMemorySignupNonces
 from tenant_adapters.memory.state import State
 from tenant_adapters.memory.tenants import InMemoryIdempotencyKeys, InMemoryTenantRepository
-from tenant_core.entities import Tenant
-from tenant_core.operations import Backlog
+from tenant_core.connections import ConnectionStatus, TokenHealth
+from tenant_core.entities import Tenant, TenantStatus
+from tenant_core.operations import Backlog, ConnectionsHealth
 from tenant_core.webhooks import DeliveryState, WebhookStatus
 
 
@@ -61,7 +64,8 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryStorage:
-    """All storage ports in one process's memory. ``seed`` preloads tenants (for tests)."""
+    """All storage ports in one process's memory. ``seed`` preloads tenants (for tests). ``locks`` are its fleet
+    locks: the fleet is this process."""
 
     def __init__(self, seed: Iterable[Tenant] = ()) -> None:
         self._state = State(tenants={t.id: t for t in seed})
@@ -76,6 +80,7 @@ class InMemoryStorage:
         self.webhooks = InMemoryWebhookRepository(lambda: self._state)
         self.legacy_imports = InMemoryImportRecords(lambda: self._state)
         self.sealed = InMemorySealedValues(self)
+        self.locks = InMemoryFleetLocks()
         self._committed = asyncio.Event()
         #: Hands every committed unit of work's stale keys to this process's caches (see ``follow_invalidations``).
         self.invalidation_follower = InMemoryInvalidationFollower()
@@ -120,3 +125,23 @@ class InMemoryStorage:
             oldest_unnumbered_event_at=None,
             unrelayed_events=max(0, max(state.last_position, state.pruned_through) - state.consumers.get(relay, 0)),
         )
+
+    async def connections(self, now: datetime) -> ConnectionsHealth:
+        state = self._state
+        counts: dict[str, dict[str, int]] = {}
+        expiries: dict[str, datetime] = {}
+        oldest: dict[str, datetime] = {}
+        for (tenant_id, kind), sealed in state.credentials.items():
+            tenant = state.tenants.get(tenant_id)
+            if tenant is None or tenant.status is TenantStatus.DELETED:
+                continue
+            status = sealed.status or ConnectionStatus()
+            health = status.health(now)
+            by_health = counts.setdefault(kind, {})
+            by_health[health.value] = by_health.get(health.value, 0) + 1
+            ends = status.expires_at()
+            if ends is not None and health in (TokenHealth.OK, TokenHealth.EXPIRING):  # still working
+                expiries[kind] = min(expiries.get(kind, ends), ends)
+            checked = last_checked(sealed) or sealed.updated_at
+            oldest[kind] = min(oldest.get(kind, checked), checked)
+        return ConnectionsHealth(counts=counts, next_expiry=expiries, oldest_check=oldest)

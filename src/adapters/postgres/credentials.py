@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import asyncpg
@@ -13,6 +14,15 @@ from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_types import SealedCredentials
 
 _COLUMNS = "tenant_id, type, key_id, ciphertext, updated_at, status"
+
+#: When a credential was last checked (NULL: never), from its status.
+_LAST_CHECKED = "(c.status->'lastCheck'->>'checkedAt')::timestamptz"
+_DUE = (
+    f"SELECT c.tenant_id, c.type FROM credentials c JOIN tenants t ON t.id = c.tenant_id "
+    f"WHERE t.status <> 'deleted' AND c.type = ANY($2::text[]) "
+    f"AND ({_LAST_CHECKED} IS NULL OR {_LAST_CHECKED} <= $1) "
+    f'ORDER BY {_LAST_CHECKED} NULLS FIRST, c.tenant_id COLLATE "C", c.type COLLATE "C" LIMIT $3'
+)
 
 
 def _sealed(record: asyncpg.Record) -> SealedCredentials:
@@ -33,8 +43,11 @@ def _encoded(status: ConnectionStatus | None) -> dict[str, object] | None:
 
 
 class PostgresCredentialStore:
-    def __init__(self, db: Executor) -> None:
+    def __init__(self, db: Executor, lock_reads: bool = False) -> None:
+        """``lock_reads``: inside a transaction, a credential read is locked until the transaction ends (``FOR
+        UPDATE``), so what a unit of work decides from it still holds at its commit."""
         self._db = db
+        self._lock = " FOR UPDATE" if lock_reads else ""
 
     async def put(self, sealed: SealedCredentials) -> None:
         sql = (
@@ -47,7 +60,7 @@ class PostgresCredentialStore:
             await self._db.execute(sql, *args, _encoded(sealed.status))
 
     async def get(self, tenant_id: str, kind: str) -> SealedCredentials | None:
-        sql = f"SELECT {_COLUMNS} FROM credentials WHERE tenant_id = $1 AND type = $2"
+        sql = f"SELECT {_COLUMNS} FROM credentials WHERE tenant_id = $1 AND type = $2{self._lock}"
         with translated():
             row = await self._db.fetchrow(sql, tenant_id, str(kind))
         return None if row is None else _sealed(row)
@@ -66,3 +79,8 @@ class PostgresCredentialStore:
         with translated():
             result = await self._db.execute(sql, tenant_id, str(kind), updated_at, _encoded(status))
         return result != "UPDATE 0"
+
+    async def due_for_check(self, checked_by: datetime, kinds: Collection[str], limit: int) -> list[tuple[str, str]]:
+        with translated():
+            rows = await self._db.fetch(_DUE, checked_by, [str(kind) for kind in kinds], limit)
+        return [(row["tenant_id"], row["type"]) for row in rows]

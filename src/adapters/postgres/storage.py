@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -20,6 +21,7 @@ from tenant_adapters.postgres.invalidations import (
     PostgresInvalidationFollower,
 )
 from tenant_adapters.postgres.legacy_imports import PostgresImportRecords
+from tenant_adapters.postgres.locks import PostgresFleetLocks
 from tenant_adapters.postgres.migrations import expected_migration_ids
 from tenant_adapters.postgres.sealed import PostgresSealedValues
 from tenant_adapters.postgres.security import PostgresApiKeyRepository, PostgresAuditLog
@@ -27,8 +29,9 @@ from tenant_adapters.postgres.signup import PostgresSignupNonces
 from tenant_adapters.postgres.tenants import PostgresIdempotencyKeys, PostgresTenantRepository
 from tenant_adapters.postgres.webhooks import PostgresWebhookRepository
 from tenant_core.change_events import ChangeEvent
+from tenant_core.connections import EXPIRING_WITHIN, TokenHealth
 from tenant_core.entities import AuditEvent
-from tenant_core.operations import Backlog
+from tenant_core.operations import Backlog, ConnectionsHealth
 
 _AUDIT_ROWS = (
     "audit AS (INSERT INTO audit_log (at, actor, action, tenant_id, changes, request_id) "
@@ -56,6 +59,31 @@ _BACKLOG = (
     "greatest(0, greatest((SELECT max(position) FROM event_positions), (SELECT pruned_through FROM events_horizon)) "
     "  - coalesce((SELECT position FROM event_consumers WHERE name = $1), 0)) AS unrelayed_events"
 )
+
+#: The stored connections of tenants not deleted by type and health: the rule of ``ConnectionStatus.health``
+#: in SQL ($1 now, $2 how early a token counts as expiring), kept equal to it by the operations contract test.
+_CONNECTIONS = """
+WITH live AS (
+    SELECT c.type, c.status,
+           coalesce((c.status->'lastCheck'->>'checkedAt')::timestamptz, c.updated_at) AS checked,
+           least((c.status->>'tokenExpiresAt')::timestamptz, (c.status->>'dataAccessExpiresAt')::timestamptz) AS ends
+    FROM credentials c JOIN tenants t ON t.id = c.tenant_id
+    WHERE t.status <> 'deleted'
+), judged AS (
+    SELECT type, checked, ends,
+           CASE WHEN coalesce((status->>'tokenInvalid')::boolean, false) THEN 'invalid'
+                WHEN NOT coalesce((status->>'tokenChecked')::boolean, false) THEN 'unknown'
+                WHEN ends <= $1 THEN 'invalid'
+                WHEN ends - $1 <= $2 THEN 'expiring'
+                ELSE 'ok' END AS health
+    FROM live
+)
+SELECT type, health, count(*) AS n, min(ends) AS next_end, min(checked) AS oldest
+FROM judged GROUP BY type, health
+"""
+
+#: Health values in which a connection still works: its expiry is the next one to watch.
+_WORKING = (TokenHealth.OK.value, TokenHealth.EXPIRING.value)
 
 
 async def write_audit_and_events(
@@ -113,7 +141,7 @@ class PostgresUnitOfWork:
         self.api_keys = PostgresApiKeyRepository(self._connection)
         self._audit_rows: list[AuditEvent] = []
         self.audit = PostgresAuditLog(self._connection, deferred=self._audit_rows)
-        self.credentials = PostgresCredentialStore(self._connection)
+        self.credentials = PostgresCredentialStore(self._connection, lock_reads=True)
         self.signup_nonces = PostgresSignupNonces(self._connection)
         self.events = PostgresEventLog(self._connection)
         self.consumers = PostgresEventConsumers(self._connection)
@@ -160,6 +188,7 @@ class PostgresStorage:
         self.webhooks = PostgresWebhookRepository(pool)
         self.legacy_imports = PostgresImportRecords(pool)
         self.sealed = PostgresSealedValues(pool)
+        self.locks = PostgresFleetLocks(pool)
 
     async def wait_for_events(self, after: int, at_most: float) -> int:
         """Wakes on this process's commits of events at once, on other processes' through the sequencer's
@@ -216,6 +245,20 @@ class PostgresStorage:
         with translated():
             row = await self._pool.fetchrow(_BACKLOG, relay)
         return Backlog(**dict(row))
+
+    async def connections(self, now: datetime) -> ConnectionsHealth:
+        with translated():
+            rows = await self._pool.fetch(_CONNECTIONS, now, EXPIRING_WITHIN)
+        counts: dict[str, dict[str, int]] = {}
+        expiries: dict[str, datetime] = {}
+        oldest: dict[str, datetime] = {}
+        for row in rows:
+            kind = row["type"]
+            counts.setdefault(kind, {})[row["health"]] = row["n"]
+            oldest[kind] = min(oldest.get(kind, row["oldest"]), row["oldest"])
+            if (ends := row["next_end"]) is not None and row["health"] in _WORKING:
+                expiries[kind] = min(expiries.get(kind, ends), ends)
+        return ConnectionsHealth(counts=counts, next_expiry=expiries, oldest_check=oldest)
 
     async def missing_migrations(self) -> set[str]:
         """Migration ids in ``migrations/`` that this database has not applied."""

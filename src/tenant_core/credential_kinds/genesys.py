@@ -3,6 +3,8 @@
 The check: a client-credentials token from the credential's region, the org it belongs to (which must be
 the tenant's, and no other tenant's), and the Open Messaging integration in that org. A verified org fills
 the tenant's empty org fields: Genesys proves the org as Meta proves a number, so it is bound whoever asked.
+A check that reached Genesys decides the connection's health (``ok`` when every step passed, ``invalid``
+otherwise); one that failed because Genesys did not answer keeps what was known.
 """
 
 from __future__ import annotations
@@ -76,14 +78,14 @@ class GenesysPolicy(CredentialPolicy):
                 else f"login.{region}: {exc.message}"
             )
             skipped = [Check(name, False, "not checked: no access token") for name in ("org", "integration")]
-            return _outcome([Check("token", False, detail), *skipped], now)
+            return _outcome([Check("token", False, detail), *skipped], now, known, unreachable=not exc.refused)
         checks = [Check("token", True, f"login.{region} issued a token to client {credentials.client_id}")]
         try:
             org = await ports.genesys.organization(region, token)
         except ExternalServiceError as exc:
             checks.append(Check("org", False, f"could not read the organization: {exc.message}"))
             checks.append(Check("integration", False, "not checked: the organization is unknown"))
-            return _outcome(checks, now)
+            return _outcome(checks, now, known, unreachable=not exc.refused)
         named = f"{org.name} ({org.id})"
         owner = await ports.tenants.get_by(GENESYS_ORG, org.id)
         if tenant.genesys_org_id and tenant.genesys_org_id != org.id:
@@ -92,11 +94,12 @@ class GenesysPolicy(CredentialPolicy):
             detail = f"the credentials belong to org {named}, bound to another tenant"
         else:
             checks.append(Check("org", True, f"org {named}"))
-            checks.append(await _integration_check(ports, credentials, token, named))
-            return _outcome(checks, now, fill=_fill_org(org))
+            integration, unreachable = await _integration_check(ports, credentials, token, named)
+            return _outcome([*checks, integration], now, known, unreachable=unreachable, fill=_fill_org(org))
         checks.append(Check("org", False, detail))
-        checks.append(await _integration_check(ports, credentials, token, named))
-        return _outcome(checks, now, conflict=FieldProblem("genesysOrgId", detail))
+        checks.append((await _integration_check(ports, credentials, token, named))[0])
+        # Another org is a failure whatever the integration's answer.
+        return _outcome(checks, now, known, conflict=FieldProblem("genesysOrgId", detail))
 
 
 GENESYS = GenesysPolicy()
@@ -105,11 +108,18 @@ GENESYS = GenesysPolicy()
 def _outcome(
     checks: list[Check],
     now: Any,
+    known: ConnectionStatus | None,
+    unreachable: bool = False,
     fill: Callable[[Tenant], dict[str, Any]] | None = None,
     conflict: FieldProblem | None = None,
 ) -> CheckOutcome:
+    """``unreachable``: a step failed because Genesys did not answer, so the report says nothing of health."""
     report = ConnectionReport.of(checks, now)
-    return CheckOutcome(report, ConnectionStatus(last_check=report), more_fields=fill, conflict=conflict)
+    if unreachable:
+        status = msgspec.structs.replace(known or ConnectionStatus(), last_check=report)
+    else:
+        status = ConnectionStatus(last_check=report, token_checked=True, token_invalid=not report.ok)
+    return CheckOutcome(report, status, more_fields=fill, conflict=conflict)
 
 
 def _fill_org(org: GenesysOrganization) -> Callable[[Tenant], dict[str, Any]]:
@@ -126,14 +136,16 @@ def _fill_org(org: GenesysOrganization) -> Callable[[Tenant], dict[str, Any]]:
     return fields
 
 
-async def _integration_check(ports: CheckPorts, credentials: Any, token: str, org: str) -> Check:
+async def _integration_check(ports: CheckPorts, credentials: Any, token: str, org: str) -> tuple[Check, bool]:
+    """The integration's check, and whether it failed because Genesys did not answer."""
     region, integration = credentials.region, credentials.integration_id
     if integration is None:
-        return Check("integration", False, "no integrationId is stored: Open Messaging cannot route")
+        return Check("integration", False, "no integrationId is stored: Open Messaging cannot route"), False
     try:
         found = await ports.genesys.has_open_messaging_integration(region, token, integration)
     except ExternalServiceError as exc:
-        return Check("integration", False, f"could not read integration {integration}: {exc.message}")
+        return Check("integration", False, f"could not read integration {integration}: {exc.message}"), not exc.refused
     if not found:
-        return Check("integration", False, f"Open Messaging integration {integration} does not exist in org {org}")
-    return Check("integration", True, f"Open Messaging integration {integration} exists in org {org}")
+        missing = f"Open Messaging integration {integration} does not exist in org {org}"
+        return Check("integration", False, missing), False
+    return Check("integration", True, f"Open Messaging integration {integration} exists in org {org}"), False

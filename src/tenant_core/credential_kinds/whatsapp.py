@@ -94,6 +94,9 @@ class WhatsAppPolicy(CredentialPolicy):
     def health(self, status: ConnectionStatus | None, now: datetime) -> TokenHealth | None:
         return (status or ConnectionStatus()).health(now)
 
+    def can_check(self, ports: CheckPorts) -> bool:
+        return ports.graph is not None  # checks ask Meta with the platform's app
+
     async def check(
         self, ports: CheckPorts, credentials: Any, known: ConnectionStatus | None, tenant: Tenant
     ) -> CheckOutcome:

@@ -44,6 +44,15 @@ class ConnectionChecks:
         self._directory = directory
         self._ports = CheckPorts(genesys=genesys, graph=graph, tenants=storage.tenants, clock=clock)
 
+    def can_check(self, kind: str) -> bool:
+        """Whether connections of type ``kind`` can be checked with this configuration (WhatsApp needs the
+        platform's Meta app)."""
+        return credential_policy(kind).can_check(self._ports)
+
+    def checkable(self) -> list[str]:
+        """The registered types whose connections can be checked with this configuration."""
+        return [policy.name for policy in CREDENTIAL_POLICIES if policy.can_check(self._ports)]
+
     async def verify(self, principal: Principal, tenant_id: str, kind: str) -> ConnectionReport:
         """Check the stored credential of type ``kind`` and keep the result with it."""
         principal.require(Permission.CONNECTIONS_VERIFY, tenant_id)

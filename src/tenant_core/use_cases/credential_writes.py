@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from tenant_core.audit import AuditAction
+from tenant_core.audit import AuditAction, record
+from tenant_core.connection_news import after_check
 from tenant_core.connections import ConnectionStatus
 from tenant_core.credential_records import seal_credentials
 from tenant_core.credential_registry import CREDENTIAL_POLICIES, credential_policy
@@ -137,7 +138,8 @@ class CredentialWrites:
 
         ``refreshed`` replaces the credential's non-secret facts (a number's display name, its quality) and
         ``more_fields`` fills tenant fields; both only while the checked credential is still the one stored,
-        so a check never overwrites a credential replaced while it ran.
+        so a check never overwrites a credential replaced while it ran. A change of health is announced in the
+        same transaction (:func:`~tenant_core.connection_news.after_check`).
         """
         tenant_id, kind = checked.tenant_id, checked.type
 
@@ -145,13 +147,16 @@ class CredentialWrites:
             return {} if more_fields is None else more_fields(tenant)
 
         async def keep(uow: UnitOfWork, tenant: Tenant) -> Iterable[str]:
-            current = await uow.credentials.get(tenant_id, kind)
+            current = await uow.credentials.get(tenant_id, kind)  # held to the commit: one check's news at a time
             if current is None or current.updated_at != checked.updated_at:
                 return []  # replaced meanwhile: this check is about values no longer stored
+            kept, news = after_check(kind, current.status, status, self._clock.now())
+            for item in news:
+                await record(uow, self._clock, principal, item.action, tenant_id, item.changes, detail=item.detail)
             if refreshed is None or refreshed == checked.credentials:
-                await uow.credentials.record_status(tenant_id, kind, checked.updated_at, status)
-                return []  # what the service knows changed, not the credential: nothing to audit
-            await uow.credentials.put(seal_credentials(self._sealed, tenant_id, refreshed, self._clock.now(), status))
+                await uow.credentials.record_status(tenant_id, kind, checked.updated_at, kept)
+                return []  # what the service knows changed, not the credential: nothing more to audit
+            await uow.credentials.put(seal_credentials(self._sealed, tenant_id, refreshed, self._clock.now(), kept))
             before, after = msgspec.to_builtins(checked.credentials), msgspec.to_builtins(refreshed)
             return [f"credentials.{kind}.{name}" for name in after if before.get(name) != after[name]]
 
