@@ -108,6 +108,29 @@ def _rollback(dsn: str, steps: int, confirmed: bool, dry_run: bool, lock_timeout
     return 0
 
 
+def warn_of_generated_secrets(config: Config) -> None:
+    """On a database of its own (``DATABASE_URL``), an instance using secrets generated into its data directory
+    is a trap: another instance generates others, cannot verify this one's tokens, and refuses to start once
+    this one has sealed anything. One WARNING line says which settings to set."""
+    if not config.database_url:
+        return  # the embedded database lives in the same data directory as the secrets: they go together
+    generated = [
+        name
+        for name, given in (
+            ("JWT_SECRET", config.jwt_secret or config.jwt_secrets),
+            ("CREDENTIALS_KEYS", config.credentials_keys),
+        )
+        if not given
+    ]
+    if generated:
+        logger.warning(
+            "{} not set: using what was generated into {}; every instance on this database needs the same "
+            "values, and a new data directory would lose them, so set them explicitly",
+            " and ".join(generated),
+            config.data_dir,
+        )
+
+
 def serve(config: Config, host: str, port: int, workers: int) -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
@@ -125,6 +148,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         # request less (multiprocess values check the pid and write to a mapped file on every update).
         _prepare_metrics_dir(config.data_dir / "metrics")
     config.signing_secret()  # create the shared secret once, before workers race for it
+    warn_of_generated_secrets(config)
     if not config.redis_url:
         share = workers * config.instances
         logger.warning(
