@@ -59,6 +59,7 @@ from tenant_core.errors import (
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
+    Refusal,
     SignupError,
     TenantLockedError,
     TenantServiceError,
@@ -120,11 +121,11 @@ from tenant_core.use_cases import (
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.credential_reads import CredentialReads
 from tenant_core.use_cases.credential_writes import CredentialWrites
-from tenant_core.use_cases.event_relay import EventRelay
+from tenant_core.use_cases.event_relay import EventRelay, FailedPublish
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import SealedKeyCheck
 from tenant_core.use_cases.operations import OperationsReport
-from tenant_core.use_cases.webhook_delivery import WebhookDelivery
+from tenant_core.use_cases.webhook_delivery import FailedDelivery, WebhookDelivery
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
 from tenant_core.webhooks import (
@@ -190,6 +191,8 @@ __all__ = [
     "EventRelay",
     "EventType",
     "ExternalServiceError",
+    "FailedDelivery",
+    "FailedPublish",
     "FieldProblem",
     "ForbiddenError",
     "GenesysCloud",
@@ -226,6 +229,7 @@ __all__ = [
     "RateLimitPolicy",
     "RateLimitedError",
     "RateLimiter",
+    "Refusal",
     "Role",
     "RoutingKey",
     "SEALED_KINDS",

@@ -16,7 +16,7 @@ lanes answer byte for byte alike.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 from litestar.types import Scope, Send
@@ -34,8 +34,17 @@ _PATH = re.compile(rf"^(/api)?/tenants/by-({'|'.join(map(re.escape, RESOLUTION_R
 _encode = msgspec.json.Encoder().encode
 
 
-async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]) -> str | None:
-    """Answer the request if it qualifies; returns the route template served, or ``None`` to fall through."""
+class FastAnswer(NamedTuple):
+    """What the lane served, for the access line: the route template and the caller."""
+
+    route: str
+    principal: Principal
+
+
+async def try_fast_lane(
+    services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]
+) -> FastAnswer | None:
+    """Answer the request if it qualifies; returns what it served, or ``None`` to fall through."""
     if scope["method"] != "GET" or (match := _PATH.match(scope["path"])) is None:
         return None
     principal = _known_caller(services, scope)
@@ -47,7 +56,7 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
         return None
     await send_json(send, 200, _encode(ResolvedTenant.of(tenant)), header)
     prefix = "/api" if match.group(1) else ""
-    return f"{prefix}/tenants{route_template(lookup)}"
+    return FastAnswer(f"{prefix}/tenants{route_template(lookup)}", principal)
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:
