@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import os
 import sys
 from datetime import UTC, datetime
@@ -25,6 +26,13 @@ _encode = msgspec.json.Encoder().encode
 SERVICE = "tenant-service"
 
 
+@functools.cache
+def _camel(name: str) -> str:
+    """``tenant_id`` → ``tenantId``: every field in the platform's spelling, whatever the code bound."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _json_sink(message: Any) -> None:
     record = message.record
     line: dict[str, Any] = {
@@ -32,7 +40,7 @@ def _json_sink(message: Any) -> None:
         "level": record["level"].name,
         "msg": record["message"],
         "service": SERVICE,
-        **record["extra"],
+        **{_camel(name): value for name, value in record["extra"].items()},
     }
     if record["exception"] is not None:
         exc = record["exception"]

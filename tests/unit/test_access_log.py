@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tenant_core import Principal, Role
 from tenant_entrypoints.log import AccessLog
 
 
@@ -31,3 +32,13 @@ async def test_without_batching_each_line_is_written_at_once(capfd):
     _log(0.0).write("now", "POST", "/tenants", "/tenants", 201, 3.0)
     line = '"correlationId":"now","method":"POST","path":"/tenants","route":"/tenants","status":201'
     assert line in capfd.readouterr().err
+
+
+def test_a_readable_line_names_the_caller_and_the_reason(capfd):
+    log = _log(0.0)
+    log.readable = True
+    caller = Principal("key_1", Role.TENANT, tenant_id="t_1")
+    log.write("corr-1", "PATCH", "/tenants/t_1", "/tenants/{tenant_id}", 403, 2.5, "10.0.0.1", None, caller, None, "x")
+    line = capfd.readouterr().err
+    assert "PATCH /tenants/t_1 403 (x)" in line and "tenant:key_1 tenant=t_1" in line
+    assert line.rstrip().endswith("from 10.0.0.1 [corr-1]")
