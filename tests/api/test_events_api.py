@@ -279,11 +279,12 @@ async def test_failed_attempts_are_logged_and_a_subscription_turning_failing_at_
     output = ""
     for _ in range(200):
         output += capfd.readouterr().err
-        if '"level":"ERROR"' in output:
+        if f'"level":"ERROR","msg":"Webhook subscription {hook["id"]}' in output:
             break
         await asyncio.sleep(0.05)
     sys.stderr.write(output)  # back to the captured output, for the leak check
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = [line for line in lines if line.get("subscriptionId") == hook["id"]]  # not an earlier test's
     failed = [line for line in lines if line["msg"].startswith("Webhook delivery attempt")]
     assert [(line["level"], line["attempt"], line["reason"]) for line in failed] == [
         ("WARNING", n, "HTTP 500") for n in (1, 2, 3, 4)
