@@ -89,13 +89,13 @@ def test_forbidden_says_wrong_role_other_tenant_or_suspended():
 
 
 async def test_an_api_key_is_refused_as_unknown_revoked_or_of_a_deleted_tenant(
-    storage, tenant_cache, clock, tenants
+    storage, directory, clock, tenants
 ):
     """A revoked key is told apart from one never issued, and names its key id and tenant for the log (a tenant
     removed for good takes its keys and their records with it: its keys are then unknown)."""
     key_cache = ReadThrough(InMemoryCache(), ApiKey)
-    authenticator = Authenticator(storage, key_cache, tenant_cache, JwtTokens(SECRET), clock)
-    keys = ApiKeyService(storage, key_cache, clock, tenant_cache)
+    authenticator = Authenticator(storage, key_cache, directory, JwtTokens(SECRET), clock)
+    keys = ApiKeyService(storage, key_cache, clock, directory)
     created = await tenants.create(SYSTEM, create_command())
     (key,) = await keys.list(SYSTEM, created.tenant.id)
     assert (await authenticator.authenticate(created.api_key)).subject == key.id
