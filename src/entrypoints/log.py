@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from loguru import logger
 
-from tenant_core.security import Principal
+from tenant_core.security import Principal, Role
 
 _encode = msgspec.json.Encoder().encode
 
@@ -88,7 +88,7 @@ class AccessLine(msgspec.Struct, rename="camel", omit_defaults=True):
     client_ip: str | None = None
     forwarded_for: str | None = None
     subject: str | None = None
-    role: str | None = None
+    role: Role | None = None
     tenant_id: str | None = None
     reason: str | None = None  # why a 401 or 403 refused the caller (tenant_core.Refusal)
 
@@ -140,7 +140,7 @@ class AccessLog:
             return
         subject = role = None
         if principal is not None:
-            subject, role = principal.subject, principal.role.value
+            subject, role = principal.subject, principal.role
             tenant_id = principal.tenant_id or tenant_id
         if self.readable:
             stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]

@@ -84,7 +84,7 @@ class TenantServiceApp(Litestar):
             finally:
                 context.request_id.reset(token)
                 elapsed = time.perf_counter() - started
-                route = fast.route if fast else scope.get("path_template") or "unmatched"
+                route = fast[0] if fast else scope.get("path_template") or "unmatched"
                 metrics.observe_request(scope["method"], route, status, elapsed)
                 _log_access(scope, request_id, forwarded_for, route, status, elapsed, fast)
 
@@ -102,7 +102,7 @@ def _log_access(
     refusal names), from where, for which tenant, and why a 401 or 403 refused it."""
     reason = tenant_id = None
     if fast is not None:
-        principal: Principal | None = fast.principal
+        principal: Principal | None = fast[1]
     else:
         state = scope.get("state") or {}
         principal = state.get("principal")

@@ -16,7 +16,7 @@ lanes answer byte for byte alike.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import msgspec
 from litestar.types import Scope, Send
@@ -34,11 +34,9 @@ _PATH = re.compile(rf"^(/api)?/tenants/by-({'|'.join(map(re.escape, RESOLUTION_R
 _encode = msgspec.json.Encoder().encode
 
 
-class FastAnswer(NamedTuple):
-    """What the lane served, for the access line: the route template and the caller."""
-
-    route: str
-    principal: Principal
+#: What the lane served, for the access line: the route template and the caller (a plain tuple: a named
+#: one costs a few tenths of a microsecond more per request on the path this lane exists for).
+FastAnswer = tuple[str, Principal]
 
 
 async def try_fast_lane(
@@ -56,7 +54,7 @@ async def try_fast_lane(
         return None
     await send_json(send, 200, _encode(ResolvedTenant.of(tenant)), header)
     prefix = "/api" if match.group(1) else ""
-    return FastAnswer(f"{prefix}/tenants{route_template(lookup)}", principal)
+    return f"{prefix}/tenants{route_template(lookup)}", principal
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:
