@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime, timedelta
 
 from tenant_core import Principal, Role
 from tenant_entrypoints.log import AccessLog
@@ -30,8 +32,10 @@ async def test_lines_wait_for_the_batch_time_or_a_full_batch(capfd):
 
 async def test_without_batching_each_line_is_written_at_once(capfd):
     _log(0.0).write("now", "POST", "/tenants", "/tenants", 201, 3.0)
-    line = '"correlationId":"now","method":"POST","path":"/tenants","route":"/tenants","status":201'
-    assert line in capfd.readouterr().err
+    written = capfd.readouterr().err
+    assert '"correlationId":"now","method":"POST","path":"/tenants","route":"/tenants","status":201' in written
+    stamp = datetime.fromisoformat(json.loads(written)["ts"])  # ISO 8601 in UTC, to the microsecond
+    assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(seconds=5)
 
 
 def test_a_readable_line_names_the_caller_and_the_reason(capfd):
