@@ -42,14 +42,14 @@ from tenant_core.ports import Cache, Clock, InvalidationFollower, OperatedStorag
 from tenant_core.sealing import SealedValues, UnreadableValue
 from tenant_core.signup_state import SignupStateCodec
 from tenant_core.use_cases.connection_watch import ConnectionWatch
-from tenant_core.use_cases.event_relay import EventRelay
+from tenant_core.use_cases.event_relay import EventRelay, FailedPublish
 from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.key_rotation import CredentialKeyRotation
 from tenant_core.use_cases.legacy_import import LegacyImport
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.signup import WhatsAppSignup
 from tenant_core.use_cases.vault import CredentialVault
-from tenant_core.use_cases.webhook_delivery import WebhookDelivery
+from tenant_core.use_cases.webhook_delivery import FailedDelivery, WebhookDelivery
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config
@@ -147,9 +147,40 @@ def report_unreadable(value: UnreadableValue) -> None:
     metrics.observe_unreadable(value.kind)
 
 
+def report_failed_delivery(failure: FailedDelivery) -> None:
+    """A WARNING line per failed webhook attempt, and an ERROR line when it turned its subscription ``failing``
+    (naming the subscription by id: its URL may carry credentials; never the payload or the secret)."""
+    fields = {
+        "subscriptionId": failure.webhook_id,
+        "tenantId": failure.tenant_id,
+        "eventId": failure.event_id,
+        "eventType": failure.event_type,
+        "deliveryId": failure.delivery_id,
+        "attempt": failure.attempt,
+        "reason": failure.reason,
+    }
+    retry = f"retry at {failure.next_attempt_at.isoformat()}" if failure.next_attempt_at else "no attempt left"
+    logger.bind(**fields).warning("Webhook delivery attempt {} failed: {}; {}", failure.attempt, failure.reason, retry)
+    if failure.subscription_failing:
+        logger.bind(**fields).error(
+            "Webhook subscription {} is failing: event {} could not be delivered", failure.webhook_id, failure.event_id
+        )
+
+
+def report_failed_publish(failure: FailedPublish) -> None:
+    """A WARNING line per batch RabbitMQ did not confirm (it is published again; nothing is lost)."""
+    logger.bind(
+        eventId=failure.event_id,
+        tenantId=failure.tenant_id,
+        events=failure.events,
+        attempt=failure.attempt,
+        reason=failure.reason,
+    ).warning("RabbitMQ publish attempt {} failed: {}", failure.attempt, failure.reason)
+
+
 def relay_for(storage: OperatedStorage, bus: RabbitMqBus | None) -> EventRelay | None:
     """The bus relay, when a bus is configured."""
-    return None if bus is None else EventRelay(storage, bus)
+    return None if bus is None else EventRelay(storage, bus, on_failed_publish=report_failed_publish)
 
 
 def watch_for(
@@ -278,6 +309,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         retry_schedule=config.webhook_retry_schedule,
         attempt_timeout=config.webhook_timeout,
+        on_failed_attempt=report_failed_delivery,
     )
     relay = providers.Singleton(relay_for, storage=storage, bus=bus)
     operations = providers.Singleton(OperationsReport, storage=storage, cache=cache, bus=bus, clock=clock)

@@ -32,14 +32,15 @@ Entities and results
     IssuedApiKey, Admission, AuditEvent, AuditAction, AuditPage, ChangeEvent, EventType, EventPage, Webhook,
     WebhookStatus, CreatedWebhook, Delivery, DeliveryAttempt, DeliveryState, Lease, SignupState, VerifiedState,
     SignupResult, ImportReport, ImportLine, ItemKind, Outcome, RotationReport, KindRotation, KeyProblem,
-    OperationsSnapshot, Backlog, ConnectionsHealth, SweepReport, CheckFailure, Announcement
+    OperationsSnapshot, Backlog, ConnectionsHealth, SweepReport, CheckFailure, Announcement, FailedDelivery,
+    FailedPublish
 Credentials (one policy per type, in a registry)
     CREDENTIAL_POLICIES, CredentialRegistry, CredentialPolicy, GenesysPolicy, WhatsAppPolicy, CheckPorts,
     CheckOutcome, CredentialType, Credentials, GenesysCredentials, WhatsAppCredentials, StoredCredentials,
     SealedCredentials, StoreOutcome, MaskedCredentials, CredentialsRead, MetaCredentials, ConnectionReport,
     ConnectionStatus, Check, TokenHealth
 Errors (the tree: ``help(tenant_core.errors)``)
-    TenantServiceError, ValidationFailedError, FieldProblem, AuthenticationFailedError, RateLimitedError,
+    TenantServiceError, Refusal, ValidationFailedError, FieldProblem, AuthenticationFailedError, RateLimitedError,
     ForbiddenError, TenantSuspendedError, NotFoundError, TenantLockedError, ConflictError, PreconditionFailedError,
     CursorExpiredError, UnavailableError, MetaAppNotConfiguredError, SignupError, InvalidSignupStateError,
     WabaNotFoundError, GraphApiError, ExternalServiceError, CredentialsUnreadableError
@@ -115,6 +116,7 @@ from tenant_core.errors import (
     NotFoundError,
     PreconditionFailedError,
     RateLimitedError,
+    Refusal,
     SignupError,
     TenantLockedError,
     TenantServiceError,
@@ -189,14 +191,14 @@ from tenant_core.use_cases.connection_watch import CheckFailure, ConnectionWatch
 from tenant_core.use_cases.connections import ConnectionChecks
 from tenant_core.use_cases.credential_reads import CredentialReads, CredentialsRead, MaskedCredentials, MetaCredentials
 from tenant_core.use_cases.credential_writes import CredentialWrites, StoreOutcome
-from tenant_core.use_cases.event_relay import EventRelay
+from tenant_core.use_cases.event_relay import EventRelay, FailedPublish
 from tenant_core.use_cases.events import EventFeed, EventPage
 from tenant_core.use_cases.key_rotation import KeyProblem, KindRotation, RotationReport, SealedKeyCheck
 from tenant_core.use_cases.legacy_import import ImportReport
 from tenant_core.use_cases.legacy_plan import ImportLine, ItemKind, Outcome
 from tenant_core.use_cases.operations import OperationsReport
 from tenant_core.use_cases.signup import SignupResult
-from tenant_core.use_cases.webhook_delivery import WebhookDelivery
+from tenant_core.use_cases.webhook_delivery import FailedDelivery, WebhookDelivery
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhook_urls import WebhookTarget, address_refusal, parse_webhook_url
 from tenant_core.webhooks import (
@@ -268,6 +270,8 @@ __all__ = [
     "EventRelay",
     "EventType",
     "ExternalServiceError",
+    "FailedDelivery",
+    "FailedPublish",
     "FieldProblem",
     "FleetLocks",
     "ForbiddenError",
@@ -321,6 +325,7 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "ReadThrough",
+    "Refusal",
     "Role",
     "RotationReport",
     "RoutingKey",

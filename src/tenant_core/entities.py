@@ -162,7 +162,10 @@ def new_tenant(*, id: str, name: str, now: datetime, **fields: Any) -> Tenant:
 
 
 class ApiKey(msgspec.Struct, frozen=True, rename="camel"):
-    """A tenant API key as stored: only a hash of the secret, and a short prefix to recognise it by."""
+    """A tenant API key as stored: only a hash of the secret, and a short prefix to recognise it by.
+
+    ``revoked_at`` is set only on the record a revoked key leaves behind, which authentication reads so that
+    the log can say "revoked" rather than "unknown key"."""
 
     id: str
     tenant_id: str
@@ -171,6 +174,7 @@ class ApiKey(msgspec.Struct, frozen=True, rename="camel"):
     key_hash: str
     created_at: datetime
     last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class IssuedApiKey(msgspec.Struct, frozen=True):

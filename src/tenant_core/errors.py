@@ -22,11 +22,20 @@ in a single table, and in-process callers catch them directly::
     │   └── GraphApiError              Meta's Graph API refused or failed
     ├── ExternalServiceError       Genesys Cloud refused a connection check's call, or did not answer
     └── CredentialsUnreadableError stored ciphertext fails authentication (tampered, moved, or key missing)
+
+A 401 or 403 carries a :class:`Refusal`, the machine-readable reason for the operator's access line. The
+response stays generic: telling a caller *why* its credential failed would help whoever guesses them.
 """
 
 from __future__ import annotations
 
+import enum
+from typing import TYPE_CHECKING
+
 import msgspec
+
+if TYPE_CHECKING:
+    from tenant_core.security import Principal
 
 
 class FieldProblem(msgspec.Struct, frozen=True):
@@ -56,8 +65,37 @@ class ValidationFailedError(TenantServiceError):
         return cls(f"Invalid {field}: {message}", [FieldProblem(field, message)])
 
 
+class Refusal(enum.StrEnum):
+    """Why a caller was refused (401 or 403). Logged, never sent: the response says no more than its message."""
+
+    MISSING_CREDENTIALS = "missing_credentials"  # nothing sent where a credential is required
+    MALFORMED_CREDENTIALS = "malformed_credentials"  # an Authorization or X-API-Key header of the wrong shape
+    MALFORMED_TOKEN = "malformed_token"  # not a JWT
+    BAD_SIGNATURE = "bad_signature"  # no configured secret verifies it (a removed secret's tokens land here)
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"  # nbf or iat in the future
+    WRONG_ISSUER = "wrong_issuer"
+    WRONG_AUDIENCE = "wrong_audience"
+    TOO_LONG_LIVED = "too_long_lived"  # exp - iat above the configured maximum lifetime
+    INVALID_CLAIMS = "invalid_claims"  # sub, exp, role or tenant_id missing or of the wrong type
+    UNKNOWN_KEY = "unknown_key"  # an API key this service never issued (or one of a deleted tenant)
+    REVOKED = "revoked"  # an API key that was revoked
+    TENANT_DELETED = "tenant_deleted"  # the credential's tenant no longer exists
+    WRONG_ROLE = "wrong_role"  # the role lacks the permission
+    OTHER_TENANT = "other_tenant"  # a tenant principal acting on another tenant (or on none)
+    SUSPENDED = "suspended"  # a suspended tenant's principal doing more than reading its own record
+    NOT_PERMITTED = "not_permitted"  # a use case's own rule (a field a tenant may not change)
+
+
 class AuthenticationFailedError(TenantServiceError):
-    """The caller could not be identified. The message never says which part of a credential was wrong."""
+    """The caller could not be identified. The message never says which part of a credential was wrong;
+    ``reason`` does, for the log, and ``principal`` names whom a genuine but refused credential was for
+    (an expired token, a revoked key), so the operator's line can name the caller."""
+
+    def __init__(self, message: str, reason: Refusal, principal: Principal | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.principal = principal
 
 
 class RateLimitedError(TenantServiceError):
@@ -72,9 +110,16 @@ class RateLimitedError(TenantServiceError):
 class ForbiddenError(TenantServiceError):
     """The principal is known but not allowed; says nothing about whether the target exists."""
 
+    def __init__(self, message: str, reason: Refusal = Refusal.NOT_PERMITTED) -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 class TenantSuspendedError(ForbiddenError):
     """The principal acts for a suspended tenant, which may only read its own record."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, Refusal.SUSPENDED)
 
 
 class TenantLockedError(TenantServiceError):

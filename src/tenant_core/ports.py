@@ -94,10 +94,14 @@ class ApiKeyRepository(Protocol):
         """The tenant's keys, newest first."""
         ...
 
-    async def find_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    async def find_by_hash(self, key_hash: str, *, include_revoked: bool = False) -> ApiKey | None:
+        """The live key with this hash; with ``include_revoked``, else the record of a revoked one (its
+        ``revoked_at`` set)."""
+        ...
 
     async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
-        """Revoke: delete the key if it belongs to this tenant; returns what was removed."""
+        """Revoke: delete the key if it belongs to this tenant, keeping a record that it was revoked (found by
+        ``find_by_hash(..., include_revoked=True)``, gone with its tenant); returns what was removed."""
         ...
 
     async def touch(self, key_id: str, at: datetime) -> None:

@@ -6,7 +6,7 @@ import enum
 
 import msgspec
 
-from tenant_core.errors import ForbiddenError, TenantSuspendedError
+from tenant_core.errors import ForbiddenError, Refusal, TenantSuspendedError
 
 
 class Role(enum.StrEnum):
@@ -103,7 +103,10 @@ class Principal(msgspec.Struct, frozen=True):
     def require(self, permission: Permission, tenant_id: str | None = None) -> None:
         """Raise :class:`ForbiddenError` unless allowed. Checked before any lookup, so a refusal leaks nothing."""
         if not self.can(permission, tenant_id):
-            raise ForbiddenError("You are not allowed to perform this action")
+            wrong_role = permission not in ROLE_PERMISSIONS[self.role]
+            raise ForbiddenError(
+                "You are not allowed to perform this action", Refusal.WRONG_ROLE if wrong_role else Refusal.OTHER_TENANT
+            )
         if self.suspended and permission not in SUSPENDED_PERMISSIONS:
             raise TenantSuspendedError(f"Tenant {self.tenant_id} is suspended: it may only read its own record")
 

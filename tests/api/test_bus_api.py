@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 
 import aio_pika
@@ -86,3 +87,30 @@ async def test_events_survive_a_broker_outage_and_arrive_in_order(bus_client, ra
     assert names == [f"During outage {n}" for n in range(5)]
     arrived = [int(json.loads(m.body)["sequence"]) for m in got if json.loads(m.body)["subject"] == tenant]
     assert arrived == sorted(arrived)  # one tenant's events in commit order
+
+
+async def test_each_unconfirmed_publish_is_logged_at_warning(bus_client, rabbitmq, capfd):
+    """With the broker down, every relay attempt that fails leaves a WARNING line naming the event it stopped at,
+    counting its attempts; the events still arrive once the broker is back."""
+    logged: list[dict] = []
+    output = ""
+    rabbitmq.stop()
+    try:
+        tenant = (await bus_client.post("/tenants", json=create_body())).json()["tenant"]["id"]
+        first_event = (await _feed(bus_client))[0]
+        deadline = time.monotonic() + 30
+        while len(logged) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            err = capfd.readouterr().err
+            output += err
+            lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+            logged += [line for line in lines if line["msg"].startswith("RabbitMQ publish attempt")]
+    finally:
+        sys.stderr.write(output)  # back to the captured output, for the leak check
+        rabbitmq.start()
+    assert [line["attempt"] for line in logged[:2]] == [1, 2]
+    for line in logged[:2]:
+        assert line["level"] == "WARNING" and line["service"] == "tenant-service"
+        assert (line["eventId"], line["tenantId"]) == (first_event["id"], tenant)
+        assert line["reason"].startswith("RabbitMQ did not confirm the events")
+    await _drain(rabbitmq.url, {first_event["id"]})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 
 import pytest
 
@@ -261,6 +263,41 @@ async def test_failed_attempts_are_retried_then_the_subscription_is_marked_faili
             break
         await asyncio.sleep(0.1)
     assert (await client.get(f"/webhooks/{hook['id']}")).json()["status"] == "active"
+
+
+async def test_failed_attempts_are_logged_and_a_subscription_turning_failing_at_error(
+    client, receiver, capfd, secrets_in_play
+):
+    """A receiver answering 500: a WARNING line per attempt (subscription, tenant, event, attempt, reason), then
+    one ERROR line when the subscription turns failing; never its URL, secret or payload."""
+    receiver.fail_first, receiver.fail_status = 100, 500
+    hook = (await client.post("/webhooks", json={"url": receiver.url, "eventTypes": ["tenant.created"]})).json()
+    receiver.secret = hook["secret"]
+    secrets_in_play.append(hook["secret"])
+    tenant = await _new_tenant(client)
+    (event,) = await _all_events(client, type="tenant.created")
+    output = ""
+    for _ in range(200):
+        output += capfd.readouterr().err
+        if f'"level":"ERROR","msg":"Webhook subscription {hook["id"]}' in output:
+            break
+        await asyncio.sleep(0.05)
+    sys.stderr.write(output)  # back to the captured output, for the leak check
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    lines = [line for line in lines if line.get("subscriptionId") == hook["id"]]  # not an earlier test's
+    failed = [line for line in lines if line["msg"].startswith("Webhook delivery attempt")]
+    assert [(line["level"], line["attempt"], line["reason"]) for line in failed] == [
+        ("WARNING", n, "HTTP 500") for n in (1, 2, 3, 4)
+    ]
+    assert {(line["subscriptionId"], line["tenantId"], line["eventId"]) for line in failed} == {
+        (hook["id"], tenant, event["id"])
+    }
+    (failing,) = [line for line in lines if line["level"] == "ERROR"]
+    assert failing["subscriptionId"] == hook["id"] and failing["eventId"] == event["id"]
+    assert f"{hook['id']} is failing" in failing["msg"]
+    name = (await client.get(f"/tenants/{tenant}")).json()["name"]  # in the payload, so never in these lines
+    delivery_lines = "\n".join(json.dumps(line) for line in [*failed, failing])
+    assert receiver.url not in delivery_lines and name not in delivery_lines
 
 
 async def test_a_slow_receiver_that_comes_back_gets_every_event_in_order(client, receiver):

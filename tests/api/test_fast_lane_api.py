@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tenant_core import Role
-from tenant_entrypoints.http.fast_lane import try_fast_lane
+from tenant_entrypoints.http.fast_lane import FastAnswer, try_fast_lane
 from tests.api.conftest import bearer
 from tests.support.builders import create_body
 
 HEADER = (b"x-request-id", b"fast")
 
 
-async def lane(client, path: str, headers: dict[str, str]) -> tuple[str | None, list[dict]]:
+async def lane(client, path: str, headers: dict[str, str]) -> tuple[FastAnswer | None, list[dict]]:
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
@@ -24,8 +24,8 @@ async def lane(client, path: str, headers: dict[str, str]) -> tuple[str | None, 
         "path": path,
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
-    route = await try_fast_lane(client.app.state.services, scope, send, HEADER)
-    return route, sent
+    answer = await try_fast_lane(client.app.state.services, scope, send, HEADER)
+    return answer, sent
 
 
 @pytest.mark.parametrize("prefix", ["/tenants", "/api/tenants"])
@@ -37,8 +37,8 @@ async def test_fast_lane_matches_the_normal_route_byte_for_byte(client, prefix):
     for path in (f"{prefix}/by-phone/9001", f"{prefix}/by-integration/i-9", f"{prefix}/by-genesys-org/o-9"):
         normal = await client.get(path, headers=service)  # verifies the token and warms the cache
         assert normal.status_code == 200
-        route, sent = await lane(client, path, service)
-        assert route is not None and route.startswith(prefix)
+        answer, sent = await lane(client, path, service)
+        assert answer is not None and answer[0].startswith(prefix) and answer[1].subject == "router-fast"
         start, body = sent
         assert start["status"] == 200 and body["body"] == normal.content
         assert dict(start["headers"])[b"content-type"] == normal.headers["content-type"].encode()
@@ -62,5 +62,5 @@ async def test_fast_lane_declines_what_it_must_not_answer(client):
         ("/tenants/t_0000000000000000", service),  # not a resolution route
     ]
     for path, headers in declined:
-        route, sent = await lane(client, path, headers)
-        assert route is None and sent == [], path
+        answer, sent = await lane(client, path, headers)
+        assert answer is None and sent == [], path

@@ -73,7 +73,7 @@ async def test_values_no_key_opens_are_logged_reported_and_exit_1(clean_postgres
     assert rows["credentials"] == (1, 1, 1) and rows["webhook signing secrets"] == (1, 0, 0)
     errors = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     errors = [e for e in errors if e["level"] == "ERROR"]
-    assert [(e["kind"], e["tenant_id"], e["type"], e["key_id"]) for e in errors] == [
+    assert [(e["kind"], e["tenantId"], e["type"], e["keyId"]) for e in errors] == [
         ("credentials", orphan, "genesys", "lost")
     ]
     assert secret not in result.stdout + result.stderr

@@ -44,6 +44,19 @@ async def test_a_key_is_revoked_only_by_its_own_tenant(storage):
     assert await storage.api_keys.find_by_hash(key.key.key_hash) is None
 
 
+async def test_a_revoked_key_leaves_a_record_that_only_authentication_asks_for(storage):
+    owner, (key,) = await _tenant_with_keys(storage, "ci")
+    async with storage.unit_of_work() as uow:
+        await uow.api_keys.remove(owner.id, key.key.id)
+    assert await storage.api_keys.find_by_hash(key.key.key_hash) is None
+    assert await storage.api_keys.list_for_tenant(owner.id) == []
+    revoked = await storage.api_keys.find_by_hash(key.key.key_hash, include_revoked=True)
+    assert (revoked.id, revoked.tenant_id, revoked.revoked_at is not None) == (key.key.id, owner.id, True)
+    async with storage.unit_of_work() as uow:  # the same key issued again (an import): the live one wins
+        await uow.api_keys.add(key.key)
+    assert await storage.api_keys.find_by_hash(key.key.key_hash, include_revoked=True) == key.key
+
+
 async def test_touch_records_last_use(storage):
     owner, (key,) = await _tenant_with_keys(storage, "ci")
     await storage.api_keys.touch(key.key.id, NOW + timedelta(minutes=5))

@@ -178,9 +178,9 @@ async def test_a_value_unreadable_at_run_time_is_an_error_line(service_factory, 
             for kind in ("webhook_secrets", "credentials"):
                 assert f'tenant_service_sealed_values_unreadable_total{{kind="{kind}"}}' in metrics
         webhook_line = next(e for e in errors if e["kind"] == "webhook_secrets")
-        assert (webhook_line["webhook_id"], webhook_line["key_id"]) == (hook["id"], "k")
+        assert (webhook_line["webhookId"], webhook_line["keyId"]) == (hook["id"], "k")
         credential_line = next(e for e in errors if e["kind"] == "credentials")
-        assert (credential_line["tenant_id"], credential_line["type"], credential_line["key_id"]) == (
+        assert (credential_line["tenantId"], credential_line["type"], credential_line["keyId"]) == (
             tenant_id,
             "whatsapp",
             "k",

@@ -36,7 +36,8 @@ def _opened(gate: threading.Event) -> threading.Event:
 class Receiver:
     port: int = field(default_factory=free_port)
     secret: str | None = None
-    fail_first: int = 0  # answer 503 to the first N attempts of every message
+    fail_first: int = 0  # answer fail_status to the first N attempts of every message
+    fail_status: int = 503
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)  # every verified 2xx answer, duplicates included
     rejected_signatures: int = 0
@@ -76,7 +77,7 @@ class Receiver:
                 with receiver._lock:
                     tries = receiver.attempts[message_id] = receiver.attempts.get(message_id, 0) + 1
                 if tries <= receiver.fail_first:
-                    self._answer(503)
+                    self._answer(receiver.fail_status)
                     return
                 event = json.loads(body)
                 subject = event.get("subject", "")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime, timedelta
 
+from tenant_core import Principal, Role
 from tenant_entrypoints.log import AccessLog
 
 
@@ -15,18 +18,31 @@ def _log(batch_seconds: float) -> AccessLog:
 
 async def test_lines_wait_for_the_batch_time_or_a_full_batch(capfd):
     log = _log(0.05)
-    log.write("first", "GET", "/tenants/{tenant_id}", 200, 1.5)
+    log.write("first", "GET", "/tenants/t_1", "/tenants/{tenant_id}", 200, 1.5)
     assert capfd.readouterr().err == ""  # held back …
     await asyncio.sleep(0.1)
-    assert '"request_id":"first"' in capfd.readouterr().err  # … until the batch time passed
+    assert '"correlationId":"first"' in capfd.readouterr().err  # … until the batch time passed
     for n in range(AccessLog.BATCH_LINES):
-        log.write(f"r{n}", "GET", "/health", 200, 0.1)
+        log.write(f"r{n}", "GET", "/health", "/health", 200, 0.1)
     assert capfd.readouterr().err.count('"msg":"request"') == AccessLog.BATCH_LINES  # a full batch goes at once
-    log.write("last", "GET", "/health", 200, 0.1)
+    log.write("last", "GET", "/health", "/health", 200, 0.1)
     log.flush()  # as the app does when it stops
-    assert '"request_id":"last"' in capfd.readouterr().err
+    assert '"correlationId":"last"' in capfd.readouterr().err
 
 
 async def test_without_batching_each_line_is_written_at_once(capfd):
-    _log(0.0).write("now", "POST", "/tenants", 201, 3.0)
-    assert '"request_id":"now","method":"POST","route":"/tenants","status":201' in capfd.readouterr().err
+    _log(0.0).write("now", "POST", "/tenants", "/tenants", 201, 3.0)
+    written = capfd.readouterr().err
+    assert '"correlationId":"now","method":"POST","path":"/tenants","route":"/tenants","status":201' in written
+    stamp = datetime.fromisoformat(json.loads(written)["ts"])  # ISO 8601 in UTC, to the microsecond
+    assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(seconds=5)
+
+
+def test_a_readable_line_names_the_caller_and_the_reason(capfd):
+    log = _log(0.0)
+    log.readable = True
+    caller = Principal("key_1", Role.TENANT, tenant_id="t_1")
+    log.write("corr-1", "PATCH", "/tenants/t_1", "/tenants/{tenant_id}", 403, 2.5, "10.0.0.1", None, caller, None, "x")
+    line = capfd.readouterr().err
+    assert "PATCH /tenants/t_1 403 (x)" in line and "tenant:key_1 tenant=t_1" in line
+    assert line.rstrip().endswith("from 10.0.0.1 [corr-1]")

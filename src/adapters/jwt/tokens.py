@@ -15,14 +15,34 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import jwt
 
 from tenant_adapters.named_secrets import named_entries
-from tenant_core.errors import AuthenticationFailedError
+from tenant_core.errors import AuthenticationFailedError, Refusal
 from tenant_core.security import Principal, Role
 
 ALGORITHM = "HS256"
+
+#: What a refused token is told (the same for every failure) and why it was refused (for the log only).
+_REFUSED = "Invalid or expired token"
+_REASONS: dict[type[jwt.PyJWTError], Refusal] = {
+    jwt.ExpiredSignatureError: Refusal.EXPIRED,
+    jwt.ImmatureSignatureError: Refusal.NOT_YET_VALID,
+    jwt.InvalidIssuerError: Refusal.WRONG_ISSUER,
+    jwt.InvalidAudienceError: Refusal.WRONG_AUDIENCE,
+    jwt.InvalidAlgorithmError: Refusal.BAD_SIGNATURE,
+    jwt.InvalidSignatureError: Refusal.BAD_SIGNATURE,
+    jwt.MissingRequiredClaimError: Refusal.INVALID_CLAIMS,
+    jwt.InvalidIssuedAtError: Refusal.INVALID_CLAIMS,
+    jwt.DecodeError: Refusal.MALFORMED_TOKEN,
+}
+
+
+def _refused(exc: jwt.PyJWTError) -> AuthenticationFailedError:
+    reason = next((_REASONS[c] for c in type(exc).__mro__ if c in _REASONS), Refusal.INVALID_CLAIMS)
+    return AuthenticationFailedError(_REFUSED, reason)
 
 
 #: Default lifetime cap: long enough for per-service tokens minted by an operator and rotated monthly,
@@ -116,45 +136,59 @@ class JwtTokens:
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
-        required = ["exp", "sub"] + ["iss"] * (self._issuer is not None) + ["aud"] * (self._audience is not None)
         for key in self._candidates(token):
             try:
-                claims = jwt.decode(
-                    token,
-                    key,
-                    algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
-                    # Always checked: without JWT_AUDIENCE a token naming any audience (minted for another
-                    # service) is refused, and one naming none is accepted, as the platform's services mint them.
-                    options={"require": required, "verify_aud": True},
-                    leeway=self._leeway,
-                    issuer=self._issuer,
-                    audience=self._audience,
-                )
+                claims = self._decode(token, key)
                 break
             except jwt.InvalidSignatureError:
                 continue  # signed with another of the configured secrets, or with none
-            except jwt.PyJWTError:
-                raise AuthenticationFailedError("Invalid or expired token") from None
+            except jwt.ExpiredSignatureError:
+                raise self._expired(token, key) from None
+            except jwt.PyJWTError as exc:
+                raise _refused(exc) from None
         else:
-            raise AuthenticationFailedError("Invalid or expired token")
+            raise AuthenticationFailedError(_REFUSED, Refusal.BAD_SIGNATURE)
+        return self._principal(claims), float(claims["exp"])
+
+    def _decode(self, token: str, key: str | bytes, verify_exp: bool = True) -> dict[str, Any]:
+        required = ["exp", "sub"] + ["iss"] * (self._issuer is not None) + ["aud"] * (self._audience is not None)
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
+            # Always checked: without JWT_AUDIENCE a token naming any audience (minted for another
+            # service) is refused, and one naming none is accepted, as the platform's services mint them.
+            options={"require": required, "verify_aud": True, "verify_exp": verify_exp},
+            leeway=self._leeway,
+            issuer=self._issuer,
+            audience=self._audience,
+        )
+
+    def _expired(self, token: str, key: str | bytes) -> AuthenticationFailedError:
+        """The refusal of a token whose signature verified but whose time is up, naming whom it was for: an
+        operator reading "expired" wants to know which service to give a new token."""
+        try:
+            principal: Principal | None = self._principal(self._decode(token, key, verify_exp=False))
+        except (jwt.PyJWTError, AuthenticationFailedError):
+            principal = None  # expired and otherwise invalid too: name nobody
+        return AuthenticationFailedError(_REFUSED, Refusal.EXPIRED, principal)
+
+    def _principal(self, claims: dict[str, Any]) -> Principal:
         expires = claims["exp"]
         if not isinstance(expires, int) or isinstance(expires, bool):
-            raise AuthenticationFailedError("Token exp must be an integer")
+            raise AuthenticationFailedError("Token exp must be an integer", Refusal.INVALID_CLAIMS)
         issued = claims.get("iat")
         start = issued if isinstance(issued, int) and not isinstance(issued, bool) else int(time.time())
         if expires - start > self._max_ttl + self._leeway:
-            raise AuthenticationFailedError("Token lifetime exceeds the allowed maximum")
+            raise AuthenticationFailedError("Token lifetime exceeds the allowed maximum", Refusal.TOO_LONG_LIVED)
         try:
             role = Role(claims.get("role"))
         except ValueError:
-            raise AuthenticationFailedError("Token has no valid role") from None
+            raise AuthenticationFailedError("Token has no valid role", Refusal.INVALID_CLAIMS) from None
         tenant_id = claims.get("tenant_id")
         if role is Role.TENANT and not isinstance(tenant_id, str):
-            raise AuthenticationFailedError("Tenant token has no tenant_id")
-        principal = Principal(
-            subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None
-        )
-        return principal, float(claims["exp"])
+            raise AuthenticationFailedError("Tenant token has no tenant_id", Refusal.INVALID_CLAIMS)
+        return Principal(subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None)
 
     def _candidates(self, token: str) -> list[str | bytes]:
         """The secrets that may have signed ``token``: the one its ``kid`` names, or every one without a kid."""
@@ -163,9 +197,9 @@ class JwtTokens:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
-            raise AuthenticationFailedError("Invalid or expired token") from None
+            raise AuthenticationFailedError(_REFUSED, Refusal.MALFORMED_TOKEN) from None
         if kid is None:
             return list(self._named.values())
         if not isinstance(kid, str) or kid not in self._named:
-            raise AuthenticationFailedError("Invalid or expired token")  # a removed secret's tokens stop here
+            raise AuthenticationFailedError(_REFUSED, Refusal.BAD_SIGNATURE)  # a removed secret's tokens stop here
         return [self._named[kid]]

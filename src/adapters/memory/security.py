@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -19,13 +19,16 @@ class InMemoryApiKeyRepository(StateView):
         keys = [k for k in self._state.api_keys.values() if k.tenant_id == tenant_id]
         return sorted(keys, key=lambda k: (k.created_at, k.id), reverse=True)
 
-    async def find_by_hash(self, key_hash: str) -> ApiKey | None:
-        return next((k for k in self._state.api_keys.values() if k.key_hash == key_hash), None)
+    async def find_by_hash(self, key_hash: str, *, include_revoked: bool = False) -> ApiKey | None:
+        live = next((k for k in self._state.api_keys.values() if k.key_hash == key_hash), None)
+        return self._state.revoked_api_keys.get(key_hash) if live is None and include_revoked else live
 
     async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
         key = self._state.api_keys.get(key_id)
         if key is None or key.tenant_id != tenant_id:
             return None
+        revoked = msgspec.structs.replace(key, last_used_at=None, revoked_at=datetime.now(UTC))
+        self._state.revoked_api_keys[key.key_hash] = revoked
         return self._state.api_keys.pop(key_id)
 
     async def touch(self, key_id: str, at: datetime) -> None:

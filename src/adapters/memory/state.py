@@ -29,6 +29,7 @@ class State(msgspec.Struct):
     deliveries: dict[str, Delivery] = msgspec.field(default_factory=dict)
     leases: dict[str, Lease] = msgspec.field(default_factory=dict)  # by delivery id
     legacy_imports: dict[str, ImportRecord] = msgspec.field(default_factory=dict)  # not owned: outlives its tenant
+    revoked_api_keys: dict[str, ApiKey] = msgspec.field(default_factory=dict)  # by key hash
 
     def copy(self) -> State:
         return State(
@@ -46,11 +47,13 @@ class State(msgspec.Struct):
             dict(self.deliveries),
             dict(self.leases),
             dict(self.legacy_imports),
+            dict(self.revoked_api_keys),
         )
 
     def drop_owned_by(self, tenant_id: str) -> None:
         """What a tenant owns goes with it (the database does this with ON DELETE CASCADE)."""
         self.api_keys = {k: v for k, v in self.api_keys.items() if v.tenant_id != tenant_id}
+        self.revoked_api_keys = {k: v for k, v in self.revoked_api_keys.items() if v.tenant_id != tenant_id}
         self.idempotency = {k: v for k, v in self.idempotency.items() if v.tenant_id != tenant_id}
         self.credentials = {k: v for k, v in self.credentials.items() if k[0] != tenant_id}
 

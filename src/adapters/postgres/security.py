@@ -10,7 +10,14 @@ from tenant_adapters.postgres.errors import translated
 from tenant_adapters.postgres.tenants import Executor
 from tenant_core.entities import ApiKey, AuditEvent
 
-_KEY_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(ApiKey))
+_KEY_SELECT = ", ".join(
+    f'{"NULL::timestamptz" if f.name == "revoked_at" else f.name} AS "{f.encode_name}"'
+    for f in msgspec.structs.fields(ApiKey)
+)
+_REVOKED_SELECT = ", ".join(
+    f'{"NULL::timestamptz" if f.name == "last_used_at" else f.name} AS "{f.encode_name}"'
+    for f in msgspec.structs.fields(ApiKey)
+)
 _AUDIT_SELECT = ", ".join(f'{f.name} AS "{f.encode_name}"' for f in msgspec.structs.fields(AuditEvent))
 
 
@@ -38,12 +45,23 @@ class PostgresApiKeyRepository:
         with translated():
             return [_key(r) for r in await self._db.fetch(sql, tenant_id)]  # type: ignore[misc]
 
-    async def find_by_hash(self, key_hash: str) -> ApiKey | None:
+    async def find_by_hash(self, key_hash: str, *, include_revoked: bool = False) -> ApiKey | None:
+        sql = f"SELECT {_KEY_SELECT} FROM api_keys WHERE key_hash = $1"
+        if include_revoked:  # one round trip: the live key if there is one, else its revocation record
+            revoked = f"SELECT {_REVOKED_SELECT} FROM revoked_api_keys WHERE key_hash = $1"
+            sql = f'({sql}) UNION ALL ({revoked}) ORDER BY "revokedAt" NULLS FIRST LIMIT 1'
         with translated():
-            return _key(await self._db.fetchrow(f"SELECT {_KEY_SELECT} FROM api_keys WHERE key_hash = $1", key_hash))
+            return _key(await self._db.fetchrow(sql, key_hash))
 
     async def remove(self, tenant_id: str, key_id: str) -> ApiKey | None:
-        sql = f"DELETE FROM api_keys WHERE id = $1 AND tenant_id = $2 RETURNING {_KEY_SELECT}"
+        sql = (
+            "WITH gone AS (DELETE FROM api_keys WHERE id = $1 AND tenant_id = $2 RETURNING *), "
+            "kept AS (INSERT INTO revoked_api_keys (key_hash, id, tenant_id, name, prefix, created_at) "
+            "SELECT key_hash, id, tenant_id, name, prefix, created_at FROM gone ON CONFLICT (key_hash) DO UPDATE "
+            "SET id = EXCLUDED.id, tenant_id = EXCLUDED.tenant_id, name = EXCLUDED.name, prefix = EXCLUDED.prefix, "
+            "created_at = EXCLUDED.created_at, revoked_at = now()) "
+            f"SELECT {_KEY_SELECT} FROM gone"
+        )
         with translated():
             return _key(await self._db.fetchrow(sql, key_id, tenant_id))
 

@@ -19,15 +19,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Message, Receive, Scope, Send
 from loguru import logger
 
-from tenant_core import context
+from tenant_core import Principal, context
 from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config, ConfigError
 from tenant_entrypoints.container import Container, Services, build_container
 from tenant_entrypoints.http.auth import AuthMiddleware
 from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
-from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
-from tenant_entrypoints.http.fast_lane import try_fast_lane
+from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, REFUSAL, document_error_responses
+from tenant_entrypoints.http.fast_lane import FastAnswer, try_fast_lane
 from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
 from tenant_entrypoints.http.request import TenantServiceRequest, with_body_deadline
 from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
@@ -42,6 +42,8 @@ from tenant_entrypoints.log import ACCESS_LOG, configure_logging
 
 MAX_BODY_BYTES = 64 * 1024
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: Longer paths and X-Forwarded-For values are cut short in the access line, which stays one bounded line.
+_MAX_LOGGED = 512
 
 
 class TenantServiceApp(Litestar):
@@ -57,7 +59,7 @@ class TenantServiceApp(Litestar):
             await super().__call__(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _request_id(scope)
+        request_id, forwarded_for = _request_headers(scope)
         status = 500
         header = (b"x-request-id", request_id.encode())
 
@@ -69,35 +71,77 @@ class TenantServiceApp(Litestar):
             await send(message)
 
         token = context.request_id.set(request_id)
-        with logger.contextualize(request_id=request_id):
-            route = None
+        with logger.contextualize(correlationId=request_id):
+            fast = None
             try:
                 services = getattr(self.state, "services", None)
                 if (refusal := refuse_before_routing(scope, self.allowed_origins)) is not None:
                     status = await refusal.send(send_with_id)
-                elif self.fast_lane and services and (route := await try_fast_lane(services, scope, send, header)):
+                elif self.fast_lane and services and (fast := await try_fast_lane(services, scope, send, header)):
                     status = 200
                 else:
                     await super().__call__(scope, with_body_deadline(receive, self.body_timeout), send_with_id)
             finally:
                 context.request_id.reset(token)
                 elapsed = time.perf_counter() - started
-                route = route or scope.get("path_template") or "unmatched"
-                ACCESS_LOG.write(request_id, scope["method"], route, status, round(elapsed * 1000, 3))
+                route = fast[0] if fast else scope.get("path_template") or "unmatched"
                 metrics.observe_request(scope["method"], route, status, elapsed)
+                _log_access(scope, request_id, forwarded_for, route, status, elapsed, fast)
 
 
-def _request_id(scope: Scope) -> str:
+def _log_access(
+    scope: Scope,
+    request_id: str,
+    forwarded_for: str | None,
+    route: str,
+    status: int,
+    elapsed: float,
+    fast: FastAnswer | None,
+) -> None:
+    """The access line: who called (the principal the fast lane or the auth middleware found, or the one a
+    refusal names), from where, for which tenant, and why a 401 or 403 refused it."""
+    reason = tenant_id = None
+    if fast is not None:
+        principal: Principal | None = fast[1]
+    else:
+        state = scope.get("state") or {}
+        principal = state.get("principal")
+        if (refusal := state.get(REFUSAL)) is not None:
+            reason = refusal.reason.value
+            principal = principal or getattr(refusal, "principal", None)
+        tenant_id = scope.get("path_params", {}).get("tenant_id")
+    raw = scope.get("raw_path")
+    path = raw.partition(b"?")[0].decode("latin-1") if raw else scope["path"]
+    client = scope.get("client")
+    ACCESS_LOG.write(
+        request_id,
+        scope["method"],
+        path[:_MAX_LOGGED],
+        route,
+        status,
+        round(elapsed * 1000, 3),
+        client[0] if client else None,
+        forwarded_for,
+        principal,
+        tenant_id if isinstance(tenant_id, str) else None,
+        reason,
+    )
+
+
+def _request_headers(scope: Scope) -> tuple[str, str | None]:
+    """The request's id (``X-Request-ID`` when it is a sane one, else a new one) and ``X-Forwarded-For``."""
+    request_id = forwarded_for = None
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
-            if _VALID_REQUEST_ID.match(candidate):
-                return candidate
-            break
+            if request_id is None:
+                candidate = value.decode("latin-1")
+                request_id = candidate if _VALID_REQUEST_ID.match(candidate) else ""
+        elif name == b"x-forwarded-for" and forwarded_for is None:
+            forwarded_for = value.decode("latin-1")[:_MAX_LOGGED]
     # 32 hex digits, as a uuid4's hex. An id needs uniqueness, not secrecy: the random module (reseeded in
     # each forked worker) costs a fraction of uuid4 and, unlike os.urandom, makes no system call, which
     # releases the GIL to granian's threads mid-request (py-spy: 7.6% of a hot worker's samples).
-    return f"{random.getrandbits(128):032x}"
+    return request_id or f"{random.getrandbits(128):032x}", forwarded_for
 
 
 def _lifespan(container: Container):  # type: ignore[no-untyped-def]

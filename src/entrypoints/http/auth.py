@@ -14,7 +14,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenant_core import Principal, Role
 from tenant_core.api_key_secrets import SECRET_PREFIX
-from tenant_core.errors import AuthenticationFailedError, ValidationFailedError
+from tenant_core.errors import AuthenticationFailedError, Refusal, ValidationFailedError
 
 if TYPE_CHECKING:
     from tenant_entrypoints.container import Services
@@ -44,12 +44,16 @@ def bearer_credential(scope: Scope) -> str | None:
     if api_key is not None:
         key = api_key.decode("latin-1").strip()
         if not key.startswith(SECRET_PREFIX):
-            raise AuthenticationFailedError("X-API-Key takes an API key (sk_…); send tokens as Authorization: Bearer")
+            raise AuthenticationFailedError(
+                "X-API-Key takes an API key (sk_…); send tokens as Authorization: Bearer", Refusal.MALFORMED_CREDENTIALS
+            )
         return key
     if authorization is not None:
         scheme, _, credential = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
-            raise AuthenticationFailedError("Authorization header must be 'Bearer <token>'")
+            raise AuthenticationFailedError(
+                "Authorization header must be 'Bearer <token>'", Refusal.MALFORMED_CREDENTIALS
+            )
         return credential.strip()
     return None
 
@@ -79,7 +83,9 @@ class AuthMiddleware(ASGIMiddleware):
             if scope["route_handler"].opt.get("auth") == "optional":
                 await next_app(scope, receive, send)  # anonymous: the use case decides what that may do
                 return
-            raise AuthenticationFailedError("Authentication required: send 'Authorization: Bearer <token>'")
+            raise AuthenticationFailedError(
+                "Authentication required: send 'Authorization: Bearer <token>'", Refusal.MISSING_CREDENTIALS
+            )
         principal = await services.authenticator.authenticate(credential)
         scope["state"]["principal"] = principal
         admission = await services.rate_limits.admit(principal)

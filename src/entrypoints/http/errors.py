@@ -65,6 +65,9 @@ class ErrorBody(msgspec.Struct, omit_defaults=True):
     details: list[ErrorDetail] | dict[str, str] | UnsetType = UNSET
 
 
+#: Where a 401 or 403 leaves its error in the request's scope state, for the access line to read.
+REFUSAL = "refusal"
+
 #: Looked up along the error's class hierarchy, so a subclass maps as its nearest listed ancestor.
 CORE_ERRORS: dict[type[TenantServiceError], tuple[int, str]] = {
     ValidationFailedError: (400, "VALIDATION_ERROR"),
@@ -118,8 +121,10 @@ WIRE_MESSAGES: dict[type[TenantServiceError], str] = {
 }
 
 
-def core_error(_: Request[Any, Any, Any], exc: TenantServiceError) -> Response[ErrorBody]:
+def core_error(request: Request[Any, Any, Any], exc: TenantServiceError) -> Response[ErrorBody]:
     status, code = next(CORE_ERRORS[cls] for cls in type(exc).__mro__ if cls in CORE_ERRORS)
+    if isinstance(exc, AuthenticationFailedError | ForbiddenError):
+        request.scope["state"][REFUSAL] = exc  # the access line says why; the body stays generic
     body = ErrorBody(error=WIRE_MESSAGES.get(type(exc), exc.message), code=code)
     if isinstance(exc, TenantLockedError):
         body.details = {"tenantId": exc.tenant_id}

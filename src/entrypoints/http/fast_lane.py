@@ -34,8 +34,15 @@ _PATH = re.compile(rf"^(/api)?/tenants/by-({'|'.join(map(re.escape, RESOLUTION_R
 _encode = msgspec.json.Encoder().encode
 
 
-async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]) -> str | None:
-    """Answer the request if it qualifies; returns the route template served, or ``None`` to fall through."""
+#: What the lane served, for the access line: the route template and the caller (a plain tuple: a named
+#: one costs a few tenths of a microsecond more per request on the path this lane exists for).
+FastAnswer = tuple[str, Principal]
+
+
+async def try_fast_lane(
+    services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]
+) -> FastAnswer | None:
+    """Answer the request if it qualifies; returns what it served, or ``None`` to fall through."""
     if scope["method"] != "GET" or (match := _PATH.match(scope["path"])) is None:
         return None
     principal = _known_caller(services, scope)
@@ -47,7 +54,7 @@ async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tu
         return None
     await send_json(send, 200, _encode(ResolvedTenant.of(tenant)), header)
     prefix = "/api" if match.group(1) else ""
-    return f"{prefix}/tenants{route_template(lookup)}"
+    return f"{prefix}/tenants{route_template(lookup)}", principal
 
 
 def _known_caller(services: Services, scope: Scope) -> Principal | None:

@@ -9,7 +9,7 @@ import msgspec
 
 from tenant_core.api_key_secrets import SECRET_PREFIX, api_key_cache_key, hash_secret
 from tenant_core.entities import ApiKey, TenantStatus
-from tenant_core.errors import AuthenticationFailedError, NotFoundError
+from tenant_core.errors import AuthenticationFailedError, NotFoundError, Refusal
 from tenant_core.lookup_cache import ReadThrough, TenantDirectory
 from tenant_core.ports import Clock, Storage, TokenVerifier
 from tenant_core.security import Principal, Role
@@ -51,7 +51,9 @@ class Authenticator:
         try:
             tenant = await self._directory.live(principal.tenant_id)  # cached: this runs on every request
         except NotFoundError:
-            raise AuthenticationFailedError("The tenant of these credentials no longer exists") from None
+            raise AuthenticationFailedError(
+                "The tenant of these credentials no longer exists", Refusal.TENANT_DELETED, principal
+            ) from None
         if tenant.status is TenantStatus.SUSPENDED:
             return msgspec.structs.replace(principal, suspended=True)
         return principal
@@ -68,12 +70,15 @@ class Authenticator:
     async def _api_key(self, secret: str) -> Principal:
         key_hash = hash_secret(secret)
         key = await self._key_cache.get_or_load(
-            api_key_cache_key(key_hash), lambda: self._storage.api_keys.find_by_hash(key_hash)
+            api_key_cache_key(key_hash), lambda: self._storage.api_keys.find_by_hash(key_hash, include_revoked=True)
         )
         if key is None or not hmac.compare_digest(key.key_hash, key_hash):
-            raise AuthenticationFailedError("Invalid API key")
+            raise AuthenticationFailedError("Invalid API key", Refusal.UNKNOWN_KEY)
+        principal = Principal(subject=key.id, role=Role.TENANT, tenant_id=key.tenant_id)
+        if key.revoked_at is not None:
+            raise AuthenticationFailedError("Invalid API key", Refusal.REVOKED, principal)
         await self._touch(key.id)
-        return Principal(subject=key.id, role=Role.TENANT, tenant_id=key.tenant_id)
+        return principal
 
     async def _touch(self, key_id: str) -> None:
         now = time.monotonic()

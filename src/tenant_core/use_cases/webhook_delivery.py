@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import msgspec
@@ -38,8 +39,26 @@ WEBHOOK_FAN_OUT = "webhooks"
 IDLE_FAN_OUT_EVERY = timedelta(seconds=10)
 
 
+class FailedDelivery(msgspec.Struct, frozen=True):
+    """A delivery attempt that failed, as told to ``on_failed_attempt``. It names the subscription, never its
+    URL (which may carry credentials), its secret or the payload."""
+
+    webhook_id: str
+    tenant_id: str
+    event_id: str
+    event_type: str
+    delivery_id: str
+    attempt: int  #: 1 for the first attempt
+    reason: str  #: "HTTP 500", "timed out after 10 s", "signing secret unreadable: …"
+    status_code: int | None
+    next_attempt_at: datetime | None  #: None: no attempt is left, the delivery failed
+    subscription_failing: bool  #: this attempt turned its subscription ``failing``
+
+
 class WebhookDelivery:
-    """The delivery work; each method does one batch and says how much it did (0: nothing to do)."""
+    """The delivery work; each method does one batch and says how much it did (0: nothing to do).
+
+    ``on_failed_attempt`` hears of every failed attempt once it is recorded (the service logs it)."""
 
     def __init__(
         self,
@@ -49,7 +68,9 @@ class WebhookDelivery:
         clock: Clock,
         retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
         attempt_timeout: float = DEFAULT_ATTEMPT_TIMEOUT,
+        on_failed_attempt: Callable[[FailedDelivery], None] | None = None,
     ) -> None:
+        self._on_failed_attempt = on_failed_attempt
         self._storage = storage
         self._sealed = sealed
         self._sender = sender
@@ -174,8 +195,25 @@ class WebhookDelivery:
             status = {DeliveryState.DELIVERED: WebhookStatus.ACTIVE, DeliveryState.FAILED: WebhookStatus.FAILING}
             wanted = status.get(state)
             current = await uow.webhooks.get(webhook.id)
+            turned_failing = False
             if wanted and current and current.status not in (wanted, WebhookStatus.DISABLED):
                 await uow.webhooks.replace(msgspec.structs.replace(current, status=wanted, updated_at=now))
+                turned_failing = wanted is WebhookStatus.FAILING
+        if not delivered and self._on_failed_attempt is not None:
+            self._on_failed_attempt(
+                FailedDelivery(
+                    webhook_id=webhook.id,
+                    tenant_id=delivery.tenant_id,
+                    event_id=delivery.event_id,
+                    event_type=delivery.event_type,
+                    delivery_id=delivery.id,
+                    attempt=len(delivery.attempts) + 1,
+                    reason=attempt.error or f"HTTP {attempt.status_code}",
+                    status_code=attempt.status_code,
+                    next_attempt_at=next_at if state is DeliveryState.PENDING else None,
+                    subscription_failing=turned_failing,
+                )
+            )
         return goes_on
 
     async def _attempt(self, webhook: Webhook, secret: str | None, delivery: Delivery) -> DeliveryAttempt:
