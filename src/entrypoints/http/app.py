@@ -24,12 +24,13 @@ from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config, ConfigError
 from tenant_entrypoints.container import Container, Services, build_container
 from tenant_entrypoints.http.auth import AuthMiddleware
+from tenant_entrypoints.http.credential_bodies import document_required_spellings
 from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
 from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
 from tenant_entrypoints.http.fast_lane import try_fast_lane
 from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
-from tenant_entrypoints.http.request import TenantServiceRequest, with_body_deadline
+from tenant_entrypoints.http.request import TenantServiceRequest, check_body, with_body_deadline
 from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from tenant_entrypoints.http.routes.credentials import CredentialController
 from tenant_entrypoints.http.routes.events import EventController, WebhookController
@@ -167,6 +168,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
     configure_logging(config.log_level, config.log_format, config.access_log_batch_ms)
     app = TenantServiceApp(
         request_class=TenantServiceRequest,
+        before_request=check_body,
         route_handlers=[*_api_routers(), EventController, WebhookController, health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
@@ -203,5 +205,6 @@ def create_app(container: Container | None = None, config: Config | None = None)
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     add_links(app)
     forbid_unknown_fields(app)
+    document_required_spellings(app)
     ecma_patterns(app)
     return app

@@ -97,6 +97,7 @@ STATUS_CODES: dict[int, str] = {
     409: "CONFLICT",
     412: "PRECONDITION_FAILED",
     413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
@@ -105,6 +106,7 @@ _FRAMEWORK_MESSAGES = {
     404: "Route not found",
     405: "Method not allowed for this route",
     413: "Request body is larger than 64 KiB",
+    415: "Request bodies must be JSON (Content-Type: application/json)",
 }
 
 
@@ -216,6 +218,7 @@ _ERROR_DESCRIPTIONS = {
     410: "CURSOR_EXPIRED: the feed cursor is older than retention; read from the start and rebuild",
     412: "PRECONDITION_FAILED: If-Match does not name the current version",
     413: "PAYLOAD_TOO_LARGE: body over 64 KiB",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body is declared as something other than JSON",
     423: "TENANT_SUSPENDED: the resolved tenant is suspended; stop serving it (details.tenantId names it)",
     429: "RATE_LIMITED (see Retry-After)",
     500: "INTERNAL_ERROR",
@@ -235,7 +238,9 @@ def document_error_responses(route_handlers: Iterable[Any]) -> None:
         for status, description in _ERROR_DESCRIPTIONS.items()
     }
     for handler in route_handlers:
-        handler.responses = {**envelope, **(handler.responses or {})}
+        takes_body = "data" in handler.parsed_fn_signature.parameters  # only those answer 415
+        errors = {status: spec for status, spec in envelope.items() if status != 415 or takes_body}
+        handler.responses = {**errors, **(handler.responses or {})}
 
 
 EXCEPTION_HANDLERS = {
