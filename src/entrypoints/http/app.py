@@ -28,6 +28,7 @@ from tenant_entrypoints.http.credential_bodies import document_required_spelling
 from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
 from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, document_error_responses
+from tenant_entrypoints.http.examples import add_examples
 from tenant_entrypoints.http.fast_lane import try_fast_lane
 from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
 from tenant_entrypoints.http.request import TenantServiceRequest, check_body, with_body_deadline
@@ -206,5 +207,6 @@ def create_app(container: Container | None = None, config: Config | None = None)
     add_links(app)
     forbid_unknown_fields(app)
     document_required_spellings(app)
+    add_examples(app)
     ecma_patterns(app)
     return app
