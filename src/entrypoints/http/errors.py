@@ -164,9 +164,11 @@ def _headers_for(exc: TenantServiceError) -> dict[str, str] | None:
     return None
 
 
-def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
-    """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field."""
-    problems = [_problem_from_item(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field as
+    the caller sent it (``type``, ``If-Match``), not as the handler's argument is called."""
+    wire = _wire_names(request)
+    problems = [_problem_from_item(item, wire) for item in (exc.extra if isinstance(exc.extra, list) else [])]
     if not problems:  # body decoding failed: msgspec's message carries the JSON path
         problems = [_problem_from_detail(exc.detail)]
     details = [ErrorDetail.of(p) for p in problems]
@@ -193,11 +195,26 @@ def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorB
     return error_response(500, ErrorBody(error="Internal server error", code="INTERNAL_ERROR"))
 
 
-def _problem_from_item(item: Any) -> FieldProblem:
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Argument name → the name of the query parameter or header it is read from, where they differ."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # noqa: BLE001 - no route (a refusal before routing): no names to translate
+        return {}
+    names = {}
+    for name, parameter in parameters.items():
+        kwarg = parameter.kwarg_definition
+        alias = getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "name", None)
+        if isinstance(alias, str) and alias != name:
+            names[name] = alias
+    return names
+
+
+def _problem_from_item(item: Any, wire: dict[str, str]) -> FieldProblem:
     """One Litestar error item (``key`` is ``data`` for the body root) → the field in wire terms."""
     key = str(item.get("key") or "") if isinstance(item, dict) else ""
     message = str(item.get("message", "is invalid")) if isinstance(item, dict) else "is invalid"
-    path = "" if key in ("", "data") else key
+    path = "" if key in ("", "data") else wire.get(key, key)
     return problem_from_msgspec(f"{message} - at `$.{path}`" if path else message)
 
 
