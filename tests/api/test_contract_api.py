@@ -232,3 +232,30 @@ def test_documented_request_examples_match_their_schemas(document):
             for example in media["examples"].values():
                 assert schema.is_valid(example["value"]), f"{method} {path}"
     assert EXAMPLES_BY_OPERATION  # the examples module is what was published
+
+
+async def test_options_lists_every_method_of_the_resource(client, prefix, tenant_id, document):
+    """Litestar's own OPTIONS answer named only the first-registered methods (Allow: GET, OPTIONS)."""
+    for template, concrete in [
+        ("/tenants/{tenant_id}", f"{prefix}/{tenant_id}"),
+        ("/tenants/{tenant_id}/credentials/{kind}", f"{prefix}/{tenant_id}/credentials/genesys"),
+        ("/webhooks", "/webhooks"),
+    ]:
+        documented = {m.upper() for m in document["paths"][template] if m in ("get", "put", "post", "patch", "delete")}
+        response = await client.options(concrete)
+        assert response.status_code == 204
+        assert set(response.headers["allow"].split(", ")) == documented | {"OPTIONS"}, concrete
+
+
+def test_bodies_a_route_can_go_without_are_not_required(document):
+    for path in ("/tenants/{tenant_id}/complete-onboarding", "/tenants/{tenant_id}/api-keys"):
+        assert document["paths"][path]["post"]["requestBody"].get("required") is False, path
+    assert document["paths"]["/tenants"]["post"]["requestBody"]["required"] is True
+
+
+def test_parameters_are_never_null(document):
+    """Absent is how a caller leaves a parameter out: a null alternative would invite `If-Match: null`."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                assert "null" not in json.dumps(parameter["schema"]), f"{method} {path} {parameter['name']}"

@@ -550,7 +550,7 @@ def add_examples(app: Litestar) -> None:
 
 
 def _publish(operation: Operation, example: Example) -> None:
-    values = {**example.params, **example.query, **example.headers}
+    values = {**example.params, **example.query}
     for parameter in operation.parameters or []:
         if isinstance(parameter, Parameter) and parameter.name in values:
             parameter.examples = {"example": OpenAPIExample(summary=example.summary, value=values[parameter.name])}

@@ -38,7 +38,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 #: What If-Match may hold: a version as ETag sends it (``"3"``; ``W/"3"`` and a bare ``3`` too), or ``*``.
-IF_MATCH_PATTERN = r'^\s*(?:\*|(?:W/)?"?[0-9]{1,18}"?)\s*$'
+IF_MATCH_PATTERN = r'^ *(?:\*|(?:W/)?"?[0-9]{1,18}"?) *$'
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
