@@ -11,7 +11,8 @@ import msgspec
 import pytest
 
 from tenant_core.change_events import EventType
-from tenant_core.credential_types import CREDENTIAL_TYPES, CredentialType, parse_credentials
+from tenant_core.credential_registry import CREDENTIAL_POLICIES
+from tenant_core.credential_types import CredentialPolicy
 from tenant_core.errors import ValidationFailedError
 from tenant_core.paging import MAX_OFFSET
 from tenant_entrypoints.http.examples import EXAMPLES_BY_OPERATION
@@ -117,19 +118,17 @@ async def test_the_whatsapp_body_requires_what_the_server_requires(client, prefi
 
 
 def test_each_credential_body_requires_exactly_what_the_core_requires(document):
-    """For every registered type: dropping a documented-required field makes the core refuse the example,
-    dropping any other field does not (the schema is generated, the rule is the core's)."""
+    """For every registered type: dropping a documented-required field makes its policy refuse a full
+    credential, dropping any other field does not (the schema is generated, the rule is the policy's)."""
     variants = _store_variants(document)
-    assert set(variants) == {kind.value for kind in CREDENTIAL_TYPES}
-    for kind, component in variants.items():
-        schema = document["components"]["schemas"][component]
+    assert set(variants) == set(CREDENTIAL_POLICIES.names())
+    for policy in CREDENTIAL_POLICIES:
+        schema = document["components"]["schemas"][variants[policy.name]]
         required = {names["anyOf"][0]["required"][0] for names in schema.get("allOf", [])}
-        wire = [f.encode_name for f in msgspec.structs.fields(CREDENTIAL_TYPES[CredentialType(kind)])]
-        example = _full_example(CredentialType(kind))
-        for name in wire:
-            without = {k: v for k, v in example.items() if k != name}
-            refused = _core_refuses(CredentialType(kind), without)
-            assert refused == (name in required), f"{kind}.{name}: documented required={name in required}"
+        example = _full_example(policy)
+        for name in example:
+            refused = _policy_refuses(policy, {k: v for k, v in example.items() if k != name})
+            assert refused == (name in required), f"{policy.name}.{name}: documented required={name in required}"
 
 
 def _store_variants(document: dict) -> dict[str, str]:
@@ -137,21 +136,21 @@ def _store_variants(document: dict) -> dict[str, str]:
     variants = {}
     for ref in body["schema"]["oneOf"]:
         variant = document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
-        variants[variant["properties"]["type"]["const"]] = variant["properties"]["credentials"]["$ref"].rsplit("/", 1)[
-            1
-        ]
+        inner = variant["properties"]["credentials"]["$ref"].rsplit("/", 1)[1]
+        variants[variant["properties"]["type"]["const"]] = inner
     return variants
 
 
-def _full_example(kind: CredentialType) -> dict:
+def _full_example(policy: CredentialPolicy) -> dict:
+    """Every field of the type, each with a value its pattern accepts."""
     values = {"region": "mypurecloud.com", "pin": "123456"}
-    fields = msgspec.structs.fields(CREDENTIAL_TYPES[kind])
+    fields = msgspec.structs.fields(policy.fields)
     return {f.encode_name: values.get(f.encode_name, f"value-{i}") for i, f in enumerate(fields)}
 
 
-def _core_refuses(kind: CredentialType, credentials: dict) -> bool:
+def _policy_refuses(policy: CredentialPolicy, credentials: dict) -> bool:
     try:
-        parse_credentials(kind, credentials)
+        policy.parse(credentials)
     except ValidationFailedError:
         return True
     return False

@@ -34,6 +34,7 @@ from tenant_entrypoints.http.fast_lane import try_fast_lane
 from tenant_entrypoints.http.openapi_refinements import (
     add_links,
     ecma_patterns,
+    event_type_lists,
     forbid_unknown_fields,
     optional_bodies,
     parameters_are_never_null,
@@ -215,6 +216,7 @@ def create_app(container: Container | None = None, config: Config | None = None)
     add_links(app)
     optional_bodies(app)
     parameters_are_never_null(app)
+    event_type_lists(app)
     forbid_unknown_fields(app)
     document_required_spellings(app)
     add_examples(app)

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Litestar
 from litestar.openapi.spec import Link, OpenAPIType, Operation, Reference, RequestBody, Schema
 
+from tenant_core.change_events import EventType
 from tenant_core.commands import WHOLE_STRING_END
 
 _METHODS = ("get", "put", "post", "patch", "delete")
@@ -172,3 +173,21 @@ def parameters_are_never_null(app: Litestar) -> None:
                     else:
                         schema.type = kept[0].type
                         schema.enum = schema.enum or kept[0].enum
+
+
+def event_type_lists(app: Litestar) -> None:
+    """List the event types a subscription's ``eventTypes`` takes, as an enum: the core judges the names with
+    :func:`~tenant_core.change_events.checked_event_types` (as it does the feed's filter), not by their type."""
+    components = app.openapi_schema.components
+    for name in ("NewWebhook", "WebhookChange"):
+        schema = ((components.schemas or {}) if components else {}).get(name)
+        if isinstance(schema, Schema):
+            _enum_items((schema.properties or {}).get("eventTypes"))
+
+
+def _enum_items(node: Any) -> None:
+    if isinstance(node, Schema):
+        if node.type == OpenAPIType.ARRAY and isinstance(node.items, Schema):
+            node.items.enum = [t.value for t in EventType]
+        for child in (*(node.one_of or ()), *(node.any_of or ())):
+            _enum_items(child)
