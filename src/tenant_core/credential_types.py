@@ -23,7 +23,7 @@ from msgspec import Meta
 from tenant_core.connections import ConnectionReport, ConnectionStatus, TokenHealth
 from tenant_core.entities import RoutingKey, Tenant, wire_name
 from tenant_core.errors import FieldProblem, ValidationFailedError
-from tenant_core.validation import problem_from_msgspec
+from tenant_core.validation import problem_from_msgspec, refuse_unstorable_text
 
 if TYPE_CHECKING:
     from tenant_core.ports import Clock, GenesysCloud, MetaGraph, TenantRepository
@@ -127,6 +127,7 @@ class CredentialPolicy(abc.ABC):
         """Validate raw input (a dict from JSON, or a Struct) against :attr:`fields`; errors name
         ``<where><field>``. Legacy field names are accepted and stored under today's names."""
         raw = msgspec.to_builtins(data) if isinstance(data, msgspec.Struct) else data
+        refuse_unstorable_text(raw, where)  # as over HTTP, where the whole body is checked
         if isinstance(raw, dict):
             raw = self.prepared(self._today_names(raw, where))
         try:

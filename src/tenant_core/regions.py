@@ -44,12 +44,21 @@ for _key, (_host, _code) in _REGIONS.items():
     _BY_SPELLING[f"{_code}.mypurecloud.com"] = _host
     _BY_SPELLING[f"{_code}.pure.cloud"] = _host
 
-#: Every accepted spelling as a pattern (lowercase), so that schemas show what is accepted: each known
-#: spelling, optionally as an ``api.``/``login.`` host or an https URL of one.
+
+
+def _any_case(text: str) -> str:
+    """``text`` as a pattern matching it in any letter case (JSON Schema's regexes have no ``(?i)`` flag)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
+#: Every accepted spelling as a pattern, so that schemas show what is accepted: each known spelling,
+#: optionally as an ``api.``/``login.`` host or an https URL of one, in any case and with surrounding
+#: whitespace (:func:`normalise_region` folds both).
 SPELLING_PATTERN = (
-    r"^(?:https?://)?(?:(?:api|login|apps)\.)?(?:"
-    + "|".join(re.escape(s) for s in sorted(_BY_SPELLING, key=len, reverse=True))
-    + r")/?$"
+    rf"^\s*(?:{_any_case('https://')}|{_any_case('http://')})?(?:(?:{_any_case('api')}|{_any_case('login')}|"
+    rf"{_any_case('apps')})\.)?(?:"
+    + "|".join(_any_case(s) for s in sorted(_BY_SPELLING, key=len, reverse=True))
+    + r")/?\s*$"
 )
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")

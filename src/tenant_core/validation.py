@@ -6,7 +6,7 @@ import functools
 import re
 import unicodedata
 import zoneinfo
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -32,6 +32,8 @@ _FORMAT_HINTS = {
     "genesysRegion": _REGION_HINT,
     "region": _REGION_HINT,
     "language": "must be a language tag such as en or pt-BR",
+    "type": "must be known event types, comma-separated",
+    "If-Match": 'must be a version as sent in ETag, such as "3"',
 }
 
 
@@ -54,20 +56,73 @@ def problem_from_msgspec(message: str) -> FieldProblem:
 
 
 def validated(command: T) -> T:
-    """Check ``command`` against its type's constraints and the semantic rules; return it unchanged.
+    """``command`` exactly as the HTTP layer would have decoded it from JSON, checked by the semantic rules.
 
-    Use cases call this on every input, so in-process callers that build Structs by hand get the same
-    400-class errors as HTTP callers.
+    A Struct built in Python skips msgspec's checks (they run on decoding, not construction), so
+    ``UpdateTenant(status="suspended")`` holds a plain string where the rules expect
+    :class:`~tenant_core.entities.TenantStatus`. Use cases call this on every input: the command is encoded
+    to JSON and decoded back by :func:`checked_json`, the very step that HTTP bodies go through, so an
+    in-process caller gets the same values, or the same 400-class errors, as an HTTP caller sending the
+    same payload (``"100"`` is not a number; ``"suspended"`` becomes the enum; NUL is refused).
     """
     try:
-        msgspec.convert(msgspec.to_builtins(command), type(command))
+        body = msgspec.json.encode(command)
+    except UnicodeEncodeError:  # lone surrogates: no JSON text carries them
+        refuse_unstorable_text(msgspec.to_builtins(command))  # names the field
+        raise
+    except TypeError as exc:  # a value JSON has no form for (an arbitrary object)
+        raise ValidationFailedError.for_field("body", f"holds a value that is not JSON: {exc}") from None
+    return normalised(_checked_settings(checked_json(msgspec.json.decode(body), type(command))))
+
+
+def checked_json(value: Any, kind: Any) -> Any:
+    """A decoded JSON body as ``kind``: no NUL in any text, then msgspec's strict rules (no text for numbers
+    or booleans) with ``kind``'s constraints. HTTP bodies and :func:`validated` commands both pass here."""
+    refuse_unstorable_text(value)
+    try:
+        return msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError as exc:
         problem = problem_from_msgspec(str(exc))
         raise ValidationFailedError(f"Invalid {problem.field}: {problem.message}", [problem]) from None
+
+
+def refuse_unstorable_text(value: Any, where: str = "") -> None:
+    """Refuse NUL (``\\u0000``, which no text column can store) and lone surrogates (which no UTF-8 text can
+    carry: JSON decoding refuses them, so only in-process callers can send them) in any string or key."""
+    if (found := _bad_text(value, where.rstrip("."))) is not None:
+        field, message = found
+        raise ValidationFailedError.for_field(field, message)
+
+
+def _bad_text(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        return (path or "body", _text_problem(value)) if _text_problem(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _text_problem(key):
+                return path or "body", _text_problem(key)
+            if (found := _bad_text(item, f"{path}.{key}" if path else str(key))) is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if (found := _bad_text(item, f"{path}[{index}]")) is not None:
+                return found
+    return None
+
+
+def _text_problem(text: str) -> str:
+    if "\x00" in text:
+        return "must not contain NUL (\\u0000) characters"
+    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
+        return "must be valid Unicode text (no lone surrogates)"
+    return ""
+
+
+def _checked_settings(command: T) -> T:
     settings = getattr(command, "settings", None)
     if isinstance(settings, Settings):
         check_settings(settings)
-    return normalised(command)
+    return command
 
 
 def normalised(command: T) -> T:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import enum
 import random
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
 from tenant_core.change_events import ChangeEvent
 
@@ -109,23 +111,36 @@ class Delivery(msgspec.Struct, frozen=True):
     payload: bytes  # the exact body every attempt sends, so a receiver sees one message however often it comes
 
 
-class NewWebhook(msgspec.Struct, frozen=True):
-    """A subscription to create: the URL, the event types it wants, optionally one tenant."""
+WebhookUrl = Annotated[str, Meta(min_length=1, max_length=2048, examples=["https://example.com/hooks/tenants"])]
+#: Each an :class:`EventType`, judged by :func:`~tenant_core.change_events.checked_event_types` (the feed's filter
+#: too); the published contract lists them as an enum.
+EventTypes = Annotated[
+    list[Annotated[str, Meta(description="An event type")]],
+    Meta(min_length=1, max_length=20, description="The event types to deliver"),
+]
+WebhookTenant = Annotated[str, Meta(max_length=128, description="Only this tenant's events")]
+WebhookDescription = Annotated[str, Meta(max_length=500)]
 
-    url: str
-    event_types: list[str]
-    tenant_id: str | None = None
-    description: str | None = None
+
+class NewWebhook(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """``POST /webhooks``: subscribe ``url`` to ``event_types`` (of every tenant, or of ``tenant_id``)."""
+
+    url: WebhookUrl
+    event_types: EventTypes
+    tenant_id: WebhookTenant | None = None
+    description: WebhookDescription | None = None
 
 
-class WebhookChange(msgspec.Struct, frozen=True, omit_defaults=True):
-    """A partial change; ``UNSET`` fields stay as they are."""
+class WebhookChange(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel", forbid_unknown_fields=True):
+    """``PATCH /webhooks/{id}``: a partial change; ``UNSET`` fields stay as they are."""
 
-    url: str | msgspec.UnsetType = msgspec.UNSET
-    event_types: list[str] | msgspec.UnsetType = msgspec.UNSET
-    tenant_id: str | None | msgspec.UnsetType = msgspec.UNSET
-    description: str | None | msgspec.UnsetType = msgspec.UNSET
-    status: WebhookStatus | msgspec.UnsetType = msgspec.UNSET
+    url: WebhookUrl | msgspec.UnsetType = msgspec.UNSET
+    event_types: EventTypes | msgspec.UnsetType = msgspec.UNSET
+    tenant_id: WebhookTenant | None | msgspec.UnsetType = msgspec.UNSET
+    description: WebhookDescription | None | msgspec.UnsetType = msgspec.UNSET
+    status: (
+        Annotated[WebhookStatus, Meta(description="`disabled` pauses it; `active` resumes")] | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class CreatedWebhook(msgspec.Struct, frozen=True):

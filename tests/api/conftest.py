@@ -29,15 +29,17 @@ def bearer(role: Role, tenant_id: str | None = None, subject: str | None = None,
 ADMIN = bearer(Role.ADMIN, ttl=24 * 3600)
 
 
-def app_for(postgres_url: str, redis_url: str | None, **settings):
+def config_for(postgres_url: str, redis_url: str | None, **settings) -> Config:
     settings.setdefault("credentials_keys", TEST_CREDENTIALS_KEYS)
     settings.setdefault("webhook_allow_private", True)  # receivers in the tests listen on loopback
     settings.setdefault("webhook_retry_schedule", (0.2, 0.4, 0.8))
     settings.setdefault("event_retention_days", 36500.0)  # other suites write old events on the same database
     settings.setdefault("genesys_base_url", "http://127.0.0.1:9")  # never the real Genesys: nothing listens here
-    return create_app(
-        config=Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
-    )
+    return Config(database_url=postgres_url, redis_url=redis_url, jwt_secret=TEST_JWT_SECRET, **settings)
+
+
+def app_for(postgres_url: str, redis_url: str | None, **settings):
+    return create_app(config=config_for(postgres_url, redis_url, **settings))
 
 
 @pytest.fixture(scope="session", params=["fast-lane", "no-fast-lane"])

@@ -28,7 +28,7 @@ max-steps = 12
 inference.algorithms = []  # follow the schema's own links only
 
 [phases.stateful.generation]
-max-examples = 40
+max-examples = 150
 """
 
 
@@ -94,10 +94,20 @@ async def test_tenant_routes_and_their_links_give_no_server_error_and_no_schema_
     assert result.returncode == 0, summary
     assert " passed" in summary and "failures" not in summary.split("SUMMARY")[-1].lower(), summary
     assert "Stateful" in result.stdout, summary
-    # The operations an earlier run never reached past 404 now get real ids through the OpenAPI links.
+    # The operations an earlier run never reached past 404 now get real ids through the OpenAPI links: under
+    # one prefix at least (both serve the same route; which one a random walk reaches first is luck, and the
+    # published examples, which generation mixes in, make repeated creates conflict more often).
     unreached = _unreached(result.stdout)
-    for operation in NEEDED_REAL_IDS:
-        assert operation not in unreached, f"{operation} never got a real id:\n{unreached}"
+    for method, path in NEEDED_REAL_IDS:
+        reached = [f"{method} {prefix}{path}" not in unreached for prefix in ("/tenants", "/api/tenants")]
+        assert any(reached), f"{method} {path} never got a real id:\n{unreached}"
+
+
+#: Every check runs but these, whose rules the README's API section lists: the contract states every rule it
+#: can, but some are not JSON Schema's to state (a cursor this service issued, a signed signup state, an IANA
+#: zone, no NUL, an old and a new credential name that disagree, a stale If-Match version), and a deleted
+#: tenant's audit log stays readable on purpose (an audit trail outlives what it records).
+EXCLUDED_CHECKS = ["positive_data_acceptance", "use_after_free"]
 
 
 def _run(url: str, phases: str, filter_option: str) -> list[str]:
@@ -112,7 +122,8 @@ def _run(url: str, phases: str, filter_option: str) -> list[str]:
         "-H",
         f"Authorization: {ADMIN['Authorization']}",
         "--checks",
-        "not_a_server_error,response_schema_conformance",
+        "all",
+        *(["--exclude-checks", ",".join(EXCLUDED_CHECKS)] if EXCLUDED_CHECKS else []),
         # Valid and invalid inputs alike; the stateful phase follows the OpenAPI links with real ids.
         "--mode",
         "all",
@@ -129,16 +140,12 @@ def _run(url: str, phases: str, filter_option: str) -> list[str]:
 
 
 NEEDED_REAL_IDS = [
-    f"{method} {prefix}{path}"
-    for prefix in ("/tenants", "/api/tenants")
-    for method, path in (
-        ("DELETE", "/{tenant_id}/api-keys/{key_id}"),
-        ("GET", "/{tenant_id}/genesys/credentials"),
-        ("GET", "/{tenant_id}/credentials/{kind}"),
-        ("PATCH", "/{tenant_id}"),
-        ("GET", "/{tenant_id}/audit-log"),
-        ("POST", "/{tenant_id}/whatsapp/signup-state"),
-    )
+    ("DELETE", "/{tenant_id}/api-keys/{key_id}"),
+    ("GET", "/{tenant_id}/genesys/credentials"),
+    ("GET", "/{tenant_id}/credentials/{kind}"),
+    ("PATCH", "/{tenant_id}"),
+    ("GET", "/{tenant_id}/audit-log"),
+    ("POST", "/{tenant_id}/whatsapp/signup-state"),
 ]
 
 

@@ -23,13 +23,23 @@ from tenant_core import Principal, context
 from tenant_entrypoints import metrics
 from tenant_entrypoints.config import Config, ConfigError
 from tenant_entrypoints.container import Container, Services, build_container
+from tenant_entrypoints.http.allow_header import allow_every_method
 from tenant_entrypoints.http.auth import AuthMiddleware
+from tenant_entrypoints.http.credential_bodies import document_required_spellings
 from tenant_entrypoints.http.dependencies import DEPENDENCIES
 from tenant_entrypoints.http.early_refusals import refuse_before_routing
 from tenant_entrypoints.http.errors import EXCEPTION_HANDLERS, REFUSAL, document_error_responses
+from tenant_entrypoints.http.examples import add_examples
 from tenant_entrypoints.http.fast_lane import FastAnswer, try_fast_lane
-from tenant_entrypoints.http.openapi_refinements import add_links, ecma_patterns, forbid_unknown_fields
-from tenant_entrypoints.http.request import TenantServiceRequest, with_body_deadline
+from tenant_entrypoints.http.openapi_refinements import (
+    add_links,
+    ecma_patterns,
+    event_type_lists,
+    forbid_unknown_fields,
+    optional_bodies,
+    parameters_are_never_null,
+)
+from tenant_entrypoints.http.request import TenantServiceRequest, check_body, with_body_deadline
 from tenant_entrypoints.http.routes.api_keys import ApiKeyController, AuditController
 from tenant_entrypoints.http.routes.credentials import CredentialController
 from tenant_entrypoints.http.routes.events import EventController, WebhookController
@@ -211,6 +221,8 @@ def create_app(container: Container | None = None, config: Config | None = None)
     configure_logging(config.log_level, config.log_format, config.access_log_batch_ms)
     app = TenantServiceApp(
         request_class=TenantServiceRequest,
+        before_request=check_body,
+        before_send=[allow_every_method],
         route_handlers=[*_api_routers(), EventController, WebhookController, health, live, ready, prometheus_metrics],
         dependencies=DEPENDENCIES,
         middleware=[AuthMiddleware()],
@@ -246,6 +258,11 @@ def create_app(container: Container | None = None, config: Config | None = None)
     app.body_timeout = config.http_body_timeout
     document_error_responses(handler for route in app.routes for handler in getattr(route, "route_handlers", ()))
     add_links(app)
+    optional_bodies(app)
+    parameters_are_never_null(app)
+    event_type_lists(app)
     forbid_unknown_fields(app)
+    document_required_spellings(app)
+    add_examples(app)
     ecma_patterns(app)
     return app

@@ -100,6 +100,7 @@ STATUS_CODES: dict[int, str] = {
     409: "CONFLICT",
     412: "PRECONDITION_FAILED",
     413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
@@ -108,6 +109,7 @@ _FRAMEWORK_MESSAGES = {
     404: "Route not found",
     405: "Method not allowed for this route",
     413: "Request body is larger than 64 KiB",
+    415: "Request bodies must be JSON (Content-Type: application/json)",
 }
 
 
@@ -167,9 +169,11 @@ def _headers_for(exc: TenantServiceError) -> dict[str, str] | None:
     return None
 
 
-def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
-    """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field."""
-    problems = [_problem_from_item(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    """Litestar's own validation (bodies, query and path parameters) in the envelope, naming each field as
+    the caller sent it (``type``, ``If-Match``), not as the handler's argument is called."""
+    wire = _wire_names(request)
+    problems = [_problem_from_item(item, wire) for item in (exc.extra if isinstance(exc.extra, list) else [])]
     if not problems:  # body decoding failed: msgspec's message carries the JSON path
         problems = [_problem_from_detail(exc.detail)]
     details = [ErrorDetail.of(p) for p in problems]
@@ -196,11 +200,26 @@ def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[ErrorB
     return error_response(500, ErrorBody(error="Internal server error", code="INTERNAL_ERROR"))
 
 
-def _problem_from_item(item: Any) -> FieldProblem:
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Argument name → the name of the query parameter or header it is read from, where they differ."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # noqa: BLE001 - no route (a refusal before routing): no names to translate
+        return {}
+    names = {}
+    for name, parameter in parameters.items():
+        kwarg = parameter.kwarg_definition
+        alias = getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or getattr(kwarg, "name", None)
+        if isinstance(alias, str) and alias != name:
+            names[name] = alias
+    return names
+
+
+def _problem_from_item(item: Any, wire: dict[str, str]) -> FieldProblem:
     """One Litestar error item (``key`` is ``data`` for the body root) → the field in wire terms."""
     key = str(item.get("key") or "") if isinstance(item, dict) else ""
     message = str(item.get("message", "is invalid")) if isinstance(item, dict) else "is invalid"
-    path = "" if key in ("", "data") else key
+    path = "" if key in ("", "data") else wire.get(key, key)
     return problem_from_msgspec(f"{message} - at `$.{path}`" if path else message)
 
 
@@ -221,6 +240,7 @@ _ERROR_DESCRIPTIONS = {
     410: "CURSOR_EXPIRED: the feed cursor is older than retention; read from the start and rebuild",
     412: "PRECONDITION_FAILED: If-Match does not name the current version",
     413: "PAYLOAD_TOO_LARGE: body over 64 KiB",
+    415: "UNSUPPORTED_MEDIA_TYPE: the body is declared as something other than JSON",
     423: "TENANT_SUSPENDED: the resolved tenant is suspended; stop serving it (details.tenantId names it)",
     429: "RATE_LIMITED (see Retry-After)",
     500: "INTERNAL_ERROR",
@@ -240,7 +260,9 @@ def document_error_responses(route_handlers: Iterable[Any]) -> None:
         for status, description in _ERROR_DESCRIPTIONS.items()
     }
     for handler in route_handlers:
-        handler.responses = {**envelope, **(handler.responses or {})}
+        takes_body = "data" in handler.parsed_fn_signature.parameters  # only those answer 415
+        errors = {status: spec for status, spec in envelope.items() if status != 415 or takes_body}
+        handler.responses = {**errors, **(handler.responses or {})}
 
 
 EXCEPTION_HANDLERS = {

@@ -14,8 +14,9 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar.openapi.spec import Link, Operation, Schema
+from litestar.openapi.spec import Link, OpenAPIType, Operation, Reference, RequestBody, Schema
 
+from tenant_core.change_events import EventType
 from tenant_core.commands import WHOLE_STRING_END
 
 _METHODS = ("get", "put", "post", "patch", "delete")
@@ -85,6 +86,11 @@ def add_links(app: Litestar) -> None:
             _link(source, status, operations, tuple(prefix + t for t in targets), parameters)
 
 
+#: Reads of what a tenant gets only later (stored credentials): a tenant's id alone does not lead to them, so
+#: the links that hand out a new tenant's id do not point there (the credential writes' links do).
+_NOT_YET = ("/genesys/credentials", "/credentials/meta")
+
+
 def _link(
     source: Operation,
     status: str,
@@ -98,8 +104,11 @@ def _link(
     if response is None or isinstance(response, dict):
         return
     links = dict(getattr(response, "links", None) or {})
+    hands_out_tenants = set(parameters) == {"tenant_id"}
     for path, target in operations:
         if not path.startswith(under) or target is source or target.operation_id is None:
+            continue
+        if hands_out_tenants and path.endswith(_NOT_YET) and target.request_body is None:
             continue
         names = {p.name for p in (target.parameters or []) if getattr(p, "param_in", None) == "path"}
         if names <= set(parameters):
@@ -132,3 +141,53 @@ def _ecma(node: Any, seen: set[int]) -> None:
         return
     for child in children:
         _ecma(child, seen)
+
+
+def optional_bodies(app: Litestar) -> None:
+    """A body the route may go without (its ``data`` has a default) is not ``required`` (Litestar says it is)."""
+    paths = app.openapi_schema.paths or {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is None or not data.is_optional:
+                continue
+            item = paths.get(route.path_format)
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower(), None) if item is not None else None
+                if operation is not None and isinstance(operation.request_body, RequestBody):
+                    operation.request_body.required = False
+
+
+def parameters_are_never_null(app: Litestar) -> None:
+    """A query parameter or header the caller leaves out is absent, never ``null``: Litestar describes optional
+    ones as ``oneOf [T, null]``, which invites clients (and generators) to send the text ``null``."""
+    for _, operation in _operations(app):
+        for parameter in operation.parameters or []:
+            schema = getattr(parameter, "schema", None)
+            if isinstance(schema, Schema) and schema.one_of:
+                kept = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)]
+                if len(kept) == 1 and isinstance(kept[0], Schema | Reference):
+                    schema.one_of = None
+                    if isinstance(kept[0], Reference):
+                        schema.all_of = [kept[0]]
+                    else:
+                        schema.type = kept[0].type
+                        schema.enum = schema.enum or kept[0].enum
+
+
+def event_type_lists(app: Litestar) -> None:
+    """List the event types a subscription's ``eventTypes`` takes, as an enum: the core judges the names with
+    :func:`~tenant_core.change_events.checked_event_types` (as it does the feed's filter), not by their type."""
+    components = app.openapi_schema.components
+    for name in ("NewWebhook", "WebhookChange"):
+        schema = ((components.schemas or {}) if components else {}).get(name)
+        if isinstance(schema, Schema):
+            _enum_items((schema.properties or {}).get("eventTypes"))
+
+
+def _enum_items(node: Any) -> None:
+    if isinstance(node, Schema):
+        if node.type == OpenAPIType.ARRAY and isinstance(node.items, Schema):
+            node.items.enum = [t.value for t in EventType]
+        for child in (*(node.one_of or ()), *(node.any_of or ())):
+            _enum_items(child)

@@ -1,13 +1,19 @@
-"""Request bodies: a deadline for their arrival, and JSON decoded with the failures Litestar lets through
-turned into 400s.
+"""Request bodies: a deadline for their arrival, and JSON checked by the core's rules before a route sees it.
 
 A body that has not fully arrived ``HTTP_BODY_TIMEOUT_SECONDS`` after the app first asks for it is answered
 408 ``REQUEST_TIMEOUT`` and its connection closed (:func:`with_body_deadline`): a client that sends headers
 and then trickles or withholds the body would otherwise hold a request, and its connection, for ever.
 
+The body a route declares is checked first (:func:`check_body`): another ``Content-Type`` than JSON
+(``text/plain``, a form) is a 415; one sent without a ``Content-Type`` is read as JSON, as the platform's
+older callers send it; a missing or empty body where the route requires one is "Request body required".
+Then it is decoded by :func:`tenant_core.validation.checked_json`, the step the core applies to commands
+built in Python: the declared type, strictly (``"100"`` is not a number), with no NUL (``\\u0000``, which no
+text column can store) — so a payload gives the same value or the same error in-process and over HTTP.
+
 Litestar reports malformed JSON itself, but a body that is not UTF-8, or nested deeper than the decoder's
-recursion limit, escapes as ``UnicodeDecodeError`` / ``RecursionError`` (a 500). And JSON may carry NUL
-(``\\u0000``), which no text column can store. All three are the caller's mistake and answered as such.
+recursion limit, escapes as ``UnicodeDecodeError`` / ``RecursionError`` (a 500): both are answered as the
+caller's mistake.
 """
 
 from __future__ import annotations
@@ -16,12 +22,11 @@ import asyncio
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.types import Message, Receive
 
-from tenant_core.errors import ValidationFailedError
-
-_NUL_ESCAPE = b"\\u0000"
+from tenant_core.errors import FieldProblem, ValidationFailedError
+from tenant_core.validation import checked_json
 
 
 class BodyTimeoutError(HTTPException):
@@ -50,32 +55,48 @@ def with_body_deadline(receive: Receive, seconds: float) -> Receive:
     return receive_before_deadline
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (or key) in ``value`` holding NUL, or ``None``."""
-    if isinstance(value, str):
-        return (path or "body") if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            child = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return path or "body"
-            if (found := nul_path(item, child)) is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if (found := nul_path(item, f"{path}[{index}]")) is not None:
-                return found
-    return None
+class UnsupportedMediaTypeError(HTTPException):
+    """The body is declared as something other than JSON: 415."""
+
+    status_code = 415
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` or any ``application/…+json``, with any parameters; no header counts as JSON."""
+    if content_type is None or not content_type.strip():
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def body_required() -> ValidationFailedError:
+    return ValidationFailedError("Request body required", [FieldProblem("body", "is required: send a JSON object")])
+
+
+async def check_body(request: Request[Any, Any, Any]) -> None:
+    """Before a route's arguments are gathered, the body it declares is checked: JSON by media type, present
+    unless optional, and decoded by the core's rules into the declared type. (Litestar alone reads no empty
+    body, reports it as a missing argument ``data``, and converts text to numbers.)"""
+    declared = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if declared is None:
+        return
+    if not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaTypeError(detail="Request bodies must be JSON (Content-Type: application/json)")
+    if not (await request.body()).strip():
+        if declared.is_optional:
+            return
+        raise body_required()
+    checked_json(await request.json(), declared.annotation)  # Litestar then converts a value known to be good
 
 
 class TenantServiceRequest(Request[Any, Any, Any]):
     async def json(self) -> Any:
         try:
-            value = await super().json()
+            return await super().json()
         except UnicodeDecodeError:
             raise ValidationFailedError.for_field("body", "must be UTF-8 encoded JSON") from None
         except RecursionError:
             raise ValidationFailedError.for_field("body", "JSON is nested too deeply") from None
-        if _NUL_ESCAPE in await self.body() and (field := nul_path(value)) is not None:
-            raise ValidationFailedError.for_field(field, "must not contain NUL (\\u0000) characters")
-        return value
+        except SerializationException as exc:  # malformed JSON, or not UTF-8
+            reason = "must be UTF-8 encoded JSON" if "UTF-8" in exc.detail else f"is not valid JSON: {exc.detail}"
+            raise ValidationFailedError.for_field("body", reason) from None

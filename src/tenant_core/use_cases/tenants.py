@@ -151,6 +151,7 @@ class TenantService:
         """Newest first. Page by ``offset``, or by the cursor ``after`` (the ``next`` of the previous page),
         which costs the same however deep the page is and never repeats or skips a row under inserts."""
         principal.require(Permission.TENANTS_LIST)
+        query = validated(query)
         limit, offset = page_window(query.limit, query.offset, after)
         if query.q and any(ord(c) < 32 for c in query.q):
             raise ValidationFailedError.for_field("q", "must not contain control characters")
@@ -190,7 +191,7 @@ class TenantService:
     async def complete_onboarding(self, principal: Principal, tenant_id: str, command: CompleteOnboarding) -> Tenant:
         """Mark onboarding done. Never clears a ``whatsappConfigured`` already set by signup."""
         principal.require(Permission.TENANTS_ONBOARD, tenant_id)
-        validated(command)
+        command = validated(command)
 
         def finish(current: Tenant) -> dict[str, Any]:
             return {

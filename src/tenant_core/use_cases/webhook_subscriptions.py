@@ -15,6 +15,7 @@ from tenant_core.ports import Clock, Storage, WebhookSender
 from tenant_core.sealed_kinds import WEBHOOK_SECRETS
 from tenant_core.sealing import SealedValues
 from tenant_core.security import Permission, Principal
+from tenant_core.validation import validated
 from tenant_core.webhook_urls import parse_webhook_url
 from tenant_core.webhooks import (
     CreatedWebhook,
@@ -41,6 +42,7 @@ class WebhookSubscriptions:
     async def create(self, principal: Principal, new: NewWebhook) -> CreatedWebhook:
         """Subscribe; the signing secret is returned here only, and stored sealed."""
         principal.require(Permission.WEBHOOKS_MANAGE)
+        new = validated(new)
         await self._check(new.url, new.event_types, new.tenant_id, new.description)
         webhook_id = "wh_" + secrets.token_hex(8)
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -49,7 +51,7 @@ class WebhookSubscriptions:
         webhook = Webhook(
             id=webhook_id,
             url=new.url,
-            event_types=sorted(set(new.event_types)),
+            event_types=sorted({str(t) for t in new.event_types}),
             tenant_id=new.tenant_id,
             description=new.description,
             status=WebhookStatus.ACTIVE,
@@ -74,12 +76,12 @@ class WebhookSubscriptions:
 
     async def update(self, principal: Principal, webhook_id: str, change: WebhookChange) -> Webhook:
         current = await self.get(principal, webhook_id)
-        fields = msgspec.structs.asdict(change)
+        fields = msgspec.structs.asdict(validated(change))
         fields = {k: v for k, v in fields.items() if v is not msgspec.UNSET}
         if not fields:
             raise ValidationFailedError("Request body must change at least one field", [])
         if "event_types" in fields:
-            fields["event_types"] = sorted(set(fields["event_types"]))
+            fields["event_types"] = sorted({str(t) for t in fields["event_types"]})
         changed = msgspec.structs.replace(current, **fields, updated_at=self._clock.now())
         await self._check(changed.url, changed.event_types, changed.tenant_id, changed.description)
         async with self._storage.unit_of_work() as uow:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from tenant_core import ApiKeyService, AuditTrail, Principal
 from tenant_core.api_key_secrets import ApiKeyName
 from tenant_core.entities import ApiKey, AuditPage
+from tenant_core.paging import MAX_OFFSET
 from tenant_entrypoints.http.schemas import Message
 
 
@@ -90,8 +91,8 @@ class AuditController(Controller):
         tenant_id: FromPath[str],
         audit_trail: NamedDependency[AuditTrail],
         principal: NamedDependency[Principal],
-        limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 20,
-        offset: Annotated[int, QueryParameter(description="Events to skip")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, description="Page size; values over 100 are clamped")] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Events to skip")] = 0,
         after: Annotated[
             str | None,
             QueryParameter(max_length=200, description="Cursor: the `next` of the previous page (instead of offset)"),

@@ -16,21 +16,21 @@ from tenant_core import ConnectionChecks, ConnectionReport, ConnectionStatus, Pr
 from tenant_core.credential_kinds.genesys import GENESYS
 from tenant_core.credential_kinds.whatsapp import WHATSAPP
 from tenant_core.credential_registry import CREDENTIAL_POLICIES, credential_policy
-from tenant_core.credential_types import CredentialPolicy
-from tenant_core.errors import NotFoundError, ValidationFailedError
+from tenant_core.errors import NotFoundError
 from tenant_core.use_cases.credential_reads import CredentialsRead, MaskedCredentials
 from tenant_core.use_cases.vault import CredentialVault
+from tenant_entrypoints.http.credential_bodies import (
+    GenesysCredentialsBody,
+    StoreCredentials,
+    WhatsAppConfigBody,
+    check_required,
+    sent,
+    stored_kind,
+)
 from tenant_entrypoints.http.schemas import Message
 
 #: The registered credential types' names, as the schema's enum (types registered before this module loads).
 CredentialTypeName = Literal[CREDENTIAL_POLICIES.names()]  # type: ignore[valid-type]
-
-
-class StoreCredentials(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``credentials`` holds the fields of ``type``: see GenesysCredentials and WhatsAppCredentials."""
-
-    type: CredentialTypeName  # type: ignore[valid-type]
-    credentials: dict[str, Any]
 
 
 class CredentialsStored(msgspec.Struct, rename="camel"):
@@ -38,42 +38,6 @@ class CredentialsStored(msgspec.Struct, rename="camel"):
     message: str
     success: bool = True
     routing_keys_not_bound: list[str] | UnsetType = UNSET
-
-
-def _legacy_tolerant_body(policy: CredentialPolicy, name: str, required: tuple[str, ...] = ()) -> type[msgspec.Struct]:
-    """A request body with the credential's fields under today's names and the legacy ones.
-
-    Only ``required`` are required here; the core checks the rest of the credential after renaming legacy
-    names (so ``openMsgIntegrationId`` can stand in for ``integrationId``), and names each bad field.
-    """
-    fields: list[tuple[str, Any, Any]] = []
-    wire: dict[str, str] = {}
-    for field in msgspec.structs.fields(policy.fields):
-        wire[field.name] = field.encode_name
-        optional = field.name not in required
-        fields.append((field.name, (field.type | UnsetType) if optional else field.type, UNSET if optional else ...))
-    for legacy, today in policy.legacy_names.items():
-        doc = Annotated[str | UnsetType, Meta(description=f"Legacy name of {today}")]
-        fields.append((f"legacy_{legacy}", doc, UNSET))
-        wire[f"legacy_{legacy}"] = legacy
-    return msgspec.defstruct(
-        name,
-        [f if f[2] is not ... else f[:2] for f in fields],
-        kw_only=True,
-        frozen=True,
-        forbid_unknown_fields=True,
-        rename=wire,
-    )
-
-
-GenesysCredentialsBody = _legacy_tolerant_body(
-    GENESYS, "GenesysCredentialsBody", required=("client_id", "client_secret", "region")
-)
-WhatsAppConfigBody = _legacy_tolerant_body(WHATSAPP, "WhatsAppConfigBody")
-
-
-def _sent(body: msgspec.Struct) -> dict[str, Any]:
-    return msgspec.to_builtins(body)  # UNSET fields are left out
 
 
 #: ``GET /credentials/{type}``: the ``{type, credentials, updatedAt}`` view, with every credential field also
@@ -203,15 +167,16 @@ class CredentialController(Controller):
     async def store(
         self,
         tenant_id: FromPath[str],
-        data: JSONBody[StoreCredentials],
+        data: JSONBody[StoreCredentials],  # type: ignore[valid-type]
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> CredentialsStored:
-        outcome = await vault.store(principal, tenant_id, data.type, data.credentials)
-        logger.info("Credentials stored", tenant_id=tenant_id, type=data.type, actor=principal.subject)
+        kind = stored_kind(data)
+        outcome = await vault.store(principal, tenant_id, kind, sent(data.credentials))
+        logger.info("Credentials stored", tenant_id=tenant_id, type=kind, actor=principal.subject)
         return CredentialsStored(
-            type=data.type,
-            message=f"{data.type} credentials stored successfully",
+            type=kind,
+            message=f"{kind} credentials stored successfully",
             routing_keys_not_bound=_not_bound(outcome.unbound),
         )
 
@@ -272,14 +237,11 @@ class CredentialController(Controller):
         principal: NamedDependency[Principal],
         verify: Annotated[bool, QueryParameter(description="Check with Genesys Cloud before storing")] = False,
     ) -> GenesysUpdated:
-        sent = _sent(data)
-        if sent.get("integrationId") is None and sent.get("openMsgIntegrationId") is None:
-            # The contract of this route (unlike POST /credentials) requires the integration.
-            raise ValidationFailedError.for_field("integrationId", "Object missing required field `integrationId`")
+        sent_fields = check_required(data)  # this route, unlike POST /credentials, requires the integration
         if verify:
-            outcome = await connections.store_genesys(principal, tenant_id, sent)
+            outcome = await connections.store_genesys(principal, tenant_id, sent_fields)
         else:
-            outcome = await vault.store(principal, tenant_id, GENESYS.name, sent, where="")
+            outcome = await vault.store(principal, tenant_id, GENESYS.name, sent_fields, where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="genesys", actor=principal.subject)
         tenant = outcome.tenant
         summary = GenesysTenantSummary(tenant.id, tenant.name, tenant.genesys_region, tenant.genesys_integration_id)
@@ -344,7 +306,7 @@ class CredentialController(Controller):
         vault: NamedDependency[CredentialVault],
         principal: NamedDependency[Principal],
     ) -> WhatsAppStored:
-        outcome = await vault.store(principal, tenant_id, WHATSAPP.name, _sent(data), where="")
+        outcome = await vault.store(principal, tenant_id, WHATSAPP.name, sent(data), where="")
         logger.info("Credentials stored", tenant_id=tenant_id, type="whatsapp", actor=principal.subject)
         config = WhatsAppView.of(await vault.view(principal, tenant_id, WHATSAPP.name))
         return WhatsAppStored(config=config, routing_keys_not_bound=_not_bound(outcome.unbound))

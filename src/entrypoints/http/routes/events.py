@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import Meta
 
 from tenant_core import Principal
 from tenant_core.change_events import ChangeEvent, EventType
@@ -17,8 +18,9 @@ from tenant_core.use_cases.events import EventFeed
 from tenant_core.use_cases.webhook_subscriptions import WebhookSubscriptions
 from tenant_core.webhooks import Delivery, NewWebhook, Webhook, WebhookChange, WebhookStatus
 
-#: The wire names a subscription may ask for, as an enum in the schema (clients and generators see the list).
-EventTypeName = Annotated[EventType, Meta(description="An event type")]
+#: The feed's ``type`` filter as the feed reads it: known event types, comma-separated (spaces and empty entries
+#: are ignored), so that the published pattern lists the types and refuses what the feed refuses.
+EVENT_TYPE_FILTER = r"^[\s,]*(?:(?:" + "|".join(re.escape(t.value) for t in EventType) + r")\s*(?:,[\s,]*|$))*$"
 
 
 class CloudEvent(msgspec.Struct):
@@ -57,9 +59,15 @@ class EventController(Controller):
             str | None,
             QueryParameter(max_length=19, description="Cursor: a `next` (or an event's `sequence`); none: oldest kept"),
         ] = None,
-        limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, description="Page size; values over 100 are clamped")] = 100,
         event_type: Annotated[
-            str | None, QueryParameter(name="type", max_length=1000, description="Only these types, comma-separated")
+            str | None,
+            QueryParameter(
+                name="type",
+                max_length=1000,
+                pattern=EVENT_TYPE_FILTER,
+                description="Only these types, comma-separated: " + ", ".join(t.value for t in EventType),
+            ),
         ] = None,
         tenant_id: Annotated[
             str | None, QueryParameter(name="tenantId", max_length=128, description="Only this tenant's events")
@@ -100,21 +108,6 @@ class CreatedWebhookView(WebhookView):
 
 class WebhookList(msgspec.Struct):
     webhooks: list[WebhookView]
-
-
-class NewWebhookBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    url: Annotated[str, Meta(min_length=1, max_length=2048, examples=["https://example.com/hooks/tenants"])]
-    event_types: Annotated[list[EventTypeName], Meta(min_length=1, max_length=20)]
-    tenant_id: Annotated[str, Meta(max_length=128)] | None = None
-    description: Annotated[str, Meta(max_length=500)] | None = None
-
-
-class WebhookChangeBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    url: Annotated[str, Meta(min_length=1, max_length=2048)] | UnsetType = UNSET
-    event_types: Annotated[list[EventTypeName], Meta(min_length=1, max_length=20)] | UnsetType = UNSET
-    tenant_id: Annotated[str, Meta(max_length=128)] | None | UnsetType = UNSET
-    description: Annotated[str, Meta(max_length=500)] | None | UnsetType = UNSET
-    status: Annotated[WebhookStatus, Meta(description="`disabled` pauses it; `active` resumes")] | UnsetType = UNSET
 
 
 class AttemptView(msgspec.Struct, rename="camel"):
@@ -163,12 +156,11 @@ class WebhookController(Controller):
     @post("/", status_code=201, summary="Subscribe a URL to event types (its signing secret is shown only here)")
     async def create(
         self,
-        data: JSONBody[NewWebhookBody],
+        data: JSONBody[NewWebhook],
         webhooks: NamedDependency[WebhookSubscriptions],
         principal: NamedDependency[Principal],
     ) -> CreatedWebhookView:
-        new = NewWebhook(data.url, [t.value for t in data.event_types], data.tenant_id, data.description)
-        created = await webhooks.create(principal, new)
+        created = await webhooks.create(principal, data)
         view = WebhookView.of(created.webhook)
         return CreatedWebhookView(**msgspec.structs.asdict(view), secret=created.secret)
 
@@ -191,15 +183,11 @@ class WebhookController(Controller):
     async def update(
         self,
         webhook_id: FromPath[str],
-        data: JSONBody[WebhookChangeBody],
+        data: JSONBody[WebhookChange],
         webhooks: NamedDependency[WebhookSubscriptions],
         principal: NamedDependency[Principal],
     ) -> WebhookView:
-        fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
-        if "event_types" in fields:
-            fields["event_types"] = [t.value for t in fields["event_types"]]
-        change = WebhookChange(**fields)
-        return WebhookView.of(await webhooks.update(principal, webhook_id, change))
+        return WebhookView.of(await webhooks.update(principal, webhook_id, data))
 
     @delete("/{webhook_id:str}", status_code=204, summary="Unsubscribe (its queued deliveries are dropped)")
     async def remove(
@@ -216,7 +204,7 @@ class WebhookController(Controller):
         webhook_id: FromPath[str],
         webhooks: NamedDependency[WebhookSubscriptions],
         principal: NamedDependency[Principal],
-        limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 20,
+        limit: Annotated[int, QueryParameter(ge=1, description="Page size; values over 100 are clamped")] = 20,
         before: Annotated[
             str | None, QueryParameter(max_length=64, description="A delivery id: list those older than it")
         ] = None,

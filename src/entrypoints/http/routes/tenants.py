@@ -25,6 +25,7 @@ from tenant_core import (
     UpdateTenant,
 )
 from tenant_core.errors import ValidationFailedError
+from tenant_core.paging import MAX_OFFSET
 from tenant_entrypoints.http.schemas import Message, ProvisionResult, TenantChanged, TenantCreated
 
 IdempotencyKey = Annotated[
@@ -36,9 +37,16 @@ IdempotencyKey = Annotated[
         description="Repeat a create safely: the same key and body within 24 h return the first response",
     ),
 ]
+#: What If-Match may hold: a version as ETag sends it (``"3"``; ``W/"3"`` and a bare ``3`` too), or ``*``.
+IF_MATCH_PATTERN = r'^ *(?:\*|(?:W/)?"?[0-9]{1,18}"?) *$'
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", required=False, description='Expected version, as sent in ETag: "3"'),
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        pattern=IF_MATCH_PATTERN,
+        description='Expected version, as sent in ETag: "3" (W/"3" and 3 too); * or none: no condition',
+    ),
 ]
 
 
@@ -83,8 +91,8 @@ class TenantController(Controller):
         self,
         tenants: NamedDependency[TenantService],
         principal: NamedDependency[Principal],
-        limit: Annotated[int, QueryParameter(description="Page size; values over 100 are clamped")] = 20,
-        offset: Annotated[int, QueryParameter(description="Rows to skip")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, description="Page size; values over 100 are clamped")] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
         status: Annotated[TenantStatus | None, QueryParameter(description="Only this status")] = None,
         q: Annotated[
             str | None,
