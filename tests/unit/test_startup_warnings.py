@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from tenant_entrypoints.cli import warn_of_generated_secrets
+from tenant_entrypoints.cli.serve import warn_of_generated_secrets
 from tenant_entrypoints.config import Config
 
 KEYS = "k1=" + "A" * 43 + "="
