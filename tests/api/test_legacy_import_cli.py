@@ -304,7 +304,7 @@ async def test_rerun_is_a_no_op_and_dry_run_writes_nothing(
 
 
 async def test_an_interrupted_import_is_finished_by_running_it_again(postgres_url, legacy_db, clean_postgres):
-    total = 1500
+    total = 600  # one transaction a tenant: enough to interrupt after 100, few enough to finish quickly
     old = await asyncpg.connect(legacy_db)
     await old.executemany(
         "INSERT INTO tenants (tenant_id, name, email, genesys_region) VALUES ($1, $2, $3, 'aps1')",
