@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from tenant_core import Role
@@ -28,6 +31,19 @@ async def lane(client, path: str, headers: dict[str, str]) -> tuple[FastAnswer |
     return answer, sent
 
 
+async def warmed_lane(client, path: str, headers: dict[str, str]):
+    """The normal route's answer (which warms the cache), then the lane's. On a loaded machine the cache
+    follower's latest confirmation can be older than the staleness bound, and then the cache is (rightly) not
+    served and the lane declines: warm and ask again until it answers, for a few seconds at most."""
+    deadline = time.monotonic() + 10
+    while True:
+        normal = await client.get(path, headers=headers)
+        answer, sent = await lane(client, path, headers)
+        if answer is not None or time.monotonic() > deadline:
+            return normal, answer, sent
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("prefix", ["/tenants", "/api/tenants"])
 async def test_fast_lane_matches_the_normal_route_byte_for_byte(client, prefix):
     await client.post(
@@ -35,9 +51,8 @@ async def test_fast_lane_matches_the_normal_route_byte_for_byte(client, prefix):
     )
     service = bearer(Role.SERVICE, subject="router-fast")
     for path in (f"{prefix}/by-phone/9001", f"{prefix}/by-integration/i-9", f"{prefix}/by-genesys-org/o-9"):
-        normal = await client.get(path, headers=service)  # verifies the token and warms the cache
+        normal, answer, sent = await warmed_lane(client, path, service)  # the first also verifies the token
         assert normal.status_code == 200
-        answer, sent = await lane(client, path, service)
         assert answer is not None and answer[0].startswith(prefix) and answer[1].subject == "router-fast"
         start, body = sent
         assert start["status"] == 200 and body["body"] == normal.content
