@@ -24,7 +24,7 @@ import msgspec
 from loguru import logger
 
 from tenant_core.security import Principal, Role
-from tenant_entrypoints.config import Config, ConfigError
+from tenant_entrypoints.config import Config, ConfigError, check_database_url
 from tenant_entrypoints.log import configure_logging
 from tenant_entrypoints.serve_worker import MASTER_PID
 
@@ -235,6 +235,10 @@ def _container(config: Config, dsn: str):  # type: ignore[no-untyped-def]
 async def _open_legacy_source(source_dsn: str):  # type: ignore[no-untyped-def]
     from tenant_adapters.legacy import PostgresLegacySource
 
+    try:
+        check_database_url(source_dsn, "--from")
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
     try:
         return await PostgresLegacySource.connect(source_dsn)
     except Exception as exc:  # OSError, a malformed URL, asyncpg's errors: all mean "check --from"
