@@ -140,11 +140,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
     def check(self) -> None:
         if self.database_url is not None:
-            parts = urlsplit(self.database_url)
-            if parts.scheme not in ("postgres", "postgresql"):
-                raise ConfigError("DATABASE_URL must look like postgresql://user:password@host:5432/dbname")
-        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigError("REDIS_URL must look like redis://host:6379/0")
+            check_database_url(self.database_url, "DATABASE_URL")
+        if self.redis_url is not None:
+            check_url(self.redis_url, "REDIS_URL", ("redis", "rediss", "unix"), "redis://host:6379/0")
         if self.jwt_secret is not None and len(self.jwt_secret) < MIN_SECRET_LENGTH:
             raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         if self.jwt_secrets is not None:
@@ -169,8 +167,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigError(
                     "GENESYS_BASE_URL is for tests: it must point at loopback, like http://127.0.0.1:8081"
                 )
-        if self.rabbitmq_url is not None and urlsplit(self.rabbitmq_url).scheme not in ("amqp", "amqps"):
-            raise ConfigError("RABBITMQ_URL must look like amqp://user:password@host:5672/")
+        if self.rabbitmq_url is not None:
+            check_url(self.rabbitmq_url, "RABBITMQ_URL", ("amqp", "amqps"), "amqp://user:password@host:5672/")
         if self.log_format not in (None, "json", "text"):
             raise ConfigError("LOG_FORMAT must be json or text")
         if self.log_level not in LOG_LEVELS:
@@ -200,6 +198,28 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         from tenant_entrypoints.local_secrets import read_or_create
 
         return parse_keys(self.credentials_keys or f"local={read_or_create(self.data_dir / 'credentials-key')}")
+
+
+def check_database_url(url: str, name: str) -> None:
+    check_url(url, name, ("postgres", "postgresql"), "postgresql://user:password@host:5432/dbname")
+
+
+def check_url(url: str, name: str, schemes: tuple[str, ...], example: str) -> None:
+    """A URL of one of ``schemes`` whose parts read as meant. An unencoded ``#``, ``/`` or ``?`` in the password
+    ends the host part early, and the password's start would be read as the port and quoted by whichever parser
+    refuses it; the message names no part of the URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        raise ConfigError(f"{name} must look like {example}")
+    try:
+        port = parts.port
+    except ValueError:  # not a number (most often a password's start), or out of range
+        port = -1
+    if port == -1 or parts.fragment or "@" in parts.path:
+        raise ConfigError(
+            f"{name} cannot be read as a URL like {example}: percent-encode '#', '/', '?' and '@' in the user "
+            "name and password (# as %23) and give the port as a number"
+        )
 
 
 def _schedule(text: str | None) -> tuple[float, ...]:

@@ -159,9 +159,10 @@ class AccessLog:
             tenant_id = principal.tenant_id or tenant_id
         if self.readable:
             stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
-            who = f" {role}:{subject}" if subject else ""
+            # A tenant id comes percent-decoded from the path, so from anyone: control characters are escaped.
+            who = f" {role}:{_printable(subject)}" if subject else ""
             why = f" ({reason})" if reason else ""
-            tenant = f" tenant={tenant_id}" if tenant_id else ""
+            tenant = f" tenant={_printable(tenant_id)}" if tenant_id else ""
             sys.stderr.write(
                 f"{stamp} INFO    {method} {path} {status}{why} {duration_ms}ms{who}{tenant} {route} "
                 f"from {client_ip} [{correlation_id}]\n"
@@ -194,6 +195,12 @@ class AccessLog:
                 self._timer = asyncio.get_running_loop().call_later(self.batch_seconds, self.flush)
             except RuntimeError:  # no event loop (a synchronous caller): write at once
                 self.flush()
+
+
+def _printable(text: str) -> str:
+    """``text`` with each control character escaped (``\\n``, ``\\x1b``), so that it cannot start a line or
+    move the cursor."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 ACCESS_LOG = AccessLog()

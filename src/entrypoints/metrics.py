@@ -66,9 +66,13 @@ SEALED_UNREADABLE = Counter(
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+#: The methods counted by name; any other (a caller may send any token, tens of kilobytes long) is OTHER, so no
+#: request can add a series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    method = method if method in _METHODS else "OTHER"
     children = _request_children.get((method, route, status))
     if children is None:  # labels() costs more than the increment; the set of routes is small and fixed
         children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))

@@ -143,3 +143,39 @@ async def test_both_lanes_name_the_resolving_service(client, anonymous, capfd):
             "/tenants/by-phone/{phone_number_id}",
         )
         assert line["path"] == "/tenants/by-phone/7001" and line["clientIp"] == "testclient"
+
+
+async def test_a_401_never_says_which_claim_was_wrong_or_that_the_tenant_is_gone(client, anonymous, capfd):
+    """A signed token with a lifetime over the maximum, no valid role, no tenant_id or a fractional exp was told
+    so ("Token lifetime exceeds the allowed maximum", "Token has no valid role", ...), and a genuine key or token
+    of a deleted tenant was told "The tenant of these credentials no longer exists". Each now gets the generic
+    answer of its kind of credential; the line keeps the reason."""
+    import time
+
+    import jwt
+
+    from tests.api.conftest import TEST_JWT_SECRET
+
+    tenant_id, secret, _ = await _tenant(client)
+    assert (await client.patch(f"/tenants/{tenant_id}", json={"status": "deleted"})).status_code == 200
+    now = int(time.time())
+    base = {"sub": "billing", "role": "service", "iat": now, "exp": now + 60}
+    tokens = {
+        "too_long_lived": {"exp": now + 90 * 86400},
+        "invalid_claims": {"role": "root"},
+        "invalid_claims_2": {"role": "tenant"},
+        "invalid_claims_3": {"exp": now + 60.5},
+        "tenant_deleted": {"role": "tenant", "tenant_id": tenant_id},
+    }
+    answers = {}
+    for name, claims in tokens.items():
+        token = jwt.encode({**base, **claims}, TEST_JWT_SECRET, algorithm="HS256")
+        headers = {"Authorization": f"Bearer {token}", "X-Request-ID": name}
+        answers[name] = await anonymous.get("/tenants/by-phone/1", headers=headers)
+    for name, answer in answers.items():
+        assert answer.json() == {"error": "Invalid or expired token", "code": "UNAUTHORIZED"}, name
+    key = await anonymous.get(f"/tenants/{tenant_id}", headers={"X-API-Key": secret, "X-Request-ID": "key-gone"})
+    assert key.json() == {"error": "Invalid API key", "code": "UNAUTHORIZED"}
+    lines = {line["correlationId"]: line for line in access_lines(capfd)}
+    assert {name: lines[name]["reason"] for name in answers} == {name: name.rstrip("_23") for name in answers}
+    assert lines["key-gone"]["reason"] == "tenant_deleted"

@@ -303,3 +303,20 @@ async def test_a_graph_timeout_is_a_failed_check_and_keeps_the_health(client, gr
     assert token["ok"] is False and "did not answer in time" in token["detail"]
     view = (await client.get(f"/tenants/{tenant_id}/whatsapp")).json()
     assert view["health"] == "ok" and view["lastCheck"]["ok"] is False
+
+
+async def test_a_graph_message_that_repeats_the_token_reaches_nobody(client, graph):
+    """Graph answers a token it cannot parse with "Malformed access token <the token>" (code 190). That message
+    became the check's detail as sent: in the report, the masked WhatsApp view's lastCheck, the
+    connection.failed event (feed, webhooks, bus) and the audit log, all places where the token is never shown."""
+    tenant_id = await _signed_up(client)
+    graph.behaviour.failures["debug_token"] = Failure(message=f"Malformed access token {TOKEN}", code=190)
+    response = await client.post(f"/tenants/{tenant_id}/whatsapp/verify")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["ok"] is False and "Malformed access token" in report["checks"][0]["detail"]
+    for path in (f"/tenants/{tenant_id}/whatsapp", f"/events?tenantId={tenant_id}", f"/tenants/{tenant_id}/audit-log"):
+        shown = await client.get(path)
+        assert shown.status_code == 200 and TOKEN not in shown.text, path
+    assert "connection.failed" in (await client.get(f"/events?tenantId={tenant_id}")).text
+    assert TOKEN not in response.text

@@ -13,7 +13,7 @@ import pytest
 
 def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}
-    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "CREDENTIALS_KEYS"):
+    for name in ("DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "PORT", "CREDENTIALS_KEYS"):
         if name not in env:
             environment.pop(name, None)
     return subprocess.run(
@@ -30,6 +30,10 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
     [
         ({"DATABASE_URL": "mysql://user@db/x"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://user:pw@127.0.0.1:1/nowhere"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://user:pw#1@127.0.0.1:1/nowhere"}, "DATABASE_URL"),  # '#' not encoded
+        ({"DATABASE_URL": "postgresql://user:pw/1@127.0.0.1:1/nowhere"}, "DATABASE_URL"),
+        ({"REDIS_URL": "redis://:pw#1@127.0.0.1:6379/0"}, "REDIS_URL"),
+        ({"RABBITMQ_URL": "amqp://user:pw#1@127.0.0.1:5672/"}, "RABBITMQ_URL"),
         ({"CREDENTIALS_KEYS": "k=bm90LTMyLWJ5dGVz"}, "CREDENTIALS_KEYS"),
         ({"PORT": "http"}, "PORT"),
         ({"PORT": "70000"}, "PORT"),
@@ -50,6 +54,36 @@ def test_bad_setting_exits_with_one_line(tmp_path, env, names):
     assert len(lines) == 1 and names in lines[0], result.stderr
     assert "pw" not in result.stderr  # a password in DATABASE_URL is never echoed
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [
+        (["rotate-credentials-key"], {"DATABASE_URL": "postgresql://user:pw#1@127.0.0.1:1/nowhere"}),
+        (["check-connections"], {"DATABASE_URL": "postgresql://user:pw?1@127.0.0.1:1/nowhere"}),
+        (["rollback", "--steps", "1"], {"DATABASE_URL": "postgresql://user:pw#1@127.0.0.1:1/nowhere"}),
+        (["import-legacy", "--dry-run", "--from", "postgresql://old:pw#2@127.0.0.1:1/x"], {}),
+    ],
+    ids=["rotate", "check-connections", "rollback", "import-from"],
+)
+def test_a_password_the_url_parser_misreads_is_never_printed(tmp_path, command, env):
+    """An unencoded '#', '/' or '?' in a password ends the URL's host part early, so the password's start was
+    read as the port and printed: "Port could not be cast to integer value as 'pw'" (rollback, migrate, serve),
+    "invalid literal for int() with base 10: 'pw'" (import-legacy --from), in a traceback (rotation, checks)."""
+    environment = {**os.environ, "TENANT_SERVICE_DATA_DIR": str(tmp_path), **env}
+    if "DATABASE_URL" not in env:
+        environment.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "tenant_entrypoints.cli", *command],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("{")]
+    assert len(lines) == 1 and "percent-encode" in lines[0], result.stderr
+    assert "pw" not in result.stdout + result.stderr
 
 
 def test_port_in_use_exits_with_one_line(tmp_path, postgres_url):

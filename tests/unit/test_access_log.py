@@ -46,3 +46,18 @@ def test_a_readable_line_names_the_caller_and_the_reason(capfd):
     line = capfd.readouterr().err
     assert "PATCH /tenants/t_1 403 (x)" in line and "tenant:key_1 tenant=t_1" in line
     assert line.rstrip().endswith("from 10.0.0.1 [corr-1]")
+
+
+def test_a_readable_line_stays_one_line_whatever_the_path_named(capfd):
+    """An anonymous GET /api/tenants/x%0A21:55:00.000%20INFO%20…/credentials/genesys put the decoded tenant id
+    (a newline, then a forged line) into the readable line as it was; control characters, ESC included, are
+    now escaped. (JSON lines were never affected: msgspec escapes them.)"""
+    log = _log(0.0)
+    log.readable = True
+    forged = "x\n21:55:00.000 INFO    DELETE t_1 200 1.0ms admin:ops from 10.0.0.9\x1b[2K"
+    caller = Principal("svc\r\nforged", Role.SERVICE)
+    log.write("c-1", "GET", "/api/tenants/x%0A", "/api/tenants/{tenant_id}", 401, 0.5, "127.0.0.1", None, None, forged)
+    log.write("c-2", "GET", "/tenants", "/tenants", 200, 0.5, "127.0.0.1", None, caller)
+    lines = capfd.readouterr().err.splitlines()
+    assert len(lines) == 2 and "\x1b" not in lines[0]
+    assert "tenant=x\\n21:55:00.000 INFO" in lines[0] and "service:svc\\r\\nforged" in lines[1]

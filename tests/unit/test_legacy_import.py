@@ -147,6 +147,14 @@ async def test_awkward_rows_are_imported_and_explained(importer, storage, vault)
     assert (await storage.api_keys.find_by_hash(hash_secret(OLD_KEY))).tenant_id == "demo-1"  # still valid
 
 
+async def test_a_key_of_another_format_is_reported_without_its_secret(importer):
+    """The report named a key it cannot import by its first 11 characters: the whole of "plain-key" (and most of
+    any short key), which still works in the old service. It shows a quarter of such a key at most."""
+    report = await importer.run(ListSource(ROWS))
+    (line,) = [line for line in report.lines if line.reason and "not an sk_ key" in line.reason]
+    assert "plain-key" not in line.item and line.item == "api_key pl…"
+
+
 async def test_counts_go_by_kind_not_by_the_name_of_the_item(importer):
     """An unknown credential row named ``tenant_credentials#18`` counts as a skipped credential, not a tenant."""
     report = await importer.run(ListSource(ROWS))

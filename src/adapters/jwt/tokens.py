@@ -176,18 +176,18 @@ class JwtTokens:
     def _principal(self, claims: dict[str, Any]) -> Principal:
         expires = claims["exp"]
         if not isinstance(expires, int) or isinstance(expires, bool):
-            raise AuthenticationFailedError("Token exp must be an integer", Refusal.INVALID_CLAIMS)
+            raise AuthenticationFailedError(_REFUSED, Refusal.INVALID_CLAIMS)
         issued = claims.get("iat")
         start = issued if isinstance(issued, int) and not isinstance(issued, bool) else int(time.time())
         if expires - start > self._max_ttl + self._leeway:
-            raise AuthenticationFailedError("Token lifetime exceeds the allowed maximum", Refusal.TOO_LONG_LIVED)
+            raise AuthenticationFailedError(_REFUSED, Refusal.TOO_LONG_LIVED)
         try:
             role = Role(claims.get("role"))
         except ValueError:
-            raise AuthenticationFailedError("Token has no valid role", Refusal.INVALID_CLAIMS) from None
+            raise AuthenticationFailedError(_REFUSED, Refusal.INVALID_CLAIMS) from None
         tenant_id = claims.get("tenant_id")
         if role is Role.TENANT and not isinstance(tenant_id, str):
-            raise AuthenticationFailedError("Tenant token has no tenant_id", Refusal.INVALID_CLAIMS)
+            raise AuthenticationFailedError(_REFUSED, Refusal.INVALID_CLAIMS)
         return Principal(subject=str(claims["sub"]), role=role, tenant_id=tenant_id if role is Role.TENANT else None)
 
     def _candidates(self, token: str) -> list[str | bytes]:

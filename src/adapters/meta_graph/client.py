@@ -164,6 +164,9 @@ class HttpMetaGraph:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         url = f"/{self._version}/{path}"
         attempts = attempts or self._read_attempts
+        # Graph may quote what it was sent ("Malformed access token EAAG..."): its messages lose these.
+        sent = {**(params or {}), **(json or {})}
+        secrets = (token, self._app_secret, *(sent[name] for name in _SECRET & sent.keys()))
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._client.request(method, url, params=params, headers=headers, json=json)
@@ -179,7 +182,7 @@ class HttpMetaGraph:
                     logger.debug("Graph call succeeded", step=step, status=response.status_code)
                     return response.content
                 self._on_call(step, "refused" if response.status_code < 500 else "error")
-                failure = _graph_error(step, response)
+                failure = _graph_error(step, response, secrets)
                 if response.status_code < 500:
                     break  # Graph refused: retrying cannot help
             if attempt < attempts:
@@ -188,15 +191,23 @@ class HttpMetaGraph:
         raise failure
 
 
-def _graph_error(step: str, response: httpx.Response) -> GraphApiError:
+#: The parameters and body fields of a call that carry a secret (the app's secret is known to the client).
+_SECRET = frozenset({"input_token", "code", "pin"})
+
+
+def _graph_error(step: str, response: httpx.Response, secrets: tuple[str | None, ...]) -> GraphApiError:
     try:
         error = msgspec.json.decode(response.content, type=_ErrorBody).error
     except msgspec.DecodeError:
         error = _GraphError()
+    message = error.message
+    for secret in secrets:
+        if message and secret:
+            message = message.replace(secret, "****")
     return GraphApiError(
         f"Meta Graph API refused {step} (HTTP {response.status_code})",
         step=step,
-        graph_message=error.message,
+        graph_message=message,
         graph_type=error.type,
         graph_code=error.code,
         graph_subcode=error.error_subcode,

@@ -8,12 +8,16 @@ from urllib.parse import urlsplit
 
 from tenant_entrypoints.cli.progress import ProgressBar
 from tenant_entrypoints.cli.startup import StartupError, container_for, existing_database, refuse_unopenable_values
-from tenant_entrypoints.config import Config
+from tenant_entrypoints.config import Config, ConfigError, check_database_url
 
 
 async def _open_legacy_source(source_dsn: str):  # type: ignore[no-untyped-def]
     from tenant_adapters.legacy import PostgresLegacySource
 
+    try:
+        check_database_url(source_dsn, "--from")
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
     try:
         return await PostgresLegacySource.connect(source_dsn)
     except Exception as exc:  # OSError, a malformed URL, asyncpg's errors: all mean "check --from"

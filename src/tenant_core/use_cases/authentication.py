@@ -50,10 +50,9 @@ class Authenticator:
             return principal
         try:
             tenant = await self._directory.live(principal.tenant_id)  # cached: this runs on every request
-        except NotFoundError:
-            raise AuthenticationFailedError(
-                "The tenant of these credentials no longer exists", Refusal.TENANT_DELETED, principal
-            ) from None
+        except NotFoundError:  # told as a credential never issued would be; the log line says why
+            refused = "Invalid API key" if credential.startswith(SECRET_PREFIX) else "Invalid or expired token"
+            raise AuthenticationFailedError(refused, Refusal.TENANT_DELETED, principal) from None
         if tenant.status is TenantStatus.SUSPENDED:
             return msgspec.structs.replace(principal, suspended=True)
         return principal

@@ -362,7 +362,8 @@ def _parse(policy: CredentialPolicy, raw: Any, plan: _LegacyPlan, item: str) -> 
 
 def _plan_keys(plan: _LegacyPlan, rows: list[LegacyApiKeyRow]) -> None:
     for row in rows:
-        shown = row.api_key[:11] + "…"  # the prefix the API shows too; never the whole key
+        # The prefix the API shows too (a sixth of an sk_ key); never more than a quarter of a key of another form.
+        shown = row.api_key[: min(11, len(row.api_key) // 4)] + "…"
         if not row.api_key.startswith(SECRET_PREFIX) or len(row.api_key) < 32:
             reason = "not an sk_ key this service can recognise; issue the tenant a new one"
             reason = "inactive" if row.is_active is False else reason
