@@ -64,6 +64,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     http_idle_timeout: float = 30.0  # a connection that sends no request headers for this long is closed
     http_body_timeout: float = 10.0  # a request body not fully arrived this long after it is read for: 408
     http_max_connections: int = 8192  # open connections per worker; granian accepts no more (backpressure)
+    shutdown_timeout: float = 30.0  # after SIGTERM, a worker still stopping this long is killed (WARNING)
     event_retention_days: float = 30.0  # the feed keeps events this long; older cursors get 410
     event_delivery: bool = True  # this process delivers webhooks and relays to RabbitMQ (EVENT_DELIVERY=false: not)
     webhook_allow_private: bool = False  # deliver to private/loopback addresses (tests, closed networks)
@@ -118,6 +119,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             http_idle_timeout=_positive_float("HTTP_IDLE_TIMEOUT_SECONDS", env.get("HTTP_IDLE_TIMEOUT_SECONDS", "30")),
             http_body_timeout=_positive_float("HTTP_BODY_TIMEOUT_SECONDS", env.get("HTTP_BODY_TIMEOUT_SECONDS", "10")),
             http_max_connections=_positive_int("HTTP_MAX_CONNECTIONS", env.get("HTTP_MAX_CONNECTIONS", "8192")),
+            shutdown_timeout=_positive_float("SHUTDOWN_TIMEOUT_SECONDS", env.get("SHUTDOWN_TIMEOUT_SECONDS", "30")),
             event_retention_days=_positive_float("EVENT_RETENTION_DAYS", env.get("EVENT_RETENTION_DAYS", "30")),
             event_delivery=_flag("EVENT_DELIVERY", env.get("EVENT_DELIVERY", "true")),
             webhook_allow_private=_flag("WEBHOOK_ALLOW_PRIVATE", env.get("WEBHOOK_ALLOW_PRIVATE", "false")),

@@ -11,6 +11,11 @@ could neither stop nor run anything else, and served on, orphaned, for good (see
 moment after it answered ready). A master killed outright is a crash; its workers go with it, as they would
 in one process. Requests in flight at that moment are cut, and the event work they held is claimed under
 leases, so another worker redoes it.
+
+A graceful stop (SIGTERM to ``serve``, which passes it on to each worker) had the same gap: until granian's
+worker installs its own handlers, a forked worker still has the master's, which only set a flag in the
+master's copied state. A worker told to stop while it was starting served on, and ``serve`` waited for it
+forever. So a worker holds SIGTERM and SIGINT from its first line and replays them once its server listens.
 """
 
 from __future__ import annotations
@@ -30,14 +35,37 @@ MASTER_PID = "TENANT_SERVICE_MASTER_PID"
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_held: list[int] = []  # stop signals that arrived before granian's worker listened for them
+
+
 def create_app() -> Any:
     """granian's factory in each worker: stop with ``serve``, then build the app from the environment."""
     master = os.environ.get(MASTER_PID)
-    if master is not None:
-        stop_when_parent_dies(int(master))
+    if master is None:
+        from tenant_entrypoints.http.app import create_app as build
+
+        return build()
+    hold_stop_signals()
+    stop_when_parent_dies(int(master))
     from tenant_entrypoints.http.app import create_app as build
 
-    return build()
+    app = build()
+    # granian installs the worker's own handlers before the app's start-up hooks run, and this hook runs last.
+    app.on_startup.append(replay_held_stop_signals)
+    return app
+
+
+def hold_stop_signals() -> None:
+    """Keep SIGTERM and SIGINT for later instead of handing them to the handler inherited from the master."""
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, lambda received, _frame: _held.append(received))
+
+
+def replay_held_stop_signals() -> None:
+    """Send this process the first stop signal it held, now that its own handlers are installed."""
+    if _held:
+        os.kill(os.getpid(), _held[0])
 
 
 def stop_when_parent_dies(parent_pid: int, poll_seconds: float = 0.5) -> None:

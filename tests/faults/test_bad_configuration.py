@@ -42,6 +42,7 @@ def serve(tmp_path, args: list[str] = (), **env: str) -> subprocess.CompletedPro
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"HTTP_BODY_TIMEOUT_SECONDS": "0"}, "HTTP_BODY_TIMEOUT_SECONDS"),
         ({"HTTP_MAX_CONNECTIONS": "many"}, "HTTP_MAX_CONNECTIONS"),
+        ({"SHUTDOWN_TIMEOUT_SECONDS": "0"}, "SHUTDOWN_TIMEOUT_SECONDS"),
         ({"TENANT_SERVICE_INSTANCES": "0"}, "TENANT_SERVICE_INSTANCES"),
         ({"TENANT_SERVICE_INSTANCES": "three"}, "TENANT_SERVICE_INSTANCES"),
     ],

@@ -150,3 +150,30 @@ def test_a_worker_whose_parent_is_already_gone_exits_at_once():
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "tenant-service: serve exited before this worker started"
+
+
+# A worker told to stop while it starts. A forked granian worker still has the master's SIGTERM handler until it
+# installs its own, and that handler does nothing useful in the worker (it served on, and serve waited forever).
+HELD = """
+import signal, sys, time
+from tenant_entrypoints import serve_worker
+signal.signal(signal.SIGTERM, lambda signum, frame: print("inherited", flush=True))  # the master's, useless here
+serve_worker.hold_stop_signals()
+print("starting", flush=True)
+time.sleep(2)  # SIGTERM arrives meanwhile
+signal.signal(signal.SIGTERM, lambda signum, frame: (print("stopping", flush=True), sys.exit(0)))  # granian's own
+serve_worker.replay_held_stop_signals()
+time.sleep(30)
+print("served on", flush=True)
+"""
+
+
+def test_a_stop_signal_that_arrives_while_a_worker_starts_stops_it_once_it_listens():
+    child = subprocess.Popen([sys.executable, "-c", HELD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "starting"
+        child.send_signal(signal.SIGTERM)
+        out, _ = child.communicate(timeout=20)
+    finally:
+        child.kill()
+    assert (child.returncode, out.split()) == (0, ["stopping"])

@@ -102,3 +102,36 @@ async def test_kill_9_loses_no_acknowledged_write(service_factory, postgres_url,
         "(NOT EXISTS (SELECT 1 FROM credentials c WHERE c.tenant_id = t.id))"
     )
     assert half_credentials == 0
+
+
+async def test_a_worker_still_busy_after_the_shutdown_timeout_is_killed(service_factory, postgres_url, clean_postgres):
+    """SHUTDOWN_TIMEOUT_SECONDS bounds a graceful stop: a request still in flight after it is cut, and serve ends."""
+    graph = FakeGraph().start()
+    graph.behaviour.delays["debug_token"] = 60.0  # a signup that would hold its worker for a minute
+    service = await service_factory(
+        {
+            "DATABASE_URL": postgres_url,
+            "META_APP_ID": APP_ID,
+            "META_APP_SECRET": APP_SECRET,
+            "META_GRAPH_URL": graph.url,
+            "META_GRAPH_TIMEOUT_SECONDS": "120",
+            "SHUTDOWN_TIMEOUT_SECONDS": "1",
+        }
+    ).start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=90) as client:
+            tenant = (await client.post("/tenants", json={"name": "T", "email": "t@x.com"}, headers=ADMIN)).json()
+            state = (
+                await client.post(f"/tenants/{tenant['tenant']['id']}/whatsapp/signup-state", headers=ADMIN)
+            ).json()["state"]
+            in_flight = asyncio.create_task(client.post("/api/whatsapp/signup", json={"code": CODE, "state": state}))
+            await asyncio.sleep(0.5)
+            service.signal(signal.SIGTERM)
+            stopped_at = asyncio.get_running_loop().time()
+            await asyncio.to_thread(service.wait, 20)
+            took = asyncio.get_running_loop().time() - stopped_at
+            cut = await asyncio.gather(in_flight, return_exceptions=True)
+        assert took < 20 and isinstance(cut[0], httpx.HTTPError), (took, cut)
+        assert "refused to gracefully stop" in service.log()
+    finally:
+        graph.stop()

@@ -61,6 +61,10 @@ class ServiceProcess:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"service did not start:\n{self._log.read_text()[-2000:]}")
 
+    def log(self) -> str:
+        """Everything the service wrote (stdout and stderr)."""
+        return self._log.read_text()
+
     def errors_logged(self) -> list[str]:
         """The service's error log lines (for assertion messages)."""
         lines = [json.loads(line) for line in self._log.read_text().splitlines() if line.startswith("{")]

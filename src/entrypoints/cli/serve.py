@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 from pathlib import Path
@@ -105,6 +106,8 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(header_read_timeout=int(config.http_idle_timeout * 1000)),
         backpressure=connections_per_worker(config.http_max_connections),
+        # A graceful stop has a bound: in-flight requests finish, then a worker still running is killed.
+        workers_kill_timeout=max(1, math.ceil(config.shutdown_timeout)),
     ).serve()
 
 
