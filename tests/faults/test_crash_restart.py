@@ -3,6 +3,7 @@ data directory reuses the embedded Postgres, which a clean stop of that next ``s
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -57,6 +58,8 @@ async def test_kill_9_of_serve_stops_its_workers_and_the_restart_reuses_port_and
         created = await client.post("/tenants", json={"name": "Survivor", "email": "s@x.com"}, headers=ADMIN)
     assert created.status_code == 201
     tenant_id = created.json()["tenant"]["id"]
+    running = [json.loads(line) for line in first.log().splitlines() if '"Embedded Postgres running"' in line]
+    assert running and running[0]["databaseUrl"].endswith("?host=" + running[0]["dataDir"])  # for psql, pg_dump
     old_workers = psutil.Process(first.process.pid).children()
     assert len(old_workers) == workers
 

@@ -29,7 +29,8 @@ def database_url(config: Config) -> tuple[str, Any]:
         dsn, handle = start_embedded_postgres(config.data_dir)
     except (EmbeddedPostgresMissingError, IncompatibleDataDirectoryError) as exc:
         raise StartupError(str(exc)) from None
-    logger.info("Embedded Postgres running", data_dir=str(config.data_dir / "postgres"))
+    # Its address (a socket in the data directory) is for the operator's psql and pg_dump; no password.
+    logger.info("Embedded Postgres running", data_dir=str(config.data_dir / "postgres"), database_url=dsn)
     return dsn, handle
 
 

@@ -51,7 +51,7 @@ from tenant_entrypoints.http.schema_ui import OfflineSwaggerUI, schema_ui_assets
 from tenant_entrypoints.log import ACCESS_LOG, configure_logging
 
 MAX_BODY_BYTES = 64 * 1024
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 #: Longer paths and X-Forwarded-For values are cut short in the access line, which stays one bounded line.
 _MAX_LOGGED = 512
 
@@ -145,7 +145,7 @@ def _request_headers(scope: Scope) -> tuple[str, str | None]:
         if name == b"x-request-id":
             if request_id is None:
                 candidate = value.decode("latin-1")
-                request_id = candidate if _VALID_REQUEST_ID.match(candidate) else ""
+                request_id = candidate if _VALID_REQUEST_ID.fullmatch(candidate) else ""
         elif name == b"x-forwarded-for" and forwarded_for is None:
             forwarded_for = value.decode("latin-1")[:_MAX_LOGGED]
     # 32 hex digits, as a uuid4's hex. An id needs uniqueness, not secrecy: the random module (reseeded in
