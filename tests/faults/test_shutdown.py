@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import time
 
 import httpx
 
@@ -11,41 +13,48 @@ from tests.support.fake_graph import APP_ID, APP_SECRET, CODE, FakeGraph
 from tests.support.service_process import ADMIN
 
 
-async def test_sigterm_finishes_requests_in_flight_and_exits_cleanly(service_factory, postgres_url, clean_postgres):
+@contextlib.asynccontextmanager
+async def behind_a_slow_graph(service_factory, postgres_url: str, seconds: float, **env: str):
+    """A serve process whose Graph API takes ``seconds`` to check a token, so a signup stays in flight that long."""
     graph = FakeGraph().start()
-    graph.behaviour.delays["debug_token"] = 1.0  # a slow Graph keeps the signups in flight at SIGTERM
-    service = await service_factory(
-        {
-            "DATABASE_URL": postgres_url,
-            "META_APP_ID": APP_ID,
-            "META_APP_SECRET": APP_SECRET,
-            "META_GRAPH_URL": graph.url,
-        }
-    ).start()
+    graph.behaviour.delays["debug_token"] = seconds
     try:
-        async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
-            states = []
-            for n in range(5):
-                tenant = (
-                    await client.post("/tenants", json={"name": f"T{n}", "email": f"t{n}@x.com"}, headers=ADMIN)
-                ).json()["tenant"]
-                states.append(
-                    (await client.post(f"/tenants/{tenant['id']}/whatsapp/signup-state", headers=ADMIN)).json()["state"]
-                )
-            graph.behaviour.phones = {"1000100": [{"id": f"155{n}", "display_phone_number": "x"} for n in range(5)]}
-            in_flight = [
-                asyncio.create_task(
-                    client.post("/api/whatsapp/signup", json={"code": CODE, "state": state, "phoneNumberId": f"155{n}"})
-                )
-                for n, state in enumerate(states)
-            ]
-            await asyncio.sleep(0.4)
-            service.signal(signal.SIGTERM)
-            responses = await asyncio.gather(*in_flight, return_exceptions=True)
-        assert [getattr(r, "status_code", r) for r in responses] == [200] * 5
-        assert await asyncio.to_thread(service.wait) == 0
+        settings = {"META_APP_ID": APP_ID, "META_APP_SECRET": APP_SECRET, "META_GRAPH_URL": graph.url, **env}
+        yield graph, await service_factory({"DATABASE_URL": postgres_url, **settings}).start()
     finally:
         graph.stop()
+
+
+async def signup_states(client: httpx.AsyncClient, count: int) -> list[str]:
+    """A signup state for each of ``count`` new tenants."""
+    states = []
+    for n in range(count):
+        body = {"name": f"T{n}", "email": f"t{n}@x.com"}
+        tenant = (await client.post("/tenants", json=body, headers=ADMIN)).json()["tenant"]
+        states.append(
+            (await client.post(f"/tenants/{tenant['id']}/whatsapp/signup-state", headers=ADMIN)).json()["state"]
+        )
+    return states
+
+
+async def test_sigterm_finishes_requests_in_flight_and_exits_cleanly(service_factory, postgres_url, clean_postgres):
+    async with (
+        behind_a_slow_graph(service_factory, postgres_url, 1.0) as (graph, service),
+        httpx.AsyncClient(base_url=service.url, timeout=10) as client,
+    ):
+        states = await signup_states(client, 5)
+        graph.behaviour.phones = {"1000100": [{"id": f"155{n}", "display_phone_number": "x"} for n in range(5)]}
+        in_flight = [
+            asyncio.create_task(
+                client.post("/api/whatsapp/signup", json={"code": CODE, "state": state, "phoneNumberId": f"155{n}"})
+            )
+            for n, state in enumerate(states)
+        ]
+        await asyncio.sleep(0.4)
+        service.signal(signal.SIGTERM)
+        responses = await asyncio.gather(*in_flight, return_exceptions=True)
+    assert [getattr(r, "status_code", r) for r in responses] == [200] * 5
+    assert await asyncio.to_thread(service.wait) == 0
 
 
 async def test_kill_9_loses_no_acknowledged_write(service_factory, postgres_url, clean_postgres):
@@ -106,32 +115,18 @@ async def test_kill_9_loses_no_acknowledged_write(service_factory, postgres_url,
 
 async def test_a_worker_still_busy_after_the_shutdown_timeout_is_killed(service_factory, postgres_url, clean_postgres):
     """SHUTDOWN_TIMEOUT_SECONDS bounds a graceful stop: a request still in flight after it is cut, and serve ends."""
-    graph = FakeGraph().start()
-    graph.behaviour.delays["debug_token"] = 60.0  # a signup that would hold its worker for a minute
-    service = await service_factory(
-        {
-            "DATABASE_URL": postgres_url,
-            "META_APP_ID": APP_ID,
-            "META_APP_SECRET": APP_SECRET,
-            "META_GRAPH_URL": graph.url,
-            "META_GRAPH_TIMEOUT_SECONDS": "120",
-            "SHUTDOWN_TIMEOUT_SECONDS": "1",
-        }
-    ).start()
-    try:
-        async with httpx.AsyncClient(base_url=service.url, timeout=90) as client:
-            tenant = (await client.post("/tenants", json={"name": "T", "email": "t@x.com"}, headers=ADMIN)).json()
-            state = (
-                await client.post(f"/tenants/{tenant['tenant']['id']}/whatsapp/signup-state", headers=ADMIN)
-            ).json()["state"]
-            in_flight = asyncio.create_task(client.post("/api/whatsapp/signup", json={"code": CODE, "state": state}))
-            await asyncio.sleep(0.5)
-            service.signal(signal.SIGTERM)
-            stopped_at = asyncio.get_running_loop().time()
-            await asyncio.to_thread(service.wait, 20)
-            took = asyncio.get_running_loop().time() - stopped_at
-            cut = await asyncio.gather(in_flight, return_exceptions=True)
-        assert took < 20 and isinstance(cut[0], httpx.HTTPError), (took, cut)
-        assert "refused to gracefully stop" in service.log()
-    finally:
-        graph.stop()
+    slow = {"META_GRAPH_TIMEOUT_SECONDS": "120", "SHUTDOWN_TIMEOUT_SECONDS": "1"}
+    async with (
+        behind_a_slow_graph(service_factory, postgres_url, 60.0, **slow) as (_, service),  # a minute per signup
+        httpx.AsyncClient(base_url=service.url, timeout=90) as client,
+    ):
+        [state] = await signup_states(client, 1)
+        in_flight = asyncio.create_task(client.post("/api/whatsapp/signup", json={"code": CODE, "state": state}))
+        await asyncio.sleep(0.5)
+        service.signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        await asyncio.to_thread(service.wait, 20)
+        took = time.monotonic() - stopped_at
+        cut = await asyncio.gather(in_flight, return_exceptions=True)
+    assert took < 20 and isinstance(cut[0], httpx.HTTPError), (took, cut)
+    assert "refused to gracefully stop" in service.log()
