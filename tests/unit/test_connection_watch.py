@@ -22,6 +22,7 @@ from tenant_core import (
     GraphPhoneNumber,
     TokenHealth,
 )
+from tenant_core.clock import ManualClock
 from tenant_core.connection_news import after_check
 from tenant_core.use_cases.connection_watch import WATCH_LOCK, ConnectionWatch
 from tests.support.builders import create_command
@@ -33,16 +34,6 @@ GENESYS = {"clientId": "client-1", "clientSecret": "secret-1", "region": REGION,
 WHATSAPP = {"accessToken": TOKEN, "phoneNumberId": "1001", "wabaId": "100"}
 DAY = timedelta(days=1)
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
-
-
-class ManualClock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.at = now
-
-    def now(self) -> datetime:
-        return self.at
 
 
 class SlowGenesys(InMemoryGenesysCloud):
@@ -63,7 +54,7 @@ class SlowGenesys(InMemoryGenesysCloud):
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -171,9 +162,9 @@ async def test_a_sweep_checks_what_is_due_and_again_a_period_later(tenants, vaul
     await _stored(tenants, vault, CredentialType.WHATSAPP, WHATSAPP)
     first = await watch.sweep()
     assert (first.checked, first.failed, first.errors) == (2, 0, [])
-    clock.at += DAY - timedelta(seconds=1)
+    clock.advance(DAY - timedelta(seconds=1))
     assert (await watch.sweep()).checked == 0  # checked less than a period ago
-    clock.at += timedelta(seconds=1)
+    clock.advance(timedelta(seconds=1))
     assert (await watch.sweep()).checked == 2
     health = await storage.connections(clock.now())
     assert health.counts["genesys"]["ok"] == 1 and health.counts["whatsapp"]["ok"] == 1
@@ -186,13 +177,13 @@ async def test_a_token_expiring_in_six_days_is_announced_once_over_many_sweeps(
     graph.expiries[TOKEN] = (clock.now() + timedelta(days=6), None)
     for _ in range(4):
         await watch.sweep()
-        clock.at += DAY
+        clock.advance(DAY)
     news = await _news(storage, tenant_id)
     assert [kind for kind, _, _ in news] == ["whatsapp.token_expiring"]
     assert news[0][2]["credentialType"] == "whatsapp" and news[0][2]["expiresAt"] == "2026-05-07T09:00:00Z"
     assert graph.steps.count("debug_token") == 4
     # On the seventh day the token has expired: the connection failed.
-    clock.at = T0 + timedelta(days=6, seconds=1)
+    clock.set(T0 + timedelta(days=6, seconds=1))
     await watch.sweep()
     assert [kind for kind, _, _ in await _news(storage, tenant_id)] == ["whatsapp.token_expiring", "connection.failed"]
 
@@ -201,11 +192,11 @@ async def test_a_revoked_token_fails_and_a_new_one_recovers(tenants, vault, watc
     tenant_id = await _stored(tenants, vault, CredentialType.WHATSAPP, WHATSAPP)
     await watch.sweep()
     graph.revoked.add(TOKEN)
-    clock.at += DAY
+    clock.advance(DAY)
     report = await watch.sweep()
     assert (report.checked, report.failed) == (1, 1)
     graph.revoked.clear()
-    clock.at += DAY
+    clock.advance(DAY)
     await watch.sweep()
     news = await _news(storage, tenant_id)
     assert [kind for kind, _, _ in news] == ["connection.failed", "connection.recovered"]
@@ -219,12 +210,12 @@ async def test_genesys_unreachable_keeps_the_known_health(tenants, vault, watch,
     tenant_id = await _stored(tenants, vault, CredentialType.GENESYS, GENESYS)
     await watch.sweep()
     genesys.unreachable.add("integration")
-    clock.at += DAY
+    clock.advance(DAY)
     assert (await watch.sweep()).failed == 1  # the check failed …
     assert (await storage.connections(clock.now())).counts["genesys"]["ok"] == 1  # … and said nothing of health
     genesys.unreachable.clear()
     genesys.clients[(REGION, "client-1")] = ("rotated-secret", ORG)  # the secret was rotated in Genesys
-    clock.at += DAY
+    clock.advance(DAY)
     await watch.sweep()
     assert (await storage.connections(clock.now())).counts["genesys"]["invalid"] == 1
     assert [kind for kind, _, _ in await _news(storage, tenant_id)] == ["connection.failed"]
@@ -270,9 +261,9 @@ async def test_a_check_that_cannot_run_is_reported_and_rests_for_a_period(tenant
     storage._state.credentials[key] = msgspec.structs.replace(storage._state.credentials[key], ciphertext=b"garbage")
     report = await watch.sweep()
     assert [(e.tenant_id, e.kind) for e in report.errors] == [(tenant_id, "genesys")]
-    clock.at += timedelta(hours=1)
+    clock.advance(timedelta(hours=1))
     assert (await watch.sweep()).errors == []  # not tried again within the period …
-    clock.at += DAY
+    clock.advance(DAY)
     assert len((await watch.sweep()).errors) == 1  # … but after it
 
 
