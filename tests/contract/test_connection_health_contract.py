@@ -25,6 +25,7 @@ from tenant_core import (
     TenantDirectory,
     TenantStatus,
 )
+from tenant_core.clock import ManualClock
 from tenant_core.use_cases.connection_watch import WATCH_LOCK
 from tests.support.builders import tenant
 from tests.support.servers import separate_database
@@ -150,7 +151,7 @@ async def test_concurrent_checks_of_one_credential_announce_its_failure_once(sto
     on freshly stored credentials, of ten checks at once."""
     sealed = SealedValues(AesGcmCipher({"k": os.urandom(32)}))
     cache = TenantCache(InMemoryCache())
-    vault = CredentialVault(storage, sealed, cache, TenantDirectory(storage.tenants, cache), _At())
+    vault = CredentialVault(storage, sealed, cache, TenantDirectory(storage.tenants, cache), ManualClock(NOW))
     async with storage.unit_of_work() as uow:
         added = await uow.tenants.add(tenant())
     for n in range(5):
@@ -160,8 +161,3 @@ async def test_concurrent_checks_of_one_credential_announce_its_failure_once(sto
         await asyncio.gather(*(vault.record_check(SYSTEM, stored, _checked(NOW, ok=False)) for _ in range(10)))
     events = (await EventFeed(storage).read(SYSTEM, limit=100, types=["connection.failed"])).events
     assert len(events) == 5
-
-
-class _At:
-    def now(self) -> datetime:
-        return NOW
