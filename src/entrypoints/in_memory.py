@@ -88,4 +88,3 @@ def in_memory_container(
     for name, value in replacements.items():
         getattr(container, name).override(providers.Object(value))
     return container
-

@@ -133,9 +133,7 @@ class CredentialStore(Protocol):
 
     async def remove(self, tenant_id: str, kind: str) -> bool: ...
 
-    async def record_status(
-        self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus
-    ) -> bool:
+    async def record_status(self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus) -> bool:
         """Keep ``status`` with the credential if it is still the one stored at ``updated_at`` (a check of
         values replaced meanwhile is dropped). ``put`` replaces the status with the sealed record's own."""
         ...

@@ -45,7 +45,6 @@ for _key, (_host, _code) in _REGIONS.items():
     _BY_SPELLING[f"{_code}.pure.cloud"] = _host
 
 
-
 def _any_case(text: str) -> str:
     """``text`` as a pattern matching it in any letter case (JSON Schema's regexes have no ``(?i)`` flag)."""
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)

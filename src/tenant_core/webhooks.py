@@ -138,9 +138,9 @@ class WebhookChange(msgspec.Struct, frozen=True, omit_defaults=True, rename="cam
     event_types: EventTypes | msgspec.UnsetType = msgspec.UNSET
     tenant_id: WebhookTenant | None | msgspec.UnsetType = msgspec.UNSET
     description: WebhookDescription | None | msgspec.UnsetType = msgspec.UNSET
-    status: (
-        Annotated[WebhookStatus, Meta(description="`disabled` pauses it; `active` resumes")] | msgspec.UnsetType
-    ) = msgspec.UNSET
+    status: Annotated[WebhookStatus, Meta(description="`disabled` pauses it; `active` resumes")] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
 
 class CreatedWebhook(msgspec.Struct, frozen=True):

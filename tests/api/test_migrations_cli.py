@@ -88,9 +88,7 @@ async def schema_of(url: str) -> set[tuple[str, str]]:
         await connection.close()
 
 
-async def test_every_migration_rolls_back_to_exactly_the_schema_before_it_and_keeps_moved_data(
-    postgres_url, tmp_path
-):
+async def test_every_migration_rolls_back_to_exactly_the_schema_before_it_and_keeps_moved_data(postgres_url, tmp_path):
     """Apply one at a time, noting each schema; with events in place before 0011 (which moves their positions
     into a side table), roll back all one at a time: each step gives back the schema noted before that
     migration, and the events keep their positions both ways; then everything applies again."""

@@ -138,8 +138,10 @@ def _same_shape(documented: Any, actual: Any) -> bool:
             return True
         return documented.keys() == actual.keys() and all(_same_shape(v, actual[k]) for k, v in documented.items())
     if isinstance(documented, list):
-        return isinstance(actual, list) and (not documented) == (not actual) and (
-            not documented or _same_shape(documented[0], actual[0])
+        return (
+            isinstance(actual, list)
+            and (not documented) == (not actual)
+            and (not documented or _same_shape(documented[0], actual[0]))
         )
     if documented is None or isinstance(documented, bool):
         return actual is documented or type(actual) is type(documented)

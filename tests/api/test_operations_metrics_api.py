@@ -32,9 +32,17 @@ async def _queue_two_deliveries_and_a_failing_subscription(storage: PostgresStor
 
     deliveries = [
         Delivery(
-            id=f"dlv_{n}", webhook_id="wh_ok", event_id=f"evt-{n}", event_type="tenant.updated", event_position=n,
-            tenant_id="t_a", state=DeliveryState.PENDING, attempts=[], next_attempt_at=QUEUED_AT,
-            created_at=QUEUED_AT + timedelta(seconds=n), payload=b"{}",
+            id=f"dlv_{n}",
+            webhook_id="wh_ok",
+            event_id=f"evt-{n}",
+            event_type="tenant.updated",
+            event_position=n,
+            tenant_id="t_a",
+            state=DeliveryState.PENDING,
+            attempts=[],
+            next_attempt_at=QUEUED_AT,
+            created_at=QUEUED_AT + timedelta(seconds=n),
+            payload=b"{}",
         )  # fmt: skip
         for n in (1, 2)
     ]
@@ -67,8 +75,9 @@ async def test_two_instances_report_the_same_backlog(postgres_url, redis_server)
     apply_migrations(url)
     pool = await create_pool(url)
     try:
-        await pool.execute("DELETE FROM tenants; DELETE FROM webhooks; "
-            "DELETE FROM events; DELETE FROM events_unnumbered")
+        await pool.execute(
+            "DELETE FROM tenants; DELETE FROM webhooks; DELETE FROM events; DELETE FROM events_unnumbered"
+        )
         await _queue_two_deliveries_and_a_failing_subscription(PostgresStorage(pool))
         expires = await _store_two_connections(PostgresStorage(pool))
         first = app_for(url, redis_server.url, event_delivery=False)
@@ -82,9 +91,10 @@ async def test_two_instances_report_the_same_backlog(postgres_url, redis_server)
     assert seen[0] == seen[1]
     gauges = seen[0]
     assert gauges["tenant_service_webhook_deliveries_pending"] == 2
-    assert gauges["tenant_service_webhook_oldest_pending_delivery_timestamp_seconds"] == (
-        QUEUED_AT + timedelta(seconds=1)
-    ).timestamp()
+    assert (
+        gauges["tenant_service_webhook_oldest_pending_delivery_timestamp_seconds"]
+        == (QUEUED_AT + timedelta(seconds=1)).timestamp()
+    )
     assert gauges["tenant_service_webhook_subscriptions_failing"] == 1
     assert gauges["tenant_service_events_unnumbered"] >= 2  # tenant.created and api_key.created, at least
     assert "tenant_service_events_oldest_unnumbered_timestamp_seconds" in gauges

@@ -63,7 +63,7 @@ async def test_an_announcement_beyond_one_notification_arrives_whole(storage):
 
 async def test_keys_of_any_text_arrive_as_written(storage):
     """Keys carry client text (lookup values): quotes, newlines and non-ASCII come through unchanged."""
-    keys = ["tenant:integration:it's \"odd\"\n\u00e9\u4e2d", "tenant:phone:\\x00"]
+    keys = ['tenant:integration:it\'s "odd"\n\u00e9\u4e2d', "tenant:phone:\\x00"]
     seen: list[str] = []
     async with storage.follow_invalidations() as follower:
         follower.subscribe(seen.extend, _no_gap)

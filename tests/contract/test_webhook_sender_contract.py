@@ -54,7 +54,13 @@ async def test_urls_that_break_the_rule_are_refused_with_a_reason(sender, url, s
 
 
 @pytest.mark.parametrize(
-    "url", ["https://hooks.example/h?x=1", "http://HOOKS.example:8080/h#frag", "https://b\u00fccher.example/", "http://[2001:db8::1]:81/"]
+    "url",
+    [
+        "https://hooks.example/h?x=1",
+        "http://HOOKS.example:8080/h#frag",
+        "https://b\u00fccher.example/",
+        "http://[2001:db8::1]:81/",
+    ],
 )
 async def test_urls_within_the_rule_are_accepted(sender, url):
     assert await sender.refusal(url) is None

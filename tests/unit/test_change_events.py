@@ -122,8 +122,9 @@ def test_a_soft_delete_by_patch_publishes_tenant_deleted():
     assert events[0].data["tenant"]["status"] == "deleted"
 
 
-async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(tenants, storage, sealed, clock,
-                                                                                  tenant_cache, directory, feed):
+async def test_storing_and_deleting_whatsapp_publish_the_tenant_fields_they_move(
+    tenants, storage, sealed, clock, tenant_cache, directory, feed
+):
     """whatsappConfigured and the number move with the credential: subscribers to tenant.updated hear of it."""
     from tenant_core import CredentialType, CredentialVault
 

@@ -89,7 +89,7 @@ def deleted_comparisons(root: Path, allowed: set[str] = STATUS_DELETED_ALLOWED, 
 
 
 def test_the_existence_rule_is_written_once():
-    """"Unknown or deleted is not found" lives in ``is_live`` (used by the directory and the events);
+    """ "Unknown or deleted is not found" lives in ``is_live`` (used by the directory and the events);
     authentication, connection checks, signup and the audit log go through the directory."""
     assert deleted_comparisons(SRC, under="tenant_core") == []
 

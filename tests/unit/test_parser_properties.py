@@ -114,7 +114,9 @@ cursors = st.one_of(
 ids = hostile(st.from_regex(EXTERNAL_ID.pattern, fullmatch=False))
 emails = hostile(st.emails().map(str))
 domains = hostile(st.from_regex(r"\A[a-z0-9]{1,10}(\.[a-z0-9]{1,10}){0,3}\.[a-z]{2,6}\Z"))
-regions = hostile(st.sampled_from(sorted(GENESYS_REGIONS) + ["us_east_1", "us-east-1", "aps1", "https://api.mypurecloud.de"]))
+regions = hostile(
+    st.sampled_from(sorted(GENESYS_REGIONS) + ["us_east_1", "us-east-1", "aps1", "https://api.mypurecloud.de"])
+)
 urls = hostile(
     st.builds(
         lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",

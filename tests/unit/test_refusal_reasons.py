@@ -88,9 +88,7 @@ def test_forbidden_says_wrong_role_other_tenant_or_suspended():
     assert isinstance(refused.value, TenantSuspendedError)
 
 
-async def test_an_api_key_is_refused_as_unknown_revoked_or_of_a_deleted_tenant(
-    storage, directory, clock, tenants
-):
+async def test_an_api_key_is_refused_as_unknown_revoked_or_of_a_deleted_tenant(storage, directory, clock, tenants):
     """A revoked key is told apart from one never issued, and names its key id and tenant for the log (a tenant
     removed for good takes its keys and their records with it: its keys are then unknown)."""
     key_cache = ReadThrough(InMemoryCache(), ApiKey)

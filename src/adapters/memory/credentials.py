@@ -23,9 +23,7 @@ class InMemoryCredentialStore(StateView):
     async def remove(self, tenant_id: str, kind: str) -> bool:
         return self._state.credentials.pop((tenant_id, str(kind)), None) is not None
 
-    async def record_status(
-        self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus
-    ) -> bool:
+    async def record_status(self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus) -> bool:
         slot = (tenant_id, str(kind))
         current = self._state.credentials.get(slot)
         if current is None or current.updated_at != updated_at:

@@ -72,9 +72,7 @@ class PostgresCredentialStore:
             )
         return status != "DELETE 0"
 
-    async def record_status(
-        self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus
-    ) -> bool:
+    async def record_status(self, tenant_id: str, kind: str, updated_at: datetime, status: ConnectionStatus) -> bool:
         sql = "UPDATE credentials SET status = $4::jsonb WHERE tenant_id = $1 AND type = $2 AND updated_at = $3"
         with translated():
             result = await self._db.execute(sql, tenant_id, str(kind), updated_at, _encoded(status))

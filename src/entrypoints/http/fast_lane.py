@@ -39,9 +39,7 @@ _encode = msgspec.json.Encoder().encode
 FastAnswer = tuple[str, Principal]
 
 
-async def try_fast_lane(
-    services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]
-) -> FastAnswer | None:
+async def try_fast_lane(services: Services, scope: Scope, send: Send, header: tuple[bytes, bytes]) -> FastAnswer | None:
     """Answer the request if it qualifies; returns what it served, or ``None`` to fall through."""
     if scope["method"] != "GET" or (match := _PATH.match(scope["path"])) is None:
         return None
