@@ -38,3 +38,12 @@ def test_wheel_carries_every_source_package(wheel: Path):
     with zipfile.ZipFile(wheel) as archive:
         missing = expected - set(archive.namelist())
     assert not missing, f"add these packages to [tool.setuptools] packages in pyproject.toml: {sorted(missing)}"
+
+
+def test_wheel_carries_exactly_the_migrations_of_the_checkout(wheel: Path):
+    """Every migration and its rollback, and nothing else: a migration missing would leave the schema behind, and
+    one deleted from the checkout but shipped (from a stale build folder) would be applied."""
+    expected = {f"tenant_adapters/migrations/{path.name}" for path in (ROOT / "migrations").glob("*.sql")}
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.startswith("tenant_adapters/migrations/")}
+    assert {name for name in shipped if name.endswith(".sql")} == expected
