@@ -47,7 +47,7 @@ from tenant_core import (  # noqa: E402
 from tenant_entrypoints.event_worker import EventWorker  # noqa: E402
 
 
-def _tenant_service(storage: PostgresStorage, clock: SystemClock, sealed: SealedValues) -> TenantService:
+def tenant_service(storage: PostgresStorage, clock: SystemClock, sealed: SealedValues) -> TenantService:
     cache = TenantCache(InMemoryCache())
     return TenantService(storage, cache, TenantDirectory(storage.tenants, cache), clock, sealed=sealed)
 
@@ -152,18 +152,21 @@ async def main() -> None:
     pool = await create_pool(dsn, max_size=args.concurrency + 4)
     clock, sealed = SystemClock(), SealedValues(AesGcmCipher({"b": b"b" * 32}))
     storage = PostgresStorage(pool, dsn=dsn)  # one storage for writes and the worker, as in a serve process
-    with_outbox = _tenant_service(storage, clock, sealed)
-    without = _tenant_service(NoOutboxStorage(pool), clock, sealed)
+    with_outbox = tenant_service(storage, clock, sealed)
+    without = tenant_service(NoOutboxStorage(pool), clock, sealed)
 
     sender = HttpWebhookSender(allow_private=True)
-    delivery = WebhookDelivery(storage, sealed, sender, clock)
+
+    def delivery_for_a_worker() -> WebhookDelivery:
+        return WebhookDelivery(storage, sealed, sender, clock)  # a stopped worker's delivery sends no more
+
     await write_round(with_outbox, 1, args.concurrency, "warm")
     ratios, rates = [], {"with": [], "without": []}
     for r in range(args.rounds):
 
         async def with_worker(r: int = r) -> float:
             # As in serve: the event worker numbers the events while they are written.
-            worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)
+            worker = EventWorker(storage, delivery_for_a_worker(), EventFeed(storage), clock, 30)
             if not args.no_worker:
                 worker.start()
             try:
@@ -199,6 +202,7 @@ async def main() -> None:
     tenant_id = (await with_outbox.create(SYSTEM, CreateTenant(name="L", email="latency@bench.example"))).tenant.id
     # One tenant's renames are timed; the writers' own events are numbered and fanned out, not delivered.
     await hooks.create(SYSTEM, NewWebhook(f"http://127.0.0.1:{port}/", ["tenant.updated"], tenant_id=tenant_id))
+    delivery = delivery_for_a_worker()
     while await delivery.fan_out(batch=5000):  # walk past the write rounds' events before timing anything
         pass
     worker = EventWorker(storage, delivery, EventFeed(storage), clock, 30)

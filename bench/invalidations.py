@@ -21,14 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.events import median_interval, write_round  # noqa: E402
+from bench.events import median_interval, tenant_service, write_round  # noqa: E402
 from tenant_adapters.crypto import AesGcmCipher  # noqa: E402
-from tenant_adapters.memory import InMemoryCache  # noqa: E402
 from tenant_adapters.postgres import PostgresStorage, apply_migrations, create_pool, start_embedded_postgres  # noqa: E402
 from tenant_adapters.postgres.invalidations import PostgresCacheInvalidations  # noqa: E402
 from tenant_adapters.postgres.storage import PostgresUnitOfWork  # noqa: E402
 from tenant_adapters.webhooks import HttpWebhookSender  # noqa: E402
-from tenant_core import EventFeed, SystemClock, TenantCache, TenantService, WebhookDelivery  # noqa: E402
+from tenant_core import EventFeed, SealedValues, SystemClock, WebhookDelivery  # noqa: E402
 from tenant_entrypoints.event_worker import EventWorker  # noqa: E402
 
 
@@ -67,12 +66,12 @@ async def main() -> None:
     dsn, _server = start_embedded_postgres(data)
     apply_migrations(dsn)
     pool = await create_pool(dsn, max_size=args.concurrency + 4)
-    clock, cipher = SystemClock(), AesGcmCipher({"b": b"b" * 32})
+    clock, sealed = SystemClock(), SealedValues(AesGcmCipher({"b": b"b" * 32}))
     storage = PostgresStorage(pool, dsn=dsn)
-    announced = TenantService(storage, TenantCache(InMemoryCache()), clock, cipher=cipher)
-    silent = TenantService(UnannouncedStorage(pool, dsn=dsn), TenantCache(InMemoryCache()), clock, cipher=cipher)
+    announced = tenant_service(storage, clock, sealed)
+    silent = tenant_service(UnannouncedStorage(pool, dsn=dsn), clock, sealed)
     worker = EventWorker(
-        storage, WebhookDelivery(storage, cipher, HttpWebhookSender(), clock), EventFeed(storage), clock, 30
+        storage, WebhookDelivery(storage, sealed, HttpWebhookSender(), clock), EventFeed(storage), clock, 30
     )
     heard = 0
 
