@@ -5,10 +5,10 @@ granian runs the app in worker processes that its master forks. When the master 
 with "address in use" and the service was half alive. Here a worker asks the kernel to kill it when its parent
 dies (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; elsewhere a thread watches the parent's pid and exits).
 
-Why a kill and not SIGTERM, the worker's graceful stop: granian's SIGTERM handler blocks, holding the GIL, when
-the signal arrives while the worker is still starting (before its server listens for it), so such a worker
-could neither stop nor run anything else, and served on, orphaned, for good (seen when ``serve`` was killed a
-moment after it answered ready). A master killed outright is a crash; its workers go with it, as they would
+Why a kill and not SIGTERM, the worker's graceful stop: a worker still starting has the SIGTERM handler it
+inherited from granian's master until it installs its own, and that handler could block (holding the GIL), so
+such a worker could neither stop nor run anything else, and served on, orphaned, for good (seen when ``serve``
+was killed a moment after it answered ready). A master killed outright is a crash; its workers go with it, as they would
 in one process. Requests in flight at that moment are cut, and the event work they held is claimed under
 leases, so another worker redoes it.
 
