@@ -100,7 +100,8 @@ def test_serve_without_database_url_or_embedded_extra_refuses_in_one_line(tmp_pa
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "tenant-service: DATABASE_URL is not set and the embedded PostgreSQL is not installed: set DATABASE_URL, "
-        "or install it with: pip install 'tenant-service[embedded]'"
+        "or install the package's [embedded] extra (pip install '<the wheel or checkout>[embedded]', or "
+        "'tenant-service[embedded]' from an index that has it)"
     ]
 
 

