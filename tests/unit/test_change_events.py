@@ -363,9 +363,9 @@ class SlowSender(InMemoryWebhookSender):
         return await super().send(url, secret, message_id, payload)
 
 
-async def test_a_line_longer_than_one_lease_stays_with_the_worker_sending_it(subscriptions, storage, sealed, tenants):
-    """Worker A sends a backlog of 8 at 4 s each (32 s, three times the 10 s lease) while worker B keeps
-    claiming: A's claim holds as long as A sends, so B never sends that line and nothing is sent twice."""
+async def _two_workers_on_a_backlog_of_eight(subscriptions, storage, sealed, tenants):
+    """Eight renames of one tenant queued for one subscription, two workers that have both fanned them out, and
+    the sender they share (4 s an attempt on a manual clock, with a 5 s attempt timeout: a 10 s lease)."""
     await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
     created = (await tenants.create(SYSTEM, create_command())).tenant.id
     for n in range(8):
@@ -375,6 +375,13 @@ async def test_a_line_longer_than_one_lease_stays_with_the_worker_sending_it(sub
     a, b = (WebhookDelivery(storage, sealed, sender, clock, attempt_timeout=5) for _ in range(2))
     await a.fan_out()
     await b.fan_out()
+    return a, b, sender
+
+
+async def test_a_line_longer_than_one_lease_stays_with_the_worker_sending_it(subscriptions, storage, sealed, tenants):
+    """Worker A sends a backlog of 8 at 4 s each (32 s, three times the 10 s lease) while worker B keeps
+    claiming: A's claim holds as long as A sends, so B never sends that line and nothing is sent twice."""
+    a, b, sender = await _two_workers_on_a_backlog_of_eight(subscriptions, storage, sealed, tenants)
     a_sent = asyncio.create_task(a.send_due(per_line=50))
     await asyncio.sleep(0)  # A claims the line and starts sending
     b_sent = 0
@@ -406,15 +413,7 @@ async def test_an_attempt_is_cut_off_at_its_timeout_whatever_the_sender_does(sub
 async def test_a_stopping_worker_hands_the_rest_of_its_line_over_at_once(subscriptions, storage, sealed, tenants):
     """On stop, the attempt in flight is finished and recorded and the rest of the line is free for another
     worker straight away, not a lease later."""
-    await subscriptions.create(SYSTEM, NewWebhook("https://x.example/h", ["tenant.updated"]))
-    created = (await tenants.create(SYSTEM, create_command())).tenant.id
-    for n in range(8):
-        await tenants.update(SYSTEM, created, UpdateTenant(name=f"n{n}"))
-    clock = ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
-    sender = SlowSender(clock=clock)
-    a, b = (WebhookDelivery(storage, sealed, sender, clock, attempt_timeout=5) for _ in range(2))
-    await a.fan_out()
-    await b.fan_out()
+    a, b, sender = await _two_workers_on_a_backlog_of_eight(subscriptions, storage, sealed, tenants)
     a_sent = asyncio.create_task(a.send_due(per_line=50))
     await asyncio.sleep(0)  # A claims the line and starts its first attempt
     a.stop()

@@ -18,7 +18,6 @@ from tenant_core import (
     CredentialType,
     CredentialVault,
     EventFeed,
-    GenesysOrganization,
     GraphPhoneNumber,
     TokenHealth,
 )
@@ -26,12 +25,8 @@ from tenant_core.clock import ManualClock
 from tenant_core.connection_news import after_check
 from tenant_core.use_cases.connection_watch import WATCH_LOCK, ConnectionWatch
 from tests.support.builders import create_command
+from tests.support.stored_connections import GENESYS, ORG, REGION, TOKEN, WHATSAPP
 
-REGION = "mypurecloud.ie"
-ORG = GenesysOrganization("org-1111", "Acme EU")
-TOKEN = "EAAG-stored-token"
-GENESYS = {"clientId": "client-1", "clientSecret": "secret-1", "region": REGION, "integrationId": "int-1"}
-WHATSAPP = {"accessToken": TOKEN, "phoneNumberId": "1001", "wabaId": "100"}
 DAY = timedelta(days=1)
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 

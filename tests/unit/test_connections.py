@@ -15,7 +15,6 @@ from tenant_core import (
     CredentialType,
     CredentialVault,
     ForbiddenError,
-    GenesysOrganization,
     GraphPhoneNumber,
     MetaAppNotConfiguredError,
     NotFoundError,
@@ -27,12 +26,7 @@ from tenant_core import (
     ValidationFailedError,
 )
 from tests.support.builders import create_command
-
-REGION = "mypurecloud.ie"
-ORG = GenesysOrganization("org-1111", "Acme EU")
-TOKEN = "EAAG-stored-token"
-GENESYS = {"clientId": "client-1", "clientSecret": "secret-1", "region": REGION, "integrationId": "int-1"}
-WHATSAPP = {"accessToken": TOKEN, "phoneNumberId": "1001", "wabaId": "100"}
+from tests.support.stored_connections import GENESYS, ORG, REGION, TOKEN, WHATSAPP
 
 
 @pytest.fixture
